@@ -1,0 +1,76 @@
+"""leadroute: deterministic, explainable sales-lead routing.
+
+>>> from datetime import datetime, timezone
+>>> from leadroute import Lead, PoolState, Rep, Router, Rule
+>>> from leadroute.strategies import Geo, RoundRobin
+>>> router = Router(rules=[Rule(id="cn", route=Geo() >> RoundRobin())])
+>>> state = PoolState(reps=(Rep(id="li", territories=("CN",)), Rep(id="wang", territories=("CN-BJ",))))
+>>> at = datetime(2026, 3, 2, 9, tzinfo=timezone.utc)
+>>> result = router.assign(state, [Lead(id="L1", created_at=at, region="CN-BJ")])
+>>> result.assignments[0].rep_id
+'li'
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+from leadroute.audit import Decision, Drop, RuleTrial, Step
+from leadroute.conditions import AllOf, AnyOf, Condition, FieldCondition, Not, Predicate
+from leadroute.exceptions import (
+    CapacityExceededError,
+    ConfigError,
+    DuplicateLeadError,
+    FileFormatError,
+    InputError,
+    LeadAlreadyOpenError,
+    LeadrouteError,
+    StrategyError,
+    UnknownLeadError,
+    UnknownRepError,
+)
+from leadroute.models import Capacity, Lead, Rep, TimeWindow
+from leadroute.result import Assignment, RoutingResult
+from leadroute.router import Router
+from leadroute.rules import Rule
+from leadroute.state import ClosedLead, OpenLead, PooledLead, PoolState, RepLoad, Rotation
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AllOf",
+    "AnyOf",
+    "Assignment",
+    "Capacity",
+    "CapacityExceededError",
+    "ClosedLead",
+    "Condition",
+    "ConfigError",
+    "Decision",
+    "Drop",
+    "DuplicateLeadError",
+    "FieldCondition",
+    "FileFormatError",
+    "InputError",
+    "Lead",
+    "LeadAlreadyOpenError",
+    "LeadrouteError",
+    "Not",
+    "OpenLead",
+    "PoolState",
+    "PooledLead",
+    "Predicate",
+    "Rep",
+    "RepLoad",
+    "Rotation",
+    "Router",
+    "RoutingResult",
+    "Rule",
+    "RuleTrial",
+    "Step",
+    "StrategyError",
+    "TimeWindow",
+    "UnknownLeadError",
+    "UnknownRepError",
+    "__version__",
+]

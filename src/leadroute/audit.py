@@ -1,0 +1,148 @@
+"""The audit trail: one :class:`Decision` per routed lead.
+
+Modelled on a policy engine's decision log: a stable id, the policy revision,
+the decision time from the injected clock, every rule tried, every step of
+the chosen route with candidate counts in and out, each dropped rep with a
+reason code and the figures behind it, the selector's rationale, and the
+outcome.
+
+Reason codes for dropped reps: ``territory``, ``distance``, ``industry``,
+``skill``, ``language``, ``capacity``, ``daily_cap``, ``period_cap``,
+``tier``, ``roster``, ``team``, ``inactive``, ``paused``, ``away``,
+``off_hours``, ``excluded``, ``cooldown``, ``zero_weight``, ``custom``.
+
+Reasons for a lead left unassigned: ``no_rule_matched``, ``no_eligible_rep``,
+``manual_review``, plus any reason a strategy gives.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, Field, JsonValue
+
+from leadroute.models import FrozenModel
+
+__all__ = ["Decision", "Drop", "RuleTrial", "Step"]
+
+Outcome = Literal["assigned", "pool", "manual_review"]
+
+
+class Drop(FrozenModel):
+    """A rep removed by a filter, why, and the figures behind it.
+
+    .. versionadded:: 0.1.0
+    """
+
+    rep_id: str
+    code: str
+    detail: str
+    figures: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class Step(FrozenModel):
+    """One strategy consulted while routing a lead.
+
+    ``dropped`` lists the reps removed by this step. Steps answered from an
+    index over the whole roster (territory, industry, skill, language) do not
+    list the reps they excluded; ``unlisted`` counts them and
+    :meth:`leadroute.RoutingResult.explain` re-checks a named rep on demand.
+
+    .. versionadded:: 0.1.0
+    """
+
+    path: str
+    strategy: str
+    kind: Literal["filter", "selector", "fallback", "tier", "note"]
+    candidates_in: int
+    candidates_out: int
+    dropped: tuple[Drop, ...] = ()
+    unlisted: int = 0
+    picked: str | None = None
+    note: str | None = None
+    rationale: dict[str, JsonValue] | None = None
+
+
+class RuleTrial(FrozenModel):
+    """A rule the router tried for a lead and what came of it.
+
+    ``result`` is ``not_matched`` (with ``detail`` saying why), ``routed``, or
+    ``empty`` (matched but its route found nobody).
+
+    .. versionadded:: 0.1.0
+    """
+
+    rule_id: str
+    result: Literal["not_matched", "routed", "empty", "manual_review"]
+    detail: str = ""
+
+
+class Decision(FrozenModel):
+    """The audit record of one lead's routing.
+
+    .. versionadded:: 0.1.0
+    """
+
+    decision_id: str
+    lead_id: str
+    at: AwareDatetime
+    policy_revision: str
+    state_revision: int
+    seed: int
+    rules: tuple[RuleTrial, ...] = ()
+    rule_id: str | None = None
+    steps: tuple[Step, ...] = ()
+    outcome: Outcome
+    rep_id: str | None = None
+    reason: str
+    facts: dict[str, JsonValue] = Field(default_factory=dict)
+
+    def explain(self) -> str:
+        """A short human text of why the lead went where it went."""
+        if self.outcome == "assigned":
+            head = f"Lead {self.lead_id} -> {self.rep_id}"
+        elif self.outcome == "manual_review":
+            head = f"Lead {self.lead_id} -> manual review ({self.reason})"
+        else:
+            head = f"Lead {self.lead_id} stays in the pool ({self.reason})"
+        lines = [f"{head} [decision {self.decision_id}, policy {self.policy_revision}]"]
+        for trial in self.rules:
+            if trial.result == "not_matched":
+                lines.append(f"  rule {trial.rule_id!r} did not match: {trial.detail}")
+            elif trial.result == "empty":
+                lines.append(f"  rule {trial.rule_id!r} matched but found nobody: {trial.detail}")
+            else:
+                lines.append(f"  rule {trial.rule_id!r} matched")
+        for key, value in self.facts.items():
+            lines.append(f"  {key}: {_short(value)}")
+        for step in self.steps:
+            lines.append("  " + _step_line(step))
+        return "\n".join(lines)
+
+
+def _short(value: JsonValue, limit: int = 160) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _step_line(step: Step) -> str:
+    if step.kind == "selector":
+        why = _short(step.rationale.get("why", "")) if step.rationale else ""
+        who = step.picked if step.picked is not None else "nobody"
+        return f"{step.strategy}: {step.candidates_in} candidates -> {who}" + (
+            f" ({why})" if why else ""
+        )
+    if step.kind == "note":
+        return f"{step.strategy}: {step.note}"
+    text = f"{step.strategy}: {step.candidates_in} -> {step.candidates_out}"
+    parts = [f"{d.rep_id}: {d.detail}" for d in step.dropped[:3]]
+    more = max(len(step.dropped) - 3, 0) + step.unlisted
+    if more > 0:
+        parts.append(f"{more} more dropped")
+    if parts:
+        text += " (" + "; ".join(parts) + ")"
+    if step.note:
+        text += f" [{step.note}]"
+    return text

@@ -1,0 +1,331 @@
+"""Load routers from data (dict, JSON, TOML) and write them back.
+
+The data has the shape of the Python objects:
+
+* a strategy is its class name (``"RoundRobin"``) or a table with ``type``
+  and its parameters (``{"type": "Weighted", "weights": {"alice": 3}}``);
+* a list of strategies is a chain (``Geo >> CapacityCap >> RoundRobin``);
+* ``{"type": "Fallback", "options": [...]}`` is ``a | b | ...``;
+* a rule is ``{"id", "when", "route", "on_empty"}``; a router is
+  ``{"rules": [...], "default": route, "seed": 0}``.
+
+Errors name the path (``rules[2].route[1].weights.bob``) and, for a
+misspelled name, the closest valid one.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from leadroute.conditions import parse_condition
+from leadroute.exceptions import ConfigError, FileFormatError, StrategyError
+from leadroute.rules import Rule
+from leadroute.strategies import BUILTIN
+from leadroute.strategies.base import Chain, Fallback, FunctionFilter, Strategy
+from leadroute.strategies.tiers import Band
+
+if TYPE_CHECKING:
+    from leadroute.router import Router
+
+__all__ = [
+    "load_data",
+    "parse_route",
+    "route_to_config",
+    "router_from_config",
+    "router_to_config",
+]
+
+_ROUTER_KEYS = ("rules", "default", "seed", "max_drops")
+_RULE_KEYS = ("id", "when", "route", "on_empty")
+
+
+def _closest(name: str, options: Sequence[str]) -> str | None:
+    found = difflib.get_close_matches(name, list(options), n=1, cutoff=0.5)
+    return found[0] if found else None
+
+
+def load_data(source: Mapping[str, Any] | str | Path) -> dict[str, Any]:
+    """A config mapping from a mapping, or from a ``.json`` / ``.toml`` file path."""
+    if isinstance(source, Mapping):
+        return dict(source)
+    path = Path(source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        msg = f"cannot read: {exc.strerror}"
+        raise FileFormatError(msg, file=str(path)) from None
+    if path.suffix.lower() == ".toml":
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            msg = f"not valid TOML: {exc}"
+            raise FileFormatError(msg, file=str(path)) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        msg = f"not valid JSON: {exc.msg}"
+        raise FileFormatError(msg, file=str(path), line=exc.lineno) from None
+    if not isinstance(data, dict):
+        msg = "the top level must be an object"
+        raise FileFormatError(msg, file=str(path), line=1)
+    return data
+
+
+def router_from_config(
+    source: Mapping[str, Any] | str | Path, *, strategies: Mapping[str, type] | None = None
+) -> Router:
+    """Build a :class:`~leadroute.Router` from its data form."""
+    from leadroute.router import Router
+
+    data = load_data(source)
+    for key in data:
+        if key not in _ROUTER_KEYS:
+            msg = f"unknown key {key!r} (expected {', '.join(_ROUTER_KEYS)})"
+            raise ConfigError(msg, path=key, suggestion=_closest(key, _ROUTER_KEYS))
+    registry = _registry(strategies)
+    raw_rules = data.get("rules", [])
+    if not isinstance(raw_rules, list):
+        msg = "rules must be a list"
+        raise ConfigError(msg, path="rules")
+    rules = [_rule(r, f"rules[{i}]", registry) for i, r in enumerate(raw_rules)]
+    default = data.get("default")
+    route = None if default is None else parse_route(default, "default", registry)
+    seed = data.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        msg = f"seed must be an integer, got {seed!r}"
+        raise ConfigError(msg, path="seed")
+    max_drops = data.get("max_drops", 50)
+    if isinstance(max_drops, bool) or not isinstance(max_drops, int) or max_drops < 0:
+        msg = f"max_drops must be a whole number >= 0, got {max_drops!r}"
+        raise ConfigError(msg, path="max_drops")
+    ids = [r.id for r in rules]
+    for i, rid in enumerate(ids):
+        if rid in ids[:i]:
+            msg = f"rule id {rid!r} is used twice"
+            raise ConfigError(msg, path=f"rules[{i}].id")
+    try:
+        return Router(rules=rules, default=route, seed=seed, max_drops=max_drops)
+    except StrategyError as exc:
+        raise ConfigError(str(exc), path="default") from None
+
+
+def _rule(raw: Any, path: str, registry: Mapping[str, type]) -> Rule:
+    if not isinstance(raw, Mapping):
+        msg = f"a rule is a table with id, when, route; got {raw!r}"
+        raise ConfigError(msg, path=path)
+    for key in raw:
+        if key not in _RULE_KEYS:
+            msg = f"unknown rule key {key!r}"
+            raise ConfigError(msg, path=f"{path}.{key}", suggestion=_closest(key, _RULE_KEYS))
+    if "route" not in raw:
+        msg = "a rule needs a route"
+        raise ConfigError(msg, path=f"{path}.route")
+    if "id" not in raw:
+        msg = "a rule needs an id"
+        raise ConfigError(msg, path=f"{path}.id")
+    when = parse_condition(raw.get("when"), f"{path}.when")
+    route = parse_route(raw["route"], f"{path}.route", registry)
+    try:
+        return Rule(id=raw["id"], when=when, route=route, on_empty=raw.get("on_empty", "next"))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(err["msg"], path=f"{path}.{where}" if where else path) from None
+    except (ConfigError, StrategyError) as exc:
+        raise ConfigError(str(exc), path=f"{path}.route") from None
+
+
+def _registry(extra: Mapping[str, type] | None) -> dict[str, type]:
+    reg: dict[str, type] = dict(BUILTIN)
+    if extra:
+        for name, cls in extra.items():
+            if not (isinstance(cls, type) and issubclass(cls, Strategy)):
+                msg = f"strategies[{name!r}] is not a Strategy subclass"
+                raise ConfigError(msg, path=f"strategies.{name}")
+            reg[name] = cls
+    return reg
+
+
+def parse_route(
+    obj: Any, path: str = "route", registry: Mapping[str, type] | None = None
+) -> Strategy:
+    """A strategy from its data form; errors name ``path``."""
+    reg = registry if registry is not None else BUILTIN
+    if isinstance(obj, Strategy):
+        return obj
+    if isinstance(obj, str):
+        return _make(obj, {}, path, reg)
+    if isinstance(obj, list):
+        if not obj:
+            msg = "an empty route"
+            raise ConfigError(msg, path=path)
+        steps = [parse_route(o, f"{path}[{i}]", reg) for i, o in enumerate(obj)]
+        if len(steps) == 1:
+            return steps[0]
+        try:
+            return Chain(*steps)
+        except StrategyError as exc:
+            raise ConfigError(str(exc), path=path) from None
+    if isinstance(obj, Mapping):
+        if "type" not in obj:
+            msg = "a strategy table needs 'type'"
+            raise ConfigError(msg, path=path, suggestion=_closest(next(iter(obj), ""), ["type"]))
+        name = obj["type"]
+        params = {k: v for k, v in obj.items() if k != "type"}
+        return _make(name, params, path, reg)
+    msg = f"a strategy is a name, a table or a list, got {obj!r}"
+    raise ConfigError(msg, path=path)
+
+
+def _make(name: Any, params: dict[str, Any], path: str, reg: Mapping[str, type]) -> Strategy:
+    if not isinstance(name, str) or name not in reg:
+        msg = f"unknown strategy {name!r}"
+        raise ConfigError(
+            msg,
+            path=f"{path}.type" if params else path,
+            suggestion=_closest(str(name), sorted(reg)),
+        )
+    cls = reg[name]
+    if cls is Chain or cls is Fallback:
+        key = "steps" if cls is Chain else "options"
+        extra = [k for k in params if k != key]
+        if extra or not isinstance(params.get(key), list):
+            msg = f"{name} takes one list, {key!r}"
+            raise ConfigError(msg, path=path)
+        parts = [parse_route(o, f"{path}.{key}[{i}]", reg) for i, o in enumerate(params[key])]
+        try:
+            return cls(*parts)
+        except StrategyError as exc:
+            raise ConfigError(str(exc), path=f"{path}.{key}") from None
+    fields = (
+        {f.name: f for f in dataclasses.fields(cls) if f.init}
+        if dataclasses.is_dataclass(cls)
+        else {}
+    )
+    kwargs: dict[str, Any] = {}
+    for key, value in params.items():
+        if fields and key not in fields:
+            msg = f"{name} has no parameter {key!r}"
+            raise ConfigError(msg, path=f"{path}.{key}", suggestion=_closest(key, list(fields)))
+        ftype = str(fields[key].type) if key in fields else ""
+        kwargs[key] = _convert(value, ftype, f"{path}.{key}", reg)
+    try:
+        return cls(**kwargs)  # type: ignore[no-any-return]
+    except StrategyError as exc:
+        where = f"{path}.{exc.field}" if exc.field else path
+        raise ConfigError(str(exc), path=where) from None
+    except ConfigError as exc:
+        raise ConfigError(str(exc), path=path) from None
+    except TypeError as exc:
+        raise ConfigError(str(exc), path=path) from None
+
+
+def _convert(value: Any, ftype: str, path: str, reg: Mapping[str, type]) -> Any:
+    if "Band" in ftype and isinstance(value, list):
+        return tuple(_band(v, f"{path}[{i}]", reg) for i, v in enumerate(value))
+    if "Strategy" in ftype and value is not None:
+        return parse_route(value, path, reg)
+    if "tuple" in ftype and isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+def _band(raw: Any, path: str, reg: Mapping[str, type]) -> Band:
+    if isinstance(raw, Band):
+        return raw
+    if not isinstance(raw, Mapping):
+        msg = f"a band is a table, got {raw!r}"
+        raise ConfigError(msg, path=path)
+    names = [f.name for f in dataclasses.fields(Band)]
+    kwargs: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in names:
+            msg = f"Band has no parameter {key!r}"
+            raise ConfigError(msg, path=f"{path}.{key}", suggestion=_closest(key, names))
+        if key == "route":
+            kwargs[key] = parse_route(value, f"{path}.route", reg)
+        elif key == "levels" and isinstance(value, list):
+            kwargs[key] = tuple(value)
+        else:
+            kwargs[key] = value
+    try:
+        return Band(**kwargs)
+    except StrategyError as exc:
+        raise ConfigError(str(exc), path=f"{path}.{exc.field}" if exc.field else path) from None
+
+
+# -- writing ---------------------------------------------------------------------------
+
+
+def route_to_config(route: Strategy, *, strict: bool = True) -> Any:
+    """The data form of ``route``.
+
+    With ``strict`` a strategy holding a plain function (which has no data
+    form) is a :class:`ConfigError`; otherwise its name stands in.
+    """
+    if isinstance(route, Chain):
+        return [route_to_config(s, strict=strict) for s in route.steps]
+    if isinstance(route, Fallback):
+        return {
+            "type": "Fallback",
+            "options": [route_to_config(o, strict=strict) for o in route.options],
+        }
+    if isinstance(route, FunctionFilter):
+        if strict:
+            msg = f"{route!r} wraps a Python function, which has no config form"
+            raise ConfigError(msg)
+        return {"type": "function", "name": route.label}
+    params = route.params()
+    if not params:
+        return type(route).__name__
+    out: dict[str, Any] = {"type": type(route).__name__}
+    for key, value in params.items():
+        out[key] = _value_to_config(value, strict, key)
+    return out
+
+
+def _value_to_config(value: Any, strict: bool, where: str) -> Any:
+    if isinstance(value, Strategy):
+        return route_to_config(value, strict=strict)
+    if isinstance(value, Band):
+        return {k: _value_to_config(v, strict, k) for k, v in value.params().items()}
+    if isinstance(value, (list, tuple)):
+        return [_value_to_config(v, strict, where) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _value_to_config(v, strict, where) for k, v in value.items()}
+    if isinstance(value, Callable):  # type: ignore[arg-type]
+        if strict:
+            msg = f"{where}={value!r} is a Python function, which has no config form"
+            raise ConfigError(msg, path=where)
+        return getattr(value, "__qualname__", repr(value))
+    return value
+
+
+def router_to_config(router: Router) -> dict[str, Any]:
+    """The data form of ``router`` (round-trips through :func:`router_from_config`)."""
+    rules = []
+    for rule in router.rules:
+        item: dict[str, Any] = {"id": rule.id}
+        if rule.when is not None:
+            item["when"] = rule.when.to_config()
+        item["route"] = route_to_config(rule.route)
+        if rule.on_empty != "next":
+            item["on_empty"] = rule.on_empty
+        rules.append(item)
+    out: dict[str, Any] = {"rules": rules}
+    if router.default is not None:
+        out["default"] = route_to_config(router.default)
+    out["seed"] = router.seed
+    if router.max_drops != 50:
+        out["max_drops"] = router.max_drops
+    return out

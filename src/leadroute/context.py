@@ -1,0 +1,170 @@
+"""The read-only context a strategy sees for one decision.
+
+Like tenacity's ``RetryCallState``, one :class:`RouteContext` travels with a
+routing call; the router alone advances it (the lead's decision time, the
+route path of the strategy being consulted, the counters as they stand after
+the leads routed before this one). Strategies read it, never write it.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from leadroute.state import period_count
+
+if TYPE_CHECKING:
+    from leadroute.models import Lead, Rep
+    from leadroute.state import PoolState
+
+__all__ = ["RouteContext"]
+
+
+class RotationMemory:
+    """Mutable rotation memory of one selector path (router-internal)."""
+
+    __slots__ = ("credits", "last_served", "turn")
+
+    def __init__(self, turn: int, last_served: dict[str, int], credits: dict[str, float]) -> None:
+        self.turn = turn
+        self.last_served = last_served
+        self.credits = credits
+
+
+class RouteContext:
+    """What a strategy may read while routing one lead.
+
+    Attributes:
+        now: the decision time (the call's ``now``, else the lead's ``created_at``).
+        seed: the router's seed, for strategies that draw.
+        state: the input :class:`~leadroute.PoolState` (as it was before the call).
+        rule_id: the rule being tried (``"default"`` for the default route).
+        path: where in the policy the strategy being consulted sits
+            (``rules[1].route[2]``); selectors keep their rotation under it.
+        excluded: rep ids that must not get this lead (previous owners on reclaim).
+        lead_facts: figures computed for this lead by earlier steps (a score).
+
+    .. versionadded:: 0.1.0
+    """
+
+    __slots__ = (
+        "_days",
+        "_local",
+        "_open",
+        "_order",
+        "_owners",
+        "_rotations",
+        "excluded",
+        "lead",
+        "lead_facts",
+        "now",
+        "path",
+        "rule_id",
+        "seed",
+        "state",
+    )
+
+    def __init__(
+        self,
+        *,
+        state: PoolState,
+        seed: int,
+        open_counts: dict[str, int],
+        days: dict[str, dict[str, int]],
+        rotations: dict[str, RotationMemory],
+        owners: dict[str, str],
+        order: Mapping[str, int],
+    ) -> None:
+        self.state = state
+        self.seed = seed
+        self._open = open_counts
+        self._days = days
+        self._rotations = rotations
+        self._owners = owners
+        self._order = order
+        self._local: dict[str, date] = {}
+        self.now: datetime = state.as_of or _EPOCH
+        self.lead: Lead | None = None
+        self.rule_id: str | None = None
+        self.path = ""
+        self.excluded: frozenset[str] = frozenset()
+        self.lead_facts: dict[str, Any] = {}
+
+    # -- the router advances these -------------------------------------------------
+    def _begin(self, lead: Lead, now: datetime, excluded: frozenset[str]) -> None:
+        self.lead = lead
+        self.now = now
+        self.excluded = excluded
+        self.lead_facts = {}
+        self._local = {}
+
+    # -- counters --------------------------------------------------------------------
+    def open_count(self, rep_id: str) -> int:
+        """Open leads the rep holds now (including this batch's earlier assignments)."""
+        return self._open.get(rep_id, 0)
+
+    def local_date(self, rep: Rep) -> date:
+        """Today's date in the rep's own time zone at the decision time."""
+        tz = rep.timezone
+        day = self._local.get(tz)
+        if day is None:
+            day = self.now.astimezone(rep.zone).date()
+            self._local[tz] = day
+        return day
+
+    def assigned_today(self, rep: Rep) -> int:
+        """Leads assigned to the rep on its own local day."""
+        days = self._days.get(rep.id)
+        if not days:
+            return 0
+        return days.get(self.local_date(rep).isoformat(), 0)
+
+    def assigned_in_period(self, rep: Rep, period_days: int | None = None) -> int:
+        """Leads assigned to the rep in its rolling period (``capacity.period_days``)."""
+        days = self._days.get(rep.id)
+        if not days:
+            return 0
+        span = period_days or rep.capacity.period_days
+        return period_count(days, self.local_date(rep), span)
+
+    def owner_of(self, account_key: str) -> str | None:
+        """The rep owning ``account_key`` now, if any."""
+        return self._owners.get(account_key)
+
+    # -- rotation --------------------------------------------------------------------
+    def _memory(self) -> RotationMemory:
+        mem = self._rotations.get(self.path)
+        if mem is None:
+            mem = RotationMemory(0, {}, {})
+            self._rotations[self.path] = mem
+        return mem
+
+    @property
+    def turn(self) -> int:
+        """Picks made so far by the selector at :attr:`path`."""
+        mem = self._rotations.get(self.path)
+        return 0 if mem is None else mem.turn
+
+    @property
+    def last_served(self) -> Mapping[str, int]:
+        """Turn at which each rep was last picked by the selector at :attr:`path`."""
+        mem = self._rotations.get(self.path)
+        return _EMPTY if mem is None else mem.last_served
+
+    @property
+    def credits(self) -> Mapping[str, float]:
+        """Smooth weighted rotation credits of the selector at :attr:`path`."""
+        mem = self._rotations.get(self.path)
+        return _EMPTY_F if mem is None else mem.credits
+
+    def order(self, rep_id: str) -> int:
+        """The rep's position in the state's roster (the stable order)."""
+        return self._order[rep_id]
+
+
+_EMPTY: Mapping[str, int] = {}
+_EMPTY_F: Mapping[str, float] = {}
+_EPOCH = datetime.fromisoformat("1970-01-01T00:00:00+00:00")

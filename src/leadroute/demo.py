@@ -1,0 +1,161 @@
+"""Built-in sample data for ``leadroute demo``: a small sales org and a day of leads.
+
+Everything is generated from fixed tables and stable hashes, so the demo
+prints the same thing on every machine.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from leadroute.hashing import unit_draw
+from leadroute.models import Capacity, Lead, Rep
+from leadroute.router import Router
+from leadroute.rules import Rule
+from leadroute.state import PoolState
+from leadroute.strategies import (
+    AssignTo,
+    Band,
+    CapacityCap,
+    Geo,
+    Industry,
+    Language,
+    LeastLoaded,
+    ManualReview,
+    RandomPick,
+    Roster,
+    RoundRobin,
+    Skill,
+    ValueTier,
+    Weighted,
+)
+
+__all__ = ["sample_leads", "sample_router", "sample_state"]
+
+START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+
+_OFFICES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    # team, territory, time zone, languages
+    ("beijing", "CN-BJ", "Asia/Shanghai", ("zh",)),
+    ("shanghai", "CN-SH", "Asia/Shanghai", ("zh", "en")),
+    ("guangzhou", "CN-GD", "Asia/Shanghai", ("zh",)),
+    ("west", "US-CA", "America/Los_Angeles", ("en", "es")),
+    ("east", "US-NY", "America/New_York", ("en",)),
+    ("dach", "DE", "Europe/Berlin", ("de", "en")),
+)
+_INDUSTRIES = ("healthcare", "manufacturing", "software", "retail")
+_SKILLS = ("mri", "ct", "ultrasound", "lab")
+_SOURCES = ("web", "trade_show", "referral", "partner")
+
+
+def _draw(*parts: object) -> float:
+    return unit_draw("leadroute-demo", *parts)
+
+
+def sample_state() -> PoolState:
+    """36 reps over six offices, four industries and four product skills."""
+    reps: list[Rep] = []
+    for team, territory, tz, langs in _OFFICES:
+        for n in range(6):
+            rep_id = f"{team}-{n + 1}"
+            industries = (_INDUSTRIES[n % 4], _INDUSTRIES[(n + 1) % 4])
+            skills = tuple(s for j, s in enumerate(_SKILLS) if (n + j) % 3 != 0)
+            reps.append(
+                Rep(
+                    id=rep_id,
+                    name=rep_id.replace("-", " ").title(),
+                    team=team,
+                    territories=(territory.split("-")[0],) if n == 0 else (territory,),
+                    industries=("*",) if n == 0 else industries,
+                    skills=skills,
+                    languages=langs,
+                    level=3 if n < 2 else (2 if n < 4 else 1),
+                    weight=3.0 if n < 2 else 1.0,
+                    capacity=Capacity(max_open=12 if n < 2 else 8, max_per_day=6),
+                    timezone=tz,
+                )
+            )
+    reps.append(Rep(id="ops-desk", name="Ops Desk", team="ops", territories=("*",), level=0))
+    return PoolState(as_of=START, reps=tuple(reps))
+
+
+def sample_leads(count: int = 300) -> list[Lead]:
+    """``count`` leads arriving over one day, mostly in the offices' regions."""
+    leads: list[Lead] = []
+    regions = [o[1] for o in _OFFICES] + ["CN-BJ-CY", "US-TX", "FR"]
+    languages = {"CN": "zh-CN", "US": "en-US", "DE": "de-DE", "FR": "fr-FR"}
+    for i in range(count):
+        key = f"D{i + 1:04d}"
+        region = regions[int(_draw(key, "region") * len(regions))]
+        country = region.split("-")[0]
+        industry = _INDUSTRIES[int(_draw(key, "industry") * 4)]
+        needs = [s for s in _SKILLS if _draw(key, s) < 0.2]
+        value = round(1000 * (1 + 99 * _draw(key, "value") ** 3), 2)
+        score = round(100 * _draw(key, "score"), 1)
+        attrs: dict[str, Any] = {"needs": needs}
+        leads.append(
+            Lead(
+                id=key,
+                created_at=START + timedelta(minutes=int(i * 1440 / count)),
+                country=country,
+                region=region,
+                industry=industry,
+                company=f"Company {int(_draw(key, 'co') * 120)}",
+                language=languages[country],
+                source=_SOURCES[int(_draw(key, "source") * 4)],
+                value=value,
+                score=score,
+                priority=1 if value > 50_000 else 0,
+                attributes=attrs,
+            )
+        )
+    return leads
+
+
+def sample_router(seed: int = 7) -> Router:
+    """A rule set that uses every built-in strategy."""
+    key_accounts = Rule(
+        id="key-accounts",
+        when={"field": "value", "gte": 90_000},
+        route=ManualReview(reason="key_account"),
+    )
+    china = Rule(
+        id="china",
+        when={"field": "country", "eq": "CN"},
+        route=(
+            Geo()
+            >> Language()
+            >> Industry()
+            >> CapacityCap()
+            >> ValueTier(
+                bands=(
+                    Band(name="high", min=70, min_level=3, route=Weighted()),
+                    Band(name="mid", min=30, max=70, min_level=2, route=RoundRobin()),
+                    Band(name="low", max=30, route=LeastLoaded()),
+                ),
+                fallthrough=True,
+            )
+        ),
+    )
+    usa = Rule(
+        id="usa",
+        when={"field": "country", "eq": "US"},
+        route=Geo()
+        >> Skill(field="attributes.needs")
+        >> CapacityCap()
+        >> (RoundRobin() | RandomPick()),
+    )
+    europe = Rule(
+        id="europe",
+        when={"field": "country", "in": ["DE", "FR"]},
+        route=Geo() >> CapacityCap() >> Weighted(),
+        on_empty="next",
+    )
+    return Router(
+        rules=[key_accounts, china, usa, europe],
+        default=Roster(("ops-desk",)) >> AssignTo("ops-desk"),
+        seed=seed,
+    )

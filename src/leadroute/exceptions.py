@@ -1,0 +1,120 @@
+"""Exceptions raised by leadroute.
+
+Every error derives from :class:`LeadrouteError` and also from the standard
+type that fits, so ``except ValueError`` keeps working::
+
+    LeadrouteError
+    ├── ConfigError (ValueError)           bad rule/strategy config; names the path
+    ├── StrategyError (ValueError)         bad strategy parameters at construction
+    ├── InputError (ValueError)            bad call input; names lead/rep/field
+    │   ├── DuplicateLeadError             the same lead id twice in one batch
+    │   ├── LeadAlreadyOpenError           a lead that is already open in the state
+    │   ├── UnknownRepError (KeyError)     a rep id the state does not know
+    │   ├── UnknownLeadError (KeyError)    a lead id the state does not know
+    │   └── CapacityExceededError          a manual assignment over a cap, not forced
+    └── FileFormatError (ValueError)       a bad input file; names file, line and field
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "CapacityExceededError",
+    "ConfigError",
+    "DuplicateLeadError",
+    "FileFormatError",
+    "InputError",
+    "LeadAlreadyOpenError",
+    "LeadrouteError",
+    "StrategyError",
+    "UnknownLeadError",
+    "UnknownRepError",
+]
+
+
+class LeadrouteError(Exception):
+    """Root of every error leadroute raises."""
+
+
+class ConfigError(LeadrouteError, ValueError):
+    """A rule set or strategy description that cannot be loaded.
+
+    ``path`` names where the problem is (``rules[2].route[1].weights.bob``);
+    ``suggestion`` is the closest valid name when a name was misspelled.
+    """
+
+    def __init__(self, message: str, *, path: str = "", suggestion: str | None = None) -> None:
+        self.path = path
+        self.suggestion = suggestion
+        text = f"{path}: {message}" if path else message
+        if suggestion is not None:
+            text = f"{text} (did you mean {suggestion!r}?)"
+        super().__init__(text)
+
+
+class StrategyError(LeadrouteError, ValueError):
+    """A strategy built with parameters it cannot work with (``weight=-1``)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+class InputError(LeadrouteError, ValueError):
+    """Input to a call that cannot be processed; nothing was applied."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        lead_ids: Sequence[str] = (),
+        rep_ids: Sequence[str] = (),
+        field: str | None = None,
+    ) -> None:
+        self.lead_ids = tuple(lead_ids)
+        self.rep_ids = tuple(rep_ids)
+        self.field = field
+        super().__init__(message)
+
+
+class DuplicateLeadError(InputError):
+    """The same lead id appears more than once in one batch."""
+
+
+class LeadAlreadyOpenError(InputError):
+    """A lead in the batch is already open (assigned) in the pool state."""
+
+
+class UnknownRepError(InputError, KeyError):
+    """A rep id used by a rule or a call is not in the pool state."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0])
+
+
+class UnknownLeadError(InputError, KeyError):
+    """A lead id that the pool state does not hold (or no longer holds open)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class CapacityExceededError(InputError):
+    """A manual assignment would break a rep's cap and was not forced."""
+
+
+class FileFormatError(LeadrouteError, ValueError):
+    """A file that cannot be read; names the file, the line and the field."""
+
+    def __init__(
+        self, message: str, *, file: str, line: int | None = None, field: str | None = None
+    ) -> None:
+        self.file = file
+        self.line = line
+        self.field = field
+        where = file if line is None else f"{file}:{line}"
+        text = f"{where}: {field}: {message}" if field else f"{where}: {message}"
+        super().__init__(text)

@@ -1,0 +1,817 @@
+"""The router: ordered rules, a default route, and the one call ``assign``.
+
+``Router.assign(state, leads)`` is pure: it reads the input state, routes the
+leads one by one in a documented order, and returns the assignments, the next
+state and one audit :class:`~leadroute.audit.Decision` per lead.
+
+Processing order: highest ``priority`` first, then oldest ``created_at``,
+then lead id. ``assignments`` and ``audit`` come back in input order.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from leadroute.audit import Decision, Drop, RuleTrial, Step
+from leadroute.context import RotationMemory, RouteContext
+from leadroute.exceptions import (
+    DuplicateLeadError,
+    InputError,
+    LeadAlreadyOpenError,
+    UnknownRepError,
+)
+from leadroute.fast import build
+from leadroute.hashing import canonical_json, stable_digest
+from leadroute.models import Lead, Rep
+from leadroute.result import Assignment, RoutingResult
+from leadroute.rules import Rule, check_route
+from leadroute.state import OpenLead, PooledLead, PoolState, RepLoad, Rotation
+from leadroute.strategies.base import (
+    Chain,
+    Fallback,
+    Filter,
+    FilterOutcome,
+    Pick,
+    Selector,
+    Strategy,
+    as_strategy,
+    walk,
+)
+from leadroute.strategies.tiers import ValueTier
+
+if TYPE_CHECKING:
+    from leadroute.conditions import Condition
+
+__all__ = ["Router"]
+
+#: Days of per-day counts kept in :class:`~leadroute.state.RepLoad` beyond the rep's period.
+DAYS_KEPT = 92
+
+
+class Router:
+    """Ordered rules, a default route, and a seed.
+
+    >>> from leadroute.strategies import Geo, RoundRobin
+    >>> router = Router(rules=[Rule(id="all", route=Geo() >> RoundRobin())])
+    >>> router.policy_revision == Router(rules=[Rule(id="all", route=Geo() >> RoundRobin())]).policy_revision
+    True
+
+    Args:
+        rules: tried in order; the first whose ``when`` matches routes the lead.
+        default: the route for leads no rule matched (else they stay in the
+            pool with reason ``no_rule_matched``).
+        seed: the seed of every hash draw (``RandomPick``, sampled review).
+        max_drops: dropped reps listed in full per step; the rest are counted
+            in ``Step.unlisted`` and re-checked on demand by
+            :meth:`RoutingResult.explain`.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        rules: Iterable[Rule | Mapping[str, Any]] = (),
+        default: Strategy | Any | None = None,
+        *,
+        seed: int = 0,
+        max_drops: int = 50,
+    ) -> None:
+        built: list[Rule] = []
+        for r in rules:
+            built.append(r if isinstance(r, Rule) else Rule.model_validate(r))
+        seen: set[str] = set()
+        for rule in built:
+            if rule.id in seen:
+                msg = f"rule id {rule.id!r} is used twice"
+                raise InputError(msg)
+            seen.add(rule.id)
+        if default is not None and not isinstance(default, Strategy):
+            if callable(default):
+                default = as_strategy(default)
+            else:
+                from leadroute.config import parse_route
+
+                default = parse_route(default, "default")
+        if default is not None:
+            check_route(default, "default route")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            msg = f"seed={seed!r}: the seed is an integer"
+            raise InputError(msg)
+        if max_drops < 0:
+            msg = f"max_drops={max_drops!r}: must be >= 0"
+            raise InputError(msg)
+        self.rules: tuple[Rule, ...] = tuple(built)
+        self.default: Strategy | None = default
+        self.seed = seed
+        self.max_drops = max_drops
+        self.policy_revision = stable_digest(self._revision_data())
+        self._named = sorted(
+            {
+                rep_id
+                for route in self._routes()
+                for node in walk(route[1])
+                for rep_id in node.named_reps()
+            }
+        )
+        self._paths: dict[str, Strategy] = {}
+        for rule_id, route in self._routes():
+            _index_paths(route, f"{rule_id}:route", self._paths)
+
+    # -- construction ------------------------------------------------------------------
+    @classmethod
+    def from_config(
+        cls, source: Mapping[str, Any] | str | Path, *, strategies: Mapping[str, type] | None = None
+    ) -> Router:
+        """A router from a dict, or a ``.json`` / ``.toml`` file of the same shape.
+
+        See ``docs/config.md``. ``strategies`` registers custom strategy classes
+        by name.
+        """
+        from leadroute.config import router_from_config
+
+        return router_from_config(source, strategies=strategies)
+
+    def to_config(self) -> dict[str, Any]:
+        """The config form of this router; ``Router.from_config(r.to_config())`` equals ``r``."""
+        from leadroute.config import router_to_config
+
+        return router_to_config(self)
+
+    def _revision_data(self) -> Any:
+        from leadroute.config import route_to_config
+
+        return {
+            "rules": [
+                {
+                    "id": r.id,
+                    "when": None if r.when is None else _loose(r.when),
+                    "route": route_to_config(r.route, strict=False),
+                    "on_empty": r.on_empty,
+                }
+                for r in self.rules
+            ],
+            "default": None
+            if self.default is None
+            else route_to_config(self.default, strict=False),
+            "seed": self.seed,
+        }
+
+    def _routes(self) -> Iterable[tuple[str, Strategy]]:
+        for rule in self.rules:
+            yield rule.id, rule.route
+        if self.default is not None:
+            yield "default", self.default
+
+    def __repr__(self) -> str:
+        return (
+            f"Router(rules=[{', '.join(r.id for r in self.rules)}], "
+            f"default={self.default!r}, seed={self.seed}, revision={self.policy_revision!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Router):
+            return NotImplemented
+        return self.policy_revision == other.policy_revision
+
+    def __hash__(self) -> int:
+        return hash(self.policy_revision)
+
+    def strategy_at(self, path: str) -> Strategy:
+        """The strategy an audit ``Step.path`` refers to."""
+        return self._paths[path]
+
+    # -- the one call ------------------------------------------------------------------
+    def assign(
+        self, state: PoolState, leads: Iterable[Lead], now: datetime | None = None
+    ) -> RoutingResult:
+        """Route ``leads`` against ``state``; the input state is not changed.
+
+        Every lead appears exactly once in ``assignments`` (input order).
+        Raises :class:`~leadroute.exceptions.DuplicateLeadError`,
+        :class:`~leadroute.exceptions.LeadAlreadyOpenError` or
+        :class:`~leadroute.exceptions.UnknownRepError`, naming the ids,
+        before anything is routed.
+        """
+        batch = list(leads)
+        self._validate(state, batch, now)
+        run = _Run(self, state)
+        order = sorted(range(len(batch)), key=lambda i: _order_key(batch[i]))
+        decisions: list[Decision | None] = [None] * len(batch)
+        for i in order:
+            lead = batch[i]
+            at = now or lead.created_at
+            decisions[i] = run.route(lead, at)
+        audit = tuple(d for d in decisions if d is not None)
+        assignments = tuple(
+            build(
+                Assignment,
+                lead_id=d.lead_id,
+                rep_id=d.rep_id,
+                rule_id=d.rule_id,
+                outcome=d.outcome,
+                reason=d.reason,
+            )
+            for d in audit
+        )
+        latest = max((now or lead.created_at for lead in batch), default=None)
+        new_state = run.finish(latest)
+        result = RoutingResult(assignments=assignments, state=new_state, audit=audit)
+        result._bind(self, state)
+        return result
+
+    def _validate(self, state: PoolState, batch: Sequence[Lead], now: datetime | None) -> None:
+        if now is not None and (now.tzinfo is None or now.utcoffset() is None):
+            msg = "now: a naive datetime; give a time-zone aware one"
+            raise InputError(msg, field="now")
+        seen: set[str] = set()
+        dupes: set[str] = set()
+        for lead in batch:
+            if not isinstance(lead, Lead):
+                msg = f"leads: expected Lead objects, got {type(lead).__name__}"
+                raise InputError(msg, field="leads")
+            if lead.id in seen:
+                dupes.add(lead.id)
+            seen.add(lead.id)
+        if dupes:
+            ids = sorted(dupes)
+            msg = f"duplicate lead ids in the batch: {ids}"
+            raise DuplicateLeadError(msg, lead_ids=ids)
+        already = sorted(seen & state.open_leads.keys())
+        if already:
+            msg = f"leads already open in the state: {already}"
+            raise LeadAlreadyOpenError(msg, lead_ids=already)
+        known = state.rep_index
+        unknown = [r for r in self._named if r not in known]
+        if unknown:
+            msg = f"the rules name reps unknown to the state: {unknown}"
+            raise UnknownRepError(msg, rep_ids=unknown)
+
+
+def _order_key(lead: Lead) -> tuple[int, datetime, str]:
+    return (-lead.priority, lead.created_at, lead.id)
+
+
+def _loose(cond: Condition) -> Any:
+    try:
+        return cond.to_config()
+    except Exception:
+        return repr(cond)
+
+
+def _index_paths(node: Strategy, path: str, out: dict[str, Strategy]) -> None:
+    out[path] = node
+    if isinstance(node, Chain):
+        for i, step in enumerate(node.steps):
+            _index_paths(step, f"{path}[{i}]", out)
+    elif isinstance(node, Fallback):
+        for i, opt in enumerate(node.options):
+            _index_paths(opt, f"{path}.options[{i}]", out)
+    elif isinstance(node, ValueTier):
+        for i, band in enumerate(node.bands):
+            if band.route is not None:
+                _index_paths(band.route, f"{path}.bands[{i}].route", out)
+
+
+# -- the engine ------------------------------------------------------------------------
+
+
+class _Index:
+    """Which reps of the active roster hold each key of one indexable filter."""
+
+    __slots__ = ("by_key", "keys_of", "match_all", "position")
+
+    def __init__(self, flt: Filter, roster: Sequence[Rep], position: Mapping[str, int]) -> None:
+        self.match_all = bool(getattr(flt, "index_all", False))
+        self.by_key: dict[str, list[Rep]] = {}
+        self.keys_of: dict[str, frozenset[str]] = {}
+        self.position = position
+        for rep in roster:
+            keys = frozenset(flt.rep_keys(rep))
+            self.keys_of[rep.id] = keys
+            for k in keys:
+                self.by_key.setdefault(k, []).append(rep)
+
+    def lookup(self, keys: tuple[str, ...]) -> list[Rep]:
+        """Reps of the roster admitted by ``keys``, in roster order."""
+        if not keys:
+            return []
+        if self.match_all:
+            lists = [self.by_key.get(k, []) for k in keys]
+            lists.sort(key=len)
+            need = frozenset(keys)
+            keys_of = self.keys_of
+            return [r for r in lists[0] if need <= keys_of[r.id]]
+        found = [self.by_key[k] for k in keys if k in self.by_key]
+        if not found:
+            return []
+        if len(found) == 1:
+            return list(found[0])
+        merged: dict[str, Rep] = {}
+        for lst in found:
+            for r in lst:
+                merged[r.id] = r
+        pos = self.position
+        return sorted(merged.values(), key=lambda r: pos[r.id])
+
+    def admits(self, rep: Rep, keys: frozenset[str]) -> bool:
+        held = self.keys_of.get(rep.id)
+        if held is None:
+            return False
+        return keys <= held if self.match_all else not held.isdisjoint(keys)
+
+
+class _Found:
+    """What a route part produced: a pick, or the candidates left."""
+
+    __slots__ = ("cands", "pick")
+
+    def __init__(self, cands: list[Rep], pick: Pick | None = None) -> None:
+        self.cands = cands
+        self.pick = pick
+
+
+class _Run:
+    """The mutable working copy of one ``assign`` call (never escapes it)."""
+
+    def __init__(self, router: Router, state: PoolState) -> None:
+        self.router = router
+        self.state = state
+        self.roster = [r for r in state.reps if r.active and not r.paused]
+        self.position = {r.id: i for i, r in enumerate(state.reps)}
+        self.open_counts = {k: v.open for k, v in state.loads.items()}
+        self.days: dict[str, dict[str, int]] = {k: v.days for k, v in state.loads.items()}
+        self.days_copied: set[str] = set()
+        self.touched: set[str] = set()
+        self.rotations = {
+            k: RotationMemory(v.turn, dict(v.last_served), dict(v.credits))
+            for k, v in state.rotations.items()
+        }
+        self.owners = dict(state.owners)
+        self.open_new: dict[str, OpenLead] = {}
+        self.pool = dict(state.pool)
+        self.indexes: dict[tuple[type, str], _Index] = {}
+        self.ctx = RouteContext(
+            state=state,
+            seed=router.seed,
+            open_counts=self.open_counts,
+            days=self.days,
+            rotations=self.rotations,
+            owners=self.owners,
+            order=self.position,
+        )
+        self.inactive = len(state.reps) - len(self.roster)
+
+    # -- one lead --------------------------------------------------------------------
+    def route(self, lead: Lead, at: datetime) -> Decision:
+        router = self.router
+        ctx = self.ctx
+        pooled = self.pool.get(lead.id)
+        excluded: frozenset[str] = frozenset()
+        if pooled is not None and pooled.cooldown:
+            excluded = frozenset(r for r, until in pooled.cooldown.items() if until > at)
+        ctx._begin(lead, at, excluded)
+        trials: list[RuleTrial] = []
+        steps: list[Step] = []
+        outcome = "pool"
+        reason = "no_rule_matched"
+        rule_id: str | None = None
+        pick: Pick | None = None
+        for rule in router.rules:
+            cond = rule.when
+            if cond is not None and not cond.matches(lead):
+                trials.append(
+                    build(
+                        RuleTrial, rule_id=rule.id, result="not_matched", detail=cond.explain(lead)
+                    )
+                )
+                continue
+            found = self._try(rule.id, rule.route, lead, steps)
+            if found.pick is not None:
+                pick = found.pick
+                rule_id = rule.id
+                trials.append(
+                    build(
+                        RuleTrial,
+                        rule_id=rule.id,
+                        result="manual_review" if pick.review else "routed",
+                    )
+                )
+                break
+            trials.append(
+                build(RuleTrial, rule_id=rule.id, result="empty", detail="no eligible rep")
+            )
+            if rule.on_empty == "pool":
+                rule_id = rule.id
+                reason = "no_eligible_rep"
+                break
+        else:
+            if router.default is not None:
+                found = self._try("default", router.default, lead, steps)
+                rule_id = "default"
+                if found.pick is not None:
+                    pick = found.pick
+                else:
+                    reason = "no_eligible_rep"
+            elif any(t.result == "empty" for t in trials):
+                reason = "no_eligible_rep"
+        rep_id: str | None = None
+        if pick is not None:
+            if pick.review:
+                outcome = "manual_review"
+                reason = pick.reason or "manual_review"
+            elif pick.rep is not None:
+                outcome = "assigned"
+                reason = "routed"
+                rep_id = pick.rep.id
+            else:
+                reason = pick.reason or "no_eligible_rep"
+        self._apply(lead, at, outcome, rep_id, rule_id, reason)
+        return build(
+            Decision,
+            decision_id=stable_digest(router.policy_revision, lead.id, self.state.revision),
+            lead_id=lead.id,
+            at=at,
+            policy_revision=router.policy_revision,
+            state_revision=self.state.revision,
+            seed=router.seed,
+            rules=tuple(trials),
+            rule_id=rule_id,
+            steps=tuple(steps),
+            outcome=outcome,
+            rep_id=rep_id,
+            reason=reason,
+            facts=dict(ctx.lead_facts),
+        )
+
+    def _try(self, rule_id: str, route: Strategy, lead: Lead, steps: list[Step]) -> _Found:
+        ctx = self.ctx
+        ctx.rule_id = rule_id
+        cands = self.roster
+        if ctx.excluded:
+            kept = [r for r in cands if r.id not in ctx.excluded]
+            drops = [
+                build(
+                    Drop, rep_id=r.id, code="excluded", detail="excluded for this lead", figures={}
+                )
+                for r in cands
+                if r.id in ctx.excluded
+            ]
+            steps.append(
+                build(
+                    Step,
+                    path=f"{rule_id}:excluded",
+                    strategy="Excluded",
+                    kind="filter",
+                    candidates_in=len(cands),
+                    candidates_out=len(kept),
+                    dropped=tuple(drops),
+                )
+            )
+            cands = kept
+        return self._run(route, f"{rule_id}:route", lead, cands, steps)
+
+    def _run(
+        self, node: Strategy, path: str, lead: Lead, cands: list[Rep], steps: list[Step]
+    ) -> _Found:
+        if isinstance(node, Chain):
+            found = _Found(cands)
+            for i, step in enumerate(node.steps):
+                found = self._run(step, f"{path}[{i}]", lead, found.cands, steps)
+                if found.pick is not None or not found.cands:
+                    return found
+            return found
+        if isinstance(node, Fallback):
+            return self._fallback(node, path, lead, cands, steps)
+        if isinstance(node, ValueTier):
+            return self._tier(node, path, lead, cands, steps)
+        if isinstance(node, Selector):
+            return self._select(node, path, lead, cands, steps)
+        if isinstance(node, Filter):
+            return _Found(self._filter(node, path, lead, cands, steps))
+        msg = f"{node!r} at {path} is neither a filter nor a selector"
+        raise TypeError(msg)
+
+    def _fallback(
+        self, node: Fallback, path: str, lead: Lead, cands: list[Rep], steps: list[Step]
+    ) -> _Found:
+        found = _Found([])
+        last = len(node.options) - 1
+        for i, option in enumerate(node.options):
+            found = self._run(option, f"{path}.options[{i}]", lead, cands, steps)
+            if found.pick is not None or (found.cands and not _completes(option)):
+                return found
+            if i < last:
+                steps.append(
+                    build(
+                        Step,
+                        path=f"{path}.options[{i}]",
+                        strategy="Fallback",
+                        kind="fallback",
+                        candidates_in=len(cands),
+                        candidates_out=len(cands),
+                        note=f"option {i} found nobody; trying option {i + 1}",
+                    )
+                )
+        return found
+
+    def _tier(
+        self, node: ValueTier, path: str, lead: Lead, cands: list[Rep], steps: list[Step]
+    ) -> _Found:
+        ctx = self.ctx
+        value = node.value_of(lead, ctx)
+        if value is None:
+            if node.if_missing == "keep":
+                steps.append(_note(path, node, len(cands), f"lead has no {node.by}; all kept"))
+                return _Found(cands)
+            gone = [node.drop(r, f"lead has no {node.by}") for r in cands[: self.router.max_drops]]
+            steps.append(self._filter_step(path, node, cands, [], gone, len(cands) - len(gone)))
+            return _Found([])
+        start = node.band_index(value)
+        if start is None:
+            steps.append(_note(path, node, len(cands), f"{node.by} {value:g} is in no band"))
+            return _Found([])
+        last = len(node.bands) if node.fallthrough else start + 1
+        found = _Found([])
+        for i in range(start, last):
+            band = node.bands[i]
+            kept: list[Rep] = []
+            drops: list[Drop] = []
+            unlisted = 0
+            limit = self.router.max_drops
+            for rep in cands:
+                if band.admits(rep):
+                    kept.append(rep)
+                elif len(drops) < limit:
+                    drops.append(
+                        node.drop(
+                            rep,
+                            f"level {rep.level} not allowed in band {band.label} ({band.level_text()})",
+                            level=rep.level,
+                            band=band.label,
+                            value=value,
+                        )
+                    )
+                else:
+                    unlisted += 1
+            ctx.lead_facts["tier"] = {"by": node.by, "value": value, "band": band.label}
+            steps.append(
+                build(
+                    Step,
+                    path=f"{path}.bands[{i}]",
+                    strategy=f"ValueTier band {band.label}",
+                    kind="tier",
+                    candidates_in=len(cands),
+                    candidates_out=len(kept),
+                    dropped=tuple(drops),
+                    unlisted=unlisted,
+                    note=f"{node.by} {value:g} -> band {band.label} ({band.level_text()})",
+                )
+            )
+            if band.route is None:
+                found = _Found(kept)
+                if kept:
+                    return found
+            elif kept:
+                found = self._run(band.route, f"{path}.bands[{i}].route", lead, kept, steps)
+                if found.pick is not None:
+                    return found
+            if i + 1 < last:
+                steps.append(
+                    _note(
+                        f"{path}.bands[{i}]",
+                        node,
+                        len(cands),
+                        f"band {band.label} found nobody; next band",
+                    )
+                )
+        return _Found([]) if found.pick is None else found
+
+    def _index(self, flt: Filter) -> _Index:
+        key = (type(flt), repr(flt))
+        idx = self.indexes.get(key)
+        if idx is None:
+            idx = _Index(flt, self.roster, self.position)
+            self.indexes[key] = idx
+        return idx
+
+    def _filter(
+        self, flt: Filter, path: str, lead: Lead, cands: list[Rep], steps: list[Step]
+    ) -> list[Rep]:
+        ctx = self.ctx
+        ctx.path = path
+        limit = self.router.max_drops
+        if flt.indexable:
+            keys = flt.lead_keys(lead)
+            if keys is None:
+                kept = cands
+                drops: list[Drop] = []
+                unlisted = 0
+            elif cands is self.roster:
+                kept = self._index(flt).lookup(keys)
+                drops = []
+                unlisted = len(cands) - len(kept)
+            else:
+                idx = self._index(flt)
+                keyset = frozenset(keys)
+                kept = []
+                drops = []
+                unlisted = 0
+                for rep in cands:
+                    if idx.admits(rep, keyset):
+                        kept.append(rep)
+                    elif len(drops) < limit:
+                        why = flt.check(lead, rep, ctx)
+                        if why is None:  # pragma: no cover - index and check disagree
+                            kept.append(rep)
+                        else:
+                            drops.append(why)
+                    else:
+                        unlisted += 1
+            steps.append(self._filter_step(path, flt, cands, kept, drops, unlisted))
+            return kept
+        out: FilterOutcome = flt.apply(lead, cands, ctx)
+        drops = out.dropped
+        unlisted = out.unlisted
+        if len(drops) > limit:
+            unlisted += len(drops) - limit
+            drops = drops[:limit]
+        steps.append(self._filter_step(path, flt, cands, out.kept, drops, unlisted, out.note))
+        return out.kept
+
+    def _filter_step(
+        self,
+        path: str,
+        flt: Strategy,
+        cands: list[Rep],
+        kept: list[Rep],
+        drops: list[Drop],
+        unlisted: int,
+        note: str | None = None,
+    ) -> Step:
+        return build(
+            Step,
+            path=path,
+            strategy=repr(flt),
+            kind="filter",
+            candidates_in=len(cands),
+            candidates_out=len(kept),
+            dropped=tuple(drops),
+            unlisted=unlisted,
+            note=note,
+        )
+
+    def _select(
+        self, sel: Selector, path: str, lead: Lead, cands: list[Rep], steps: list[Step]
+    ) -> _Found:
+        ctx = self.ctx
+        ctx.path = path
+        pick = sel.select(lead, cands, ctx) if cands else None
+        if pick is not None and pick.rep is not None and pick.rep not in cands:
+            msg = f"{sel!r} at {path} picked {pick.rep.id!r}, who was not a candidate"
+            raise InputError(msg, rep_ids=[pick.rep.id])
+        if pick is not None and pick.rep is not None:
+            mem = self.rotations.get(path)
+            if mem is None:
+                mem = RotationMemory(0, {}, {})
+                self.rotations[path] = mem
+            mem.last_served[pick.rep.id] = mem.turn
+            mem.turn += 1
+            if pick.credits:
+                mem.credits.update(pick.credits)
+        steps.append(
+            build(
+                Step,
+                path=path,
+                strategy=repr(sel),
+                kind="selector",
+                candidates_in=len(cands),
+                candidates_out=0 if pick is None or pick.rep is None else 1,
+                picked=None if pick is None or pick.rep is None else pick.rep.id,
+                note=None if pick is None else (pick.reason if pick.review else None),
+                rationale=None if pick is None else _jsonable(pick.rationale),
+            )
+        )
+        return _Found([] if pick is None else cands, pick)
+
+    # -- applying outcomes -------------------------------------------------------------
+    def _apply(
+        self,
+        lead: Lead,
+        at: datetime,
+        outcome: str,
+        rep_id: str | None,
+        rule_id: str | None,
+        reason: str,
+    ) -> None:
+        pooled = self.pool.get(lead.id)
+        if rep_id is not None:
+            rep = self.state.rep_index[rep_id]
+            self.open_counts[rep_id] = self.open_counts.get(rep_id, 0) + 1
+            day = self.ctx.local_date(rep).isoformat()
+            days = self.days.get(rep_id)
+            if rep_id not in self.days_copied:
+                days = dict(days) if days else {}
+                self.days[rep_id] = days
+                self.days_copied.add(rep_id)
+            assert days is not None
+            days[day] = days.get(day, 0) + 1
+            self.touched.add(rep_id)
+            account = lead.account_key
+            if account and account not in self.owners:
+                self.owners[account] = rep_id
+            self.open_new[lead.id] = build(
+                OpenLead,
+                lead=lead,
+                rep_id=rep_id,
+                assigned_at=at,
+                rule_id=rule_id,
+                account_key=account,
+                times_recycled=0 if pooled is None else pooled.times_recycled,
+                previous_reps=() if pooled is None else pooled.previous_reps,
+                assigned_by="router",
+            )
+            if pooled is not None:
+                del self.pool[lead.id]
+            return
+        if pooled is None:
+            self.pool[lead.id] = build(PooledLead, lead=lead, since=at, reason=reason)
+        elif pooled.reason != reason:
+            self.pool[lead.id] = pooled.model_copy(update={"reason": reason})
+
+    def finish(self, latest: datetime | None) -> PoolState:
+        state = self.state
+        loads = dict(state.loads)
+        for rep_id in sorted(self.touched):
+            rep = state.rep_index[rep_id]
+            days = self.days[rep_id]
+            newest = max(days)
+            keep_from = (
+                datetime.fromisoformat(newest).date()
+                - timedelta(days=max(DAYS_KEPT, rep.capacity.period_days))
+            ).isoformat()
+            loads[rep_id] = build(
+                RepLoad,
+                open=self.open_counts[rep_id],
+                days={d: n for d, n in sorted(days.items()) if d > keep_from},
+            )
+        rotations = dict(state.rotations)
+        for key, mem in self.rotations.items():
+            rotations[key] = build(
+                Rotation,
+                turn=mem.turn,
+                last_served=dict(mem.last_served),
+                credits=dict(mem.credits),
+            )
+        open_leads = dict(state.open_leads)
+        open_leads.update(self.open_new)
+        as_of = state.as_of
+        if latest is not None and (as_of is None or latest > as_of):
+            as_of = latest
+        return build(
+            PoolState,
+            as_of=as_of,
+            revision=state.revision + 1,
+            reps=state.reps,
+            loads=dict(sorted(loads.items())),
+            rotations=dict(sorted(rotations.items())),
+            owners=dict(sorted(self.owners.items())),
+            open_leads=open_leads,
+            pool=self.pool,
+            history=state.history,
+        )
+
+
+def _completes(node: Strategy) -> bool:
+    from leadroute.strategies.base import is_complete
+
+    return is_complete(node)
+
+
+def _note(path: str, node: Strategy, n: int, text: str) -> Step:
+    return build(
+        Step,
+        path=path,
+        strategy=type(node).__name__,
+        kind="note",
+        candidates_in=n,
+        candidates_out=n,
+        note=text,
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if dataclasses.is_dataclass(value) or hasattr(value, "model_dump"):
+        return canonical_json(value)
+    return str(value)

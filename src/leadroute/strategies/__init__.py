@@ -1,0 +1,91 @@
+"""Built-in strategies: filters, selectors and combinators.
+
+* filters: :class:`Geo`, :class:`Industry`, :class:`Skill`, :class:`Language`,
+  :class:`Team`, :class:`Roster`, :class:`CapacityCap`, :class:`ValueTier`,
+  :class:`FunctionFilter` (any plain function);
+* selectors: :class:`RoundRobin`, :class:`Weighted`, :class:`RandomPick`,
+  :class:`LeastLoaded`, :class:`AssignTo`, :class:`ManualReview`;
+* combinators: :class:`Chain` (``a >> b``) and :class:`Fallback` (``a | b``).
+
+Subclass :class:`Filter` (override ``check``) or :class:`Selector` (override
+``select``) for your own.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+from leadroute.strategies.attributes import Industry, Language, Roster, Skill, Team
+from leadroute.strategies.base import (
+    Chain,
+    Fallback,
+    Filter,
+    FilterOutcome,
+    FunctionFilter,
+    Pick,
+    Selector,
+    Strategy,
+    as_strategy,
+)
+from leadroute.strategies.capacity import CapacityCap
+from leadroute.strategies.geo import Geo
+from leadroute.strategies.selectors import (
+    AssignTo,
+    LeastLoaded,
+    ManualReview,
+    RandomPick,
+    RoundRobin,
+    Weighted,
+)
+from leadroute.strategies.tiers import Band, ValueTier
+
+__all__ = [
+    "BUILTIN",
+    "AssignTo",
+    "Band",
+    "CapacityCap",
+    "Chain",
+    "Fallback",
+    "Filter",
+    "FilterOutcome",
+    "FunctionFilter",
+    "Geo",
+    "Industry",
+    "Language",
+    "LeastLoaded",
+    "ManualReview",
+    "Pick",
+    "RandomPick",
+    "Roster",
+    "RoundRobin",
+    "Selector",
+    "Skill",
+    "Strategy",
+    "Team",
+    "ValueTier",
+    "Weighted",
+    "as_strategy",
+]
+
+#: Strategy classes by the name used in config files.
+BUILTIN: dict[str, type] = {
+    cls.__name__: cls
+    for cls in (
+        AssignTo,
+        CapacityCap,
+        Chain,
+        Fallback,
+        Geo,
+        Industry,
+        Language,
+        LeastLoaded,
+        ManualReview,
+        RandomPick,
+        Roster,
+        RoundRobin,
+        Skill,
+        Team,
+        ValueTier,
+        Weighted,
+    )
+}

@@ -1,0 +1,112 @@
+"""Capacity caps.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from leadroute.audit import Drop
+from leadroute.exceptions import StrategyError
+from leadroute.strategies.base import Filter, FilterOutcome
+
+if TYPE_CHECKING:
+    from leadroute.context import RouteContext
+    from leadroute.models import Lead, Rep
+
+__all__ = ["CapacityCap"]
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class CapacityCap(Filter):
+    """Drop reps at a cap: open leads, leads today, leads in the rolling period.
+
+    Caps come from each rep's ``capacity``; a value given here overrides it
+    for every rep. ``None`` means no cap. "Today" is the rep's own local day;
+    the period is a rolling window of ``period_days`` local days (default: the
+    rep's ``capacity.period_days``, 30). Counters include the leads assigned
+    earlier in the same call.
+
+    >>> CapacityCap()
+    CapacityCap()
+    >>> CapacityCap(max_open=50, max_per_day=10)
+    CapacityCap(max_open=50, max_per_day=10)
+
+    .. versionadded:: 0.1.0
+    """
+
+    max_open: int | None = None
+    max_per_day: int | None = None
+    max_per_period: int | None = None
+    period_days: int | None = None
+
+    code: ClassVar[str] = "capacity"
+
+    def __post_init__(self) -> None:
+        for name in ("max_open", "max_per_day", "max_per_period"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 0):
+                msg = f"CapacityCap({name}={value!r}): caps are whole numbers >= 0"
+                raise StrategyError(msg, field=name)
+        if self.period_days is not None and self.period_days < 1:
+            msg = f"CapacityCap(period_days={self.period_days!r}): must be >= 1"
+            raise StrategyError(msg, field="period_days")
+
+    def check(self, lead: Lead, rep: Rep, ctx: RouteContext) -> Drop | None:
+        cap = rep.capacity
+        max_open = self.max_open if self.max_open is not None else cap.max_open
+        if max_open is not None:
+            n = ctx.open_count(rep.id)
+            if n >= max_open:
+                return self.drop(
+                    rep, f"open {n} of {max_open}", "capacity", open=n, max_open=max_open
+                )
+        per_day = self.max_per_day if self.max_per_day is not None else cap.max_per_day
+        if per_day is not None:
+            n = ctx.assigned_today(rep)
+            if n >= per_day:
+                return self.drop(
+                    rep,
+                    f"assigned today {n} of {per_day}",
+                    "daily_cap",
+                    today=n,
+                    max_per_day=per_day,
+                    local_date=ctx.local_date(rep).isoformat(),
+                )
+        per_period = self.max_per_period if self.max_per_period is not None else cap.max_per_period
+        if per_period is not None:
+            days = self.period_days or cap.period_days
+            n = ctx.assigned_in_period(rep, days)
+            if n >= per_period:
+                return self.drop(
+                    rep,
+                    f"assigned {n} of {per_period} in {days} days",
+                    "period_cap",
+                    period=n,
+                    max_per_period=per_period,
+                    period_days=days,
+                )
+        return None
+
+    def apply(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> FilterOutcome:
+        # Fast path: only open-lead caps in play (the common case) needs one lookup per rep.
+        if self.max_per_day is None and self.max_per_period is None:
+            open_count = ctx.open_count
+            kept: list[Rep] = []
+            dropped: list[Drop] = []
+            for rep in candidates:
+                cap = rep.capacity
+                if cap.max_per_day is None and cap.max_per_period is None:
+                    limit = self.max_open if self.max_open is not None else cap.max_open
+                    if limit is None or open_count(rep.id) < limit:
+                        kept.append(rep)
+                        continue
+                why = self.check(lead, rep, ctx)
+                if why is None:
+                    kept.append(rep)
+                else:
+                    dropped.append(why)
+            return FilterOutcome(kept, dropped)
+        return Filter.apply(self, lead, candidates, ctx)

@@ -1,0 +1,313 @@
+"""Selectors: pick one rep from the candidates that survived the filters.
+
+Every selector keeps its memory (rotation turn, last-served turns, weighted
+credits) in the pool state under its place in the policy, so a later call
+continues where this one stopped.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from leadroute.exceptions import StrategyError
+from leadroute.hashing import unit_draw
+from leadroute.strategies.base import Pick, Selector
+
+if TYPE_CHECKING:
+    from leadroute.context import RouteContext
+    from leadroute.models import Lead, Rep
+
+__all__ = ["AssignTo", "LeastLoaded", "ManualReview", "RandomPick", "RoundRobin", "Weighted"]
+
+_NEVER = -1
+
+
+def rep_number(rep: Rep, by: str) -> float:
+    """A numeric rep field (``weight``, ``level``) or ``attributes[by]``; missing reads 0."""
+    value: Any = getattr(rep, by, None) if by in type(rep).model_fields else rep.attributes.get(by)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0.0
+    return float(value)
+
+
+def longest_waiting(candidates: list[Rep], last: Mapping[str, int]) -> tuple[Rep, int, Rep | None]:
+    """The candidate served longest ago (never-served first; ties by roster order) and the next."""
+    best = candidates[0]
+    best_v = last.get(best.id, _NEVER)
+    second: Rep | None = None
+    second_v = math.inf
+    for rep in candidates[1:]:
+        v = last.get(rep.id, _NEVER)
+        if v < best_v:
+            second, second_v = best, best_v
+            best, best_v = rep, v
+        elif v < second_v:
+            second, second_v = rep, v
+    return best, best_v, second
+
+
+def _served(v: int) -> str:
+    return "never served" if v == _NEVER else f"last served at turn {v}"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class RoundRobin(Selector):
+    """Rotate over the route's reps in a stable order.
+
+    The rep who has waited longest since their last lead gets the next one
+    (reps never served first, in roster order). A rep dropped by a filter
+    keeps their place: when eligible again they are first in line. A rep
+    added to the roster joins at the front; removing one changes no one
+    else's turn. The memory lives in the pool state, so rotation continues
+    across calls.
+
+    >>> RoundRobin()
+    RoundRobin()
+
+    .. versionadded:: 0.1.0
+    """
+
+    def select(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> Pick | None:
+        if not candidates:
+            return None
+        best, best_v, second = longest_waiting(candidates, ctx.last_served)
+        why = f"{best.id} waited longest ({_served(best_v)}; turn now {ctx.turn})"
+        rationale: dict[str, Any] = {
+            "why": why,
+            "turn": ctx.turn,
+            "last_served": None if best_v == _NEVER else best_v,
+            "next_in_line": None if second is None else second.id,
+        }
+        return Pick(best, why, rationale)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Weighted(Selector):
+    """Deterministic weighted rotation (smooth weighted round robin).
+
+    Each pick adds every candidate's weight to its credit, gives the lead to
+    the highest credit (ties by roster order) and takes the total weight off
+    the winner. Over N leads to the same reps, each gets ``N*w/sum(w)`` within
+    one. Weight 0 means never.
+
+    Weights come from ``weights`` (rep id -> weight; reps not named weigh 0)
+    or else from the rep field ``by`` (``weight`` by default, or a key of
+    ``attributes``).
+
+    >>> Weighted()
+    Weighted()
+    >>> Weighted(weights={"alice": 3, "bob": 1})
+    Weighted(weights={'alice': 3, 'bob': 1})
+
+    .. versionadded:: 0.1.0
+    """
+
+    by: str = "weight"
+    weights: dict[str, float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.weights is not None:
+            for rep_id, w in self.weights.items():
+                if (
+                    isinstance(w, bool)
+                    or not isinstance(w, (int, float))
+                    or not w >= 0
+                    or w == math.inf
+                ):
+                    msg = f"Weighted(weights.{rep_id}={w!r}): weights are finite numbers >= 0"
+                    raise StrategyError(msg, field=f"weights.{rep_id}")
+
+    def __hash__(self) -> int:
+        return hash(
+            (self.by, None if self.weights is None else tuple(sorted(self.weights.items())))
+        )
+
+    def named_reps(self) -> Iterable[str]:
+        return () if self.weights is None else tuple(self.weights)
+
+    def weight_of(self, rep: Rep) -> float:
+        """The weight this selector gives ``rep``."""
+        if self.weights is not None:
+            return float(self.weights.get(rep.id, 0.0))
+        return rep_number(rep, self.by)
+
+    def select(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> Pick | None:
+        credits = ctx.credits
+        updated: dict[str, float] = {}
+        total = 0.0
+        best: Rep | None = None
+        best_c = -math.inf
+        for rep in candidates:
+            w = self.weight_of(rep)
+            if w <= 0:
+                continue
+            c = credits.get(rep.id, 0.0) + w
+            updated[rep.id] = c
+            total += w
+            if c > best_c:
+                best, best_c = rep, c
+        if best is None:
+            return None
+        updated[best.id] = best_c - total
+        why = f"{best.id} had the highest credit {best_c:g} (total weight {total:g})"
+        shown = dict(list(updated.items())[:10])
+        rationale: dict[str, Any] = {
+            "why": why,
+            "credit": best_c,
+            "total_weight": total,
+            "credits_after": shown,
+        }
+        return Pick(best, why, rationale, credits=updated)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class RandomPick(Selector):
+    """A draw from a stable hash of the seed and the lead id, optionally weighted.
+
+    The same seed and lead give the same draw in every process; ``seed``
+    overrides the router's seed for this selector.
+
+    >>> RandomPick(weighted=True)
+    RandomPick(weighted=True)
+
+    .. versionadded:: 0.1.0
+    """
+
+    weighted: bool = False
+    by: str = "weight"
+    seed: int | None = None
+
+    def select(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> Pick | None:
+        if not candidates:
+            return None
+        seed = ctx.seed if self.seed is None else self.seed
+        draw = unit_draw(seed, lead.id)
+        if not self.weighted:
+            i = min(int(draw * len(candidates)), len(candidates) - 1)
+            rep = candidates[i]
+            why = f"hash draw {draw:.6f} of seed {seed} and lead {lead.id} -> slot {i} of {len(candidates)}"
+            return Pick(rep, why, {"why": why, "draw": draw, "seed": seed, "slot": i})
+        weights = [rep_number(r, self.by) for r in candidates]
+        total = sum(w for w in weights if w > 0)
+        if total <= 0:
+            return None
+        target = draw * total
+        acc = 0.0
+        chosen = candidates[-1]
+        for rep, w in zip(candidates, weights, strict=True):
+            if w <= 0:
+                continue
+            acc += w
+            chosen = rep
+            if target < acc:
+                break
+        why = f"hash draw {draw:.6f} of seed {seed} and lead {lead.id} -> {chosen.id} (weighted, total {total:g})"
+        return Pick(chosen, why, {"why": why, "draw": draw, "seed": seed, "total_weight": total})
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class LeastLoaded(Selector):
+    """The rep with the lowest open-load ratio (open leads / ``max_open``).
+
+    Reps without ``max_open`` are measured against ``default_max_open``. Ties
+    go to the rep who has waited longest (rotation), not to the first listed,
+    so early-listed reps are not favoured.
+
+    >>> LeastLoaded()
+    LeastLoaded()
+
+    .. versionadded:: 0.1.0
+    """
+
+    default_max_open: int = 100
+
+    def __post_init__(self) -> None:
+        if self.default_max_open < 1:
+            msg = f"LeastLoaded(default_max_open={self.default_max_open!r}): must be >= 1"
+            raise StrategyError(msg, field="default_max_open")
+
+    def ratio(self, rep: Rep, ctx: RouteContext) -> float:
+        """The rep's open-load ratio now."""
+        cap = rep.capacity.max_open or self.default_max_open
+        return ctx.open_count(rep.id) / cap
+
+    def select(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> Pick | None:
+        if not candidates:
+            return None
+        ratios = [(self.ratio(rep, ctx), rep) for rep in candidates]
+        low = min(r for r, _ in ratios)
+        tied = [rep for r, rep in ratios if r == low]
+        best, best_v, _ = longest_waiting(tied, ctx.last_served)
+        why = (
+            f"{best.id} has the lowest load {low:.3f} "
+            f"(open {ctx.open_count(best.id)}); {len(tied)} tied, {_served(best_v)}"
+        )
+        loads = {rep.id: round(r, 6) for r, rep in ratios[:10]}
+        return Pick(best, why, {"why": why, "load": low, "tied": len(tied), "loads": loads})
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class AssignTo(Selector):
+    """Always the named rep, if they survived the filters (a default owner).
+
+    >>> AssignTo("alice")
+    AssignTo(rep_id='alice')
+
+    .. versionadded:: 0.1.0
+    """
+
+    rep_id: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.rep_id, str) or not self.rep_id:
+            msg = f"AssignTo(rep_id={self.rep_id!r}): name a rep"
+            raise StrategyError(msg, field="rep_id")
+
+    def named_reps(self) -> Iterable[str]:
+        return (self.rep_id,)
+
+    def select(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> Pick | None:
+        for rep in candidates:
+            if rep.id == self.rep_id:
+                why = f"fixed owner {rep.id}"
+                return Pick(rep, why, {"why": why})
+        return None
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class ManualReview(Selector):
+    """Send the lead to manual review instead of a rep.
+
+    With ``sample`` (a fraction in ``(0, 1]``) only that deterministic share of
+    leads goes to review (a stable hash of the seed and lead id decides);
+    the rest find nobody here, so ``ManualReview(sample=0.05) | RoundRobin()``
+    reviews 5% and rotates the rest.
+
+    >>> ManualReview(reason="key_account")
+    ManualReview(reason='key_account')
+
+    .. versionadded:: 0.1.0
+    """
+
+    reason: str = "manual_review"
+    sample: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.sample is not None and not 0 < self.sample <= 1:
+            msg = f"ManualReview(sample={self.sample!r}): a fraction in (0, 1]"
+            raise StrategyError(msg, field="sample")
+
+    def select(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> Pick | None:
+        if self.sample is not None:
+            draw = unit_draw(ctx.seed, "review", lead.id)
+            if draw >= self.sample:
+                return None
+            why = f"sampled for review (draw {draw:.6f} < {self.sample:g})"
+            return Pick(None, why, {"why": why, "draw": draw}, review=True, reason=self.reason)
+        why = f"sent to manual review: {self.reason}"
+        return Pick(None, why, {"why": why}, review=True, reason=self.reason)
