@@ -1,0 +1,172 @@
+"""The leadroute command: route, explain, demo, and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from leadroute import PoolState
+from leadroute.cli import main
+from leadroute.demo import sample_leads, sample_router, sample_state
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    """A rule file, a state file and a leads file from the demo data."""
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps(sample_router().to_config()), encoding="utf-8")
+    state = tmp_path / "state.json"
+    state.write_text(sample_state().model_dump_json(), encoding="utf-8")
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text(
+        "\n".join(x.model_dump_json() for x in sample_leads(40)) + "\n", encoding="utf-8"
+    )
+    return {"rules": rules, "state": state, "leads": leads, "dir": tmp_path}
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+def test_route_writes_assignments_state_and_audit(files: dict[str, Path]) -> None:
+    """route writes JSONL assignments to stdout and state/audit to files."""
+    nxt, audit = files["dir"] / "next.json", files["dir"] / "audit.jsonl"
+    code, out = run(
+        "route",
+        "--rules",
+        str(files["rules"]),
+        "--state",
+        str(files["state"]),
+        "--leads",
+        str(files["leads"]),
+        "--next-state",
+        str(nxt),
+        "--audit",
+        str(audit),
+    )
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert len(rows) == 40
+    assert rows[0]["lead_id"] == "D0001"
+    state = PoolState.model_validate_json(nxt.read_text(encoding="utf-8"))
+    assert state.revision == 1
+    assert len(audit.read_text(encoding="utf-8").splitlines()) == 40
+    expected = sample_router().assign(sample_state(), sample_leads(40))
+    assert [r["rep_id"] for r in rows] == [a.rep_id for a in expected.assignments]
+
+
+def test_explain_from_audit(files: dict[str, Path]) -> None:
+    """explain prints the decision of one lead, and why a rep did not get it."""
+    audit = files["dir"] / "audit.jsonl"
+    run(
+        "route",
+        "--rules",
+        str(files["rules"]),
+        "--state",
+        str(files["state"]),
+        "--leads",
+        str(files["leads"]),
+        "--audit",
+        str(audit),
+        "--assignments",
+        str(files["dir"] / "a.jsonl"),
+    )
+    code, out = run("explain", "--audit", str(audit), "--lead", "D0003")
+    assert code == 0
+    assert out.startswith("Lead D0003 ->")
+    code, out = run(
+        "explain",
+        "--audit",
+        str(audit),
+        "--lead",
+        "D0003",
+        "--rep",
+        "dach-1",
+        "--state",
+        str(files["state"]),
+        "--rules",
+        str(files["rules"]),
+    )
+    assert code == 0
+    assert "dach-1 did not get lead D0003" in out
+
+
+def test_demo_prints_summary() -> None:
+    """demo prints per-rep counts, unassigned reasons and two explanations."""
+    code, out = run("demo")
+    assert code == 0
+    assert "Leads per rep:" in out
+    assert "Not assigned, by reason:" in out
+    assert out.count("[decision ") == 2
+
+
+def test_bad_lead_line_is_one_line_error(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bad field in the leads file names file, line and field; exit code 2."""
+    bad = files["dir"] / "bad.jsonl"
+    bad.write_text(
+        '{"id": "a", "created_at": "2026-01-01T00:00:00Z"}\n{"id": "b", "created_at": "2026-01-01T00:00:00"}\n'
+    )
+    code, _ = run(
+        "route", "--rules", str(files["rules"]), "--state", str(files["state"]), "--leads", str(bad)
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1
+    assert f"{bad}:2: created_at:" in err
+    assert "Traceback" not in err
+
+
+def test_bad_json_and_missing_file(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Broken JSON and missing files are one-line errors with exit code 2."""
+    bad = files["dir"] / "bad.jsonl"
+    bad.write_text('{"id": "a"\n')
+    code, _ = run(
+        "route", "--rules", str(files["rules"]), "--state", str(files["state"]), "--leads", str(bad)
+    )
+    assert code == 2
+    assert f"{bad}:1:" in capsys.readouterr().err
+    code, _ = run(
+        "route", "--rules", "nope.json", "--state", str(files["state"]), "--leads", str(bad)
+    )
+    assert code == 2
+    assert "nope.json" in capsys.readouterr().err
+
+
+def test_bad_rules_name_path(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """A misspelled strategy in the rule file is named with its path and a suggestion."""
+    rules = files["dir"] / "r.json"
+    rules.write_text(json.dumps({"rules": [{"id": "x", "route": ["Goe", "RoundRobin"]}]}))
+    code, _ = run(
+        "route",
+        "--rules",
+        str(rules),
+        "--state",
+        str(files["state"]),
+        "--leads",
+        str(files["leads"]),
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "rules[0].route[0]" in err
+    assert "did you mean 'Geo'" in err
+
+
+def test_duplicate_leads_exit_2(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """Routing errors (duplicate ids) exit 2 with the ids named."""
+    dup = files["dir"] / "dup.jsonl"
+    line = sample_leads(1)[0].model_dump_json()
+    dup.write_text(line + "\n" + line + "\n")
+    code, _ = run(
+        "route", "--rules", str(files["rules"]), "--state", str(files["state"]), "--leads", str(dup)
+    )
+    assert code == 2
+    assert "D0001" in capsys.readouterr().err
