@@ -14,7 +14,11 @@ from hypothesis import strategies as st
 from leadroute import Lead, PoolState, Router
 from leadroute.testing import EPOCH, check_invariants, lead_batches, leads, pool_states, routers
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=int(os.environ.get("LEADROUTE_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 @SETTINGS

@@ -58,8 +58,7 @@ class RoutingResult(FrozenModel):
     _before: PoolState | None = PrivateAttr(default=None)
 
     def _bind(self, router: Router, before: PoolState) -> None:
-        self._router = router
-        self._before = before
+        object.__setattr__(self, "__pydantic_private__", {"_router": router, "_before": before})
 
     def decision(self, lead_id: str) -> Decision:
         """The audit record of ``lead_id``."""

@@ -13,6 +13,7 @@ then lead id. ``assignments`` and ``audit`` come back in input order.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -122,6 +123,8 @@ class Router:
         self._paths: dict[str, Strategy] = {}
         for rule_id, route in self._routes():
             _index_paths(route, f"{rule_id}:route", self._paths)
+        self._reprs: dict[int, str] = {id(node): repr(node) for node in self._paths.values()}
+        self._roster_cache: _RosterCache | None = None
 
     # -- construction ------------------------------------------------------------------
     @classmethod
@@ -221,7 +224,7 @@ class Router:
         )
         latest = max((now or lead.created_at for lead in batch), default=None)
         new_state = run.finish(latest)
-        result = RoutingResult(assignments=assignments, state=new_state, audit=audit)
+        result = build(RoutingResult, assignments=assignments, state=new_state, audit=audit)
         result._bind(self, state)
         return result
 
@@ -251,6 +254,12 @@ class Router:
         if unknown:
             msg = f"the rules name reps unknown to the state: {unknown}"
             raise UnknownRepError(msg, rep_ids=unknown)
+
+
+def decision_id(policy_revision: str, lead_id: str, state_revision: int) -> str:
+    """The stable id of a decision: a hash of policy revision, lead id and state revision."""
+    text = f"{policy_revision}\x1f{lead_id}\x1f{state_revision}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _order_key(lead: Lead) -> tuple[int, datetime, str]:
@@ -297,33 +306,70 @@ class _Index:
             for k in keys:
                 self.by_key.setdefault(k, []).append(rep)
 
-    def lookup(self, keys: tuple[str, ...]) -> list[Rep]:
+    def lookup(self, keys: tuple[str, ...]) -> _Indexed:
         """Reps of the roster admitted by ``keys``, in roster order."""
         if not keys:
-            return []
+            return _Indexed()
         if self.match_all:
             lists = [self.by_key.get(k, []) for k in keys]
             lists.sort(key=len)
             need = frozenset(keys)
             keys_of = self.keys_of
-            return [r for r in lists[0] if need <= keys_of[r.id]]
+            return _Indexed(r for r in lists[0] if need <= keys_of[r.id])
         found = [self.by_key[k] for k in keys if k in self.by_key]
         if not found:
-            return []
+            return _Indexed()
         if len(found) == 1:
-            return list(found[0])
+            return _Indexed(found[0])
         merged: dict[str, Rep] = {}
         for lst in found:
             for r in lst:
                 merged[r.id] = r
         pos = self.position
-        return sorted(merged.values(), key=lambda r: pos[r.id])
+        return _Indexed(sorted(merged.values(), key=lambda r: pos[r.id]))
 
     def admits(self, rep: Rep, keys: frozenset[str]) -> bool:
         held = self.keys_of.get(rep.id)
         if held is None:
             return False
         return keys <= held if self.match_all else not held.isdisjoint(keys)
+
+
+class _Indexed(list[Rep]):
+    """Candidates narrowed from the whole roster by index-answered filters only.
+
+    ``memo`` identifies the filters and lead keys that produced the list, so
+    the router can reuse it for every later lead with the same keys (the
+    lists are shared and never mutated).
+    """
+
+    __slots__ = ("memo",)
+
+    def __init__(self, reps: Iterable[Rep] = (), memo: tuple[Any, ...] = ()) -> None:
+        super().__init__(reps)
+        self.memo = memo
+
+
+_MEMO_LIMIT = 200_000
+
+
+class _RosterCache:
+    """Per-roster work kept between calls while the state's ``reps`` tuple is the same object.
+
+    ``assign`` hands the same tuple on to the next state, so a CRM routing
+    batch after batch indexes its roster once. Everything here is derived
+    from the roster alone and never mutated once built (the memo only grows).
+    """
+
+    __slots__ = ("index_of", "indexes", "memo", "position", "reps", "roster")
+
+    def __init__(self, reps: tuple[Rep, ...]) -> None:
+        self.reps = reps
+        self.roster = [r for r in reps if r.active and not r.paused]
+        self.position = {r.id: i for i, r in enumerate(reps)}
+        self.indexes: dict[tuple[type, str], _Index] = {}
+        self.index_of: dict[int, _Index] = {}
+        self.memo: dict[tuple[Any, ...], _Indexed] = {}
 
 
 class _Found:
@@ -342,8 +388,12 @@ class _Run:
     def __init__(self, router: Router, state: PoolState) -> None:
         self.router = router
         self.state = state
-        self.roster = [r for r in state.reps if r.active and not r.paused]
-        self.position = {r.id: i for i, r in enumerate(state.reps)}
+        cache = router._roster_cache
+        if cache is None or cache.reps is not state.reps:
+            cache = _RosterCache(state.reps)
+            router._roster_cache = cache
+        self.roster = cache.roster
+        self.position = cache.position
         self.open_counts = {k: v.open for k, v in state.loads.items()}
         self.days: dict[str, dict[str, int]] = {k: v.days for k, v in state.loads.items()}
         self.days_copied: set[str] = set()
@@ -355,7 +405,12 @@ class _Run:
         self.owners = dict(state.owners)
         self.open_new: dict[str, OpenLead] = {}
         self.pool = dict(state.pool)
-        self.indexes: dict[tuple[type, str], _Index] = {}
+        self.indexes = cache.indexes
+        self.index_of = cache.index_of
+        if len(cache.memo) > _MEMO_LIMIT:
+            cache.memo.clear()
+        self.memo = cache.memo
+        self.trials: dict[tuple[str, str], RuleTrial] = {}
         self.ctx = RouteContext(
             state=state,
             seed=router.seed,
@@ -366,6 +421,7 @@ class _Run:
             order=self.position,
         )
         self.inactive = len(state.reps) - len(self.roster)
+        self._reprs = router._reprs
 
     # -- one lead --------------------------------------------------------------------
     def route(self, lead: Lead, at: datetime) -> Decision:
@@ -395,17 +451,9 @@ class _Run:
             if found.pick is not None:
                 pick = found.pick
                 rule_id = rule.id
-                trials.append(
-                    build(
-                        RuleTrial,
-                        rule_id=rule.id,
-                        result="manual_review" if pick.review else "routed",
-                    )
-                )
+                trials.append(self._trial(rule.id, "manual_review" if pick.review else "routed"))
                 break
-            trials.append(
-                build(RuleTrial, rule_id=rule.id, result="empty", detail="no eligible rep")
-            )
+            trials.append(self._trial(rule.id, "empty", "no eligible rep"))
             if rule.on_empty == "pool":
                 rule_id = rule.id
                 reason = "no_eligible_rep"
@@ -434,7 +482,7 @@ class _Run:
         self._apply(lead, at, outcome, rep_id, rule_id, reason)
         return build(
             Decision,
-            decision_id=stable_digest(router.policy_revision, lead.id, self.state.revision),
+            decision_id=decision_id(router.policy_revision, lead.id, self.state.revision),
             lead_id=lead.id,
             at=at,
             policy_revision=router.policy_revision,
@@ -448,6 +496,15 @@ class _Run:
             reason=reason,
             facts=dict(ctx.lead_facts),
         )
+
+    def _trial(self, rule_id: str, result: str, detail: str = "") -> RuleTrial:
+        """Shared (immutable) trial records for the outcomes without lead-specific detail."""
+        key = (rule_id, result)
+        trial = self.trials.get(key)
+        if trial is None:
+            trial = build(RuleTrial, rule_id=rule_id, result=result, detail=detail)
+            self.trials[key] = trial
+        return trial
 
     def _try(self, rule_id: str, route: Strategy, lead: Lead, steps: list[Step]) -> _Found:
         ctx = self.ctx
@@ -593,11 +650,14 @@ class _Run:
         return _Found([]) if found.pick is None else found
 
     def _index(self, flt: Filter) -> _Index:
-        key = (type(flt), repr(flt))
-        idx = self.indexes.get(key)
+        idx = self.index_of.get(id(flt))
         if idx is None:
-            idx = _Index(flt, self.roster, self.position)
-            self.indexes[key] = idx
+            key = (type(flt), self._reprs.get(id(flt)) or repr(flt))
+            idx = self.indexes.get(key)
+            if idx is None:
+                idx = _Index(flt, self.roster, self.position)
+                self.indexes[key] = idx
+            self.index_of[id(flt)] = idx
         return idx
 
     def _filter(
@@ -608,12 +668,19 @@ class _Run:
         limit = self.router.max_drops
         if flt.indexable:
             keys = flt.lead_keys(lead)
+            memo: tuple[Any, ...] | None = None
             if keys is None:
                 kept = cands
                 drops: list[Drop] = []
                 unlisted = 0
-            elif cands is self.roster:
-                kept = self._index(flt).lookup(keys)
+            elif cands is self.roster or isinstance(cands, _Indexed):
+                memo = (cands.memo if isinstance(cands, _Indexed) else (), id(flt), keys)
+                cached = self.memo.get(memo)
+                if cached is None:
+                    cached = self._narrow(flt, keys, cands)
+                    cached.memo = memo
+                    self.memo[memo] = cached
+                kept = cached
                 drops = []
                 unlisted = len(cands) - len(kept)
             else:
@@ -644,6 +711,17 @@ class _Run:
         steps.append(self._filter_step(path, flt, cands, out.kept, drops, unlisted, out.note))
         return out.kept
 
+    def _narrow(self, flt: Filter, keys: tuple[str, ...], cands: list[Rep]) -> _Indexed:
+        """Index answer for ``flt`` over the roster or an index-narrowed list of it."""
+        idx = self._index(flt)
+        if cands is self.roster:
+            return idx.lookup(keys)
+        keyset = frozenset(keys)
+        keys_of = idx.keys_of
+        if idx.match_all:
+            return _Indexed([r for r in cands if keyset <= keys_of[r.id]])
+        return _Indexed([r for r in cands if not keys_of[r.id].isdisjoint(keyset)])
+
     def _filter_step(
         self,
         path: str,
@@ -657,7 +735,7 @@ class _Run:
         return build(
             Step,
             path=path,
-            strategy=repr(flt),
+            strategy=self._reprs.get(id(flt)) or repr(flt),
             kind="filter",
             candidates_in=len(cands),
             candidates_out=len(kept),
@@ -672,7 +750,7 @@ class _Run:
         ctx = self.ctx
         ctx.path = path
         pick = sel.select(lead, cands, ctx) if cands else None
-        if pick is not None and pick.rep is not None and pick.rep not in cands:
+        if pick is not None and pick.rep is not None and not any(r is pick.rep for r in cands):
             msg = f"{sel!r} at {path} picked {pick.rep.id!r}, who was not a candidate"
             raise InputError(msg, rep_ids=[pick.rep.id])
         if pick is not None and pick.rep is not None:
@@ -688,7 +766,7 @@ class _Run:
             build(
                 Step,
                 path=path,
-                strategy=repr(sel),
+                strategy=self._reprs.get(id(sel)) or repr(sel),
                 kind="selector",
                 candidates_in=len(cands),
                 candidates_out=0 if pick is None or pick.rep is None else 1,

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 
+from leadroute.audit import Decision, Step
 from leadroute.models import Capacity, Lead, Rep
 from leadroute.result import RoutingResult
 from leadroute.router import Router
@@ -48,6 +49,7 @@ from leadroute.strategies.base import Strategy
 
 __all__ = [
     "REGIONS",
+    "applied_steps",
     "check_invariants",
     "lead_batches",
     "leads",
@@ -305,7 +307,7 @@ def check_invariants(
             f"lead {a.lead_id} is not open with {a.rep_id} in the next state",
         )
         _require(a.lead_id not in nxt.pool, f"lead {a.lead_id} is both assigned and pooled")
-        for step in d.steps:
+        for step in applied_steps(d):
             _require(
                 all(x.rep_id != a.rep_id for x in step.dropped),
                 f"lead {a.lead_id}: {a.rep_id} was dropped at {step.path} yet assigned",
@@ -354,6 +356,29 @@ def _now_of(result: RoutingResult, leads: Sequence[Lead]) -> datetime | None:
     if all(d.at == lead.created_at for d, lead in zip(result.audit, leads, strict=True)):
         return None
     return result.audit[0].at
+
+
+def applied_steps(decision: Decision) -> list[Step]:
+    """The steps of ``decision`` that lay on the path to its outcome.
+
+    Steps of rules that found nobody, of fallback options that found nobody
+    and of value-tier bands that found nobody are left out.
+    """
+    if decision.rule_id is None:
+        return []
+    prefix = f"{decision.rule_id}:"
+    failed = [
+        s.path
+        for s in decision.steps
+        if s.kind in ("fallback", "note") and s.note is not None and "found nobody" in s.note
+    ]
+    return [
+        s
+        for s in decision.steps
+        if s.path.startswith(prefix)
+        and s.kind not in ("fallback", "note")
+        and not any(s.path == f or s.path.startswith((f + ".", f + "[")) for f in failed)
+    ]
 
 
 def _require(condition: bool, message: str) -> None:
