@@ -29,6 +29,7 @@ from leadroute.exceptions import (
     UnknownLeadError,
     UnknownRepError,
 )
+from leadroute.lifecycle import ReclaimPolicy, ReclaimWarning
 from leadroute.models import Capacity, Lead, Rep, TimeWindow
 from leadroute.result import Assignment, RoutingResult
 from leadroute.router import Router
@@ -60,6 +61,8 @@ __all__ = [
     "PoolState",
     "PooledLead",
     "Predicate",
+    "ReclaimPolicy",
+    "ReclaimWarning",
     "Rep",
     "RepLoad",
     "Rotation",

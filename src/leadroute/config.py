@@ -22,6 +22,7 @@ import difflib
 import json
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,7 @@ from leadroute.conditions import parse_condition
 from leadroute.exceptions import ConfigError, FileFormatError, StrategyError
 from leadroute.rules import Rule
 from leadroute.strategies import BUILTIN
+from leadroute.strategies.availability import _DURATION
 from leadroute.strategies.base import Chain, Fallback, FunctionFilter, Strategy
 from leadroute.strategies.tiers import Band
 
@@ -303,6 +305,8 @@ def _value_to_config(value: Any, strict: bool, where: str) -> Any:
         return [_value_to_config(v, strict, where) for v in value]
     if isinstance(value, Mapping):
         return {str(k): _value_to_config(v, strict, where) for k, v in value.items()}
+    if isinstance(value, timedelta):
+        return _DURATION.dump_python(value, mode="json")
     if isinstance(value, Callable):  # type: ignore[arg-type]
         if strict:
             msg = f"{where}={value!r} is a Python function, which has no config form"

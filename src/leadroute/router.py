@@ -30,6 +30,7 @@ from leadroute.exceptions import (
 from leadroute.fast import build
 from leadroute.hashing import canonical_json, stable_digest
 from leadroute.models import Lead, Rep
+from leadroute.normalize import account_key_of
 from leadroute.result import Assignment, RoutingResult
 from leadroute.rules import Rule, check_route
 from leadroute.state import OpenLead, PooledLead, PoolState, RepLoad, Rotation
@@ -48,6 +49,7 @@ from leadroute.strategies.tiers import ValueTier
 
 if TYPE_CHECKING:
     from leadroute.conditions import Condition
+    from leadroute.lifecycle import ReclaimPolicy, ReclaimWarning
 
 __all__ = ["Router"]
 
@@ -227,6 +229,33 @@ class Router:
         result = build(RoutingResult, assignments=assignments, state=new_state, audit=audit)
         result._bind(self, state)
         return result
+
+    def reclaim(
+        self, state: PoolState, now: datetime, policy: ReclaimPolicy | None = None
+    ) -> RoutingResult:
+        """Apply the pool's recycle policies at ``now``; one audited move per reclaimed lead.
+
+        See :class:`~leadroute.lifecycle.ReclaimPolicy`: leads with no first
+        activity within the SLA are reassigned through these rules (previous
+        owners excluded), leads idle for ``recycle_after`` go back to the pool.
+        ``assignments`` lists the moved leads only; every other open lead stays
+        as it was.
+        """
+        from leadroute.lifecycle import ReclaimPolicy, reclaim
+
+        return reclaim(self, state, now, policy or ReclaimPolicy())
+
+    def reclaim_warnings(
+        self,
+        state: PoolState,
+        now: datetime,
+        horizon: timedelta,
+        policy: ReclaimPolicy | None = None,
+    ) -> list[ReclaimWarning]:
+        """Open leads that ``reclaim`` would move by ``now + horizon``, without changing anything."""
+        from leadroute.lifecycle import ReclaimPolicy, warnings
+
+        return warnings(state, now, horizon, policy or ReclaimPolicy())
 
     def _validate(self, state: PoolState, batch: Sequence[Lead], now: datetime | None) -> None:
         if now is not None and (now.tzinfo is None or now.utcoffset() is None):
@@ -424,13 +453,13 @@ class _Run:
         self._reprs = router._reprs
 
     # -- one lead --------------------------------------------------------------------
-    def route(self, lead: Lead, at: datetime) -> Decision:
+    def route(self, lead: Lead, at: datetime, exclude: Iterable[str] = ()) -> Decision:
         router = self.router
         ctx = self.ctx
         pooled = self.pool.get(lead.id)
-        excluded: frozenset[str] = frozenset()
+        excluded: frozenset[str] = frozenset(exclude)
         if pooled is not None and pooled.cooldown:
-            excluded = frozenset(r for r, until in pooled.cooldown.items() if until > at)
+            excluded |= frozenset(r for r, until in pooled.cooldown.items() if until > at)
         ctx._begin(lead, at, excluded)
         trials: list[RuleTrial] = []
         steps: list[Step] = []
@@ -800,7 +829,7 @@ class _Run:
             assert days is not None
             days[day] = days.get(day, 0) + 1
             self.touched.add(rep_id)
-            account = lead.account_key
+            account = account_key_of(lead)
             if account and account not in self.owners:
                 self.owners[account] = rep_id
             self.open_new[lead.id] = build(
@@ -828,6 +857,8 @@ class _Run:
         for rep_id in sorted(self.touched):
             rep = state.rep_index[rep_id]
             days = self.days[rep_id]
+            if not days:
+                continue
             newest = max(days)
             keep_from = (
                 datetime.fromisoformat(newest).date()

@@ -14,7 +14,12 @@ from typing import Literal
 
 from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
-from leadroute.exceptions import InputError, UnknownLeadError, UnknownRepError
+from leadroute.exceptions import (
+    CapacityExceededError,
+    InputError,
+    UnknownLeadError,
+    UnknownRepError,
+)
 from leadroute.models import FrozenModel, Lead, Rep
 
 __all__ = [
@@ -233,6 +238,40 @@ class PoolState(FrozenModel):
             revision=self.revision + 1,
         )
 
+    def record_activity(self, lead_id: str, at: datetime) -> PoolState:
+        """A new state in which open lead ``lead_id`` had activity (a call, a mail) at ``at``.
+
+        The first activity stops the first-touch SLA; the last one restarts the
+        recycle clock. A lead that is not open raises
+        :class:`~leadroute.exceptions.UnknownLeadError`.
+        """
+        return record_activity(self, lead_id, at)
+
+    def close(self, lead_id: str, outcome: CloseOutcome, at: datetime) -> PoolState:
+        """A new state with ``lead_id`` closed as ``won``, ``lost`` or ``disqualified``.
+
+        Frees the rep's open capacity and keeps the lead in ``history`` for
+        learned strategies. Closing a lead twice raises
+        :class:`~leadroute.exceptions.UnknownLeadError`.
+        """
+        return close_lead(self, lead_id, outcome, at)
+
+    def assign_manually(
+        self,
+        lead: Lead,
+        rep_id: str,
+        *,
+        at: datetime,
+        by: str,
+        note: str | None = None,
+        force: bool = False,
+    ) -> PoolState:
+        """A new state with ``lead`` assigned to ``rep_id`` by a person (``by``, ``note``).
+
+        Respects the rep's caps unless ``force``; see :func:`assign_manually`.
+        """
+        return assign_manually(self, lead, rep_id, at=at, by=by, note=note, force=force)
+
     def replace(self, **changes: object) -> PoolState:
         """A validated copy with ``changes`` applied (``model_copy`` would skip validation)."""
         data = {name: getattr(self, name) for name in type(self).model_fields}
@@ -241,3 +280,138 @@ class PoolState(FrozenModel):
 
 
 _ZERO_LOAD = RepLoad()
+
+
+# -- lifecycle operations (methods of PoolState, kept here to read in one place) ----------
+
+
+def _aware(at: datetime, name: str) -> datetime:
+    if at.tzinfo is None or at.utcoffset() is None:
+        msg = f"{name}: a naive datetime; give a time-zone aware one"
+        raise InputError(msg, field=name)
+    return at
+
+
+def record_activity(state: PoolState, lead_id: str, at: datetime) -> PoolState:
+    """A new state in which the open lead ``lead_id`` had activity at ``at``."""
+    _aware(at, "at")
+    rec = state.open_lead(lead_id)
+    if at < rec.assigned_at:
+        msg = f"lead {lead_id!r}: activity at {at.isoformat()} is before its assignment"
+        raise InputError(msg, lead_ids=[lead_id], field="at")
+    first = rec.first_activity_at if rec.first_activity_at is not None else at
+    last = at if rec.last_activity_at is None or at > rec.last_activity_at else rec.last_activity_at
+    open_leads = dict(state.open_leads)
+    open_leads[lead_id] = rec.model_copy(
+        update={"first_activity_at": first, "last_activity_at": last}
+    )
+    return state.replace(open_leads=open_leads, revision=state.revision + 1)
+
+
+def close_lead(state: PoolState, lead_id: str, outcome: CloseOutcome, at: datetime) -> PoolState:
+    """A new state with ``lead_id`` closed: the rep's open count freed, the lead kept in history."""
+    _aware(at, "at")
+    if outcome not in ("won", "lost", "disqualified"):
+        msg = f"lead {lead_id!r}: outcome {outcome!r} is not won, lost or disqualified"
+        raise InputError(msg, lead_ids=[lead_id], field="outcome")
+    if lead_id not in state.open_leads and any(c.lead.id == lead_id for c in state.history):
+        msg = f"lead {lead_id!r} is already closed"
+        raise UnknownLeadError(msg, lead_ids=[lead_id])
+    rec = state.open_lead(lead_id)
+    open_leads = {k: v for k, v in state.open_leads.items() if k != lead_id}
+    loads = dict(state.loads)
+    load = state.loads.get(rec.rep_id, _ZERO_LOAD)
+    loads[rec.rep_id] = RepLoad(open=max(0, load.open - 1), days=load.days)
+    closed = ClosedLead(
+        lead=rec.lead,
+        rep_id=rec.rep_id,
+        assigned_at=rec.assigned_at,
+        closed_at=at,
+        outcome=outcome,
+        first_activity_at=rec.first_activity_at,
+    )
+    return state.replace(
+        open_leads=open_leads,
+        loads=loads,
+        history=(*state.history, closed),
+        revision=state.revision + 1,
+    )
+
+
+def assign_manually(
+    state: PoolState,
+    lead: Lead,
+    rep_id: str,
+    *,
+    at: datetime,
+    by: str,
+    note: str | None = None,
+    force: bool = False,
+) -> PoolState:
+    """A new state with ``lead`` assigned to ``rep_id`` by a person.
+
+    The lead may be new, in the pool, or open with another rep (a manual
+    reassignment). The rep's caps (open, per local day, per period) are
+    respected unless ``force``; breaking one raises
+    :class:`~leadroute.exceptions.CapacityExceededError`.
+    """
+    from leadroute.normalize import account_key_of
+
+    _aware(at, "at")
+    rep = state.rep(rep_id)
+    if not by:
+        msg = "assign_manually: say who assigned the lead (by=...)"
+        raise InputError(msg, lead_ids=[lead.id], field="by")
+    current = state.open_leads.get(lead.id)
+    if current is not None and current.rep_id == rep_id:
+        msg = f"lead {lead.id!r} is already open with {rep_id!r}"
+        raise InputError(msg, lead_ids=[lead.id], rep_ids=[rep_id])
+    load = state.loads.get(rep_id, _ZERO_LOAD)
+    today = rep.local_time(at).date()
+    cap = rep.capacity
+    problems = []
+    if cap.max_open is not None and load.open >= cap.max_open:
+        problems.append(f"open {load.open} of {cap.max_open}")
+    if cap.max_per_day is not None and load.assigned_on(today) >= cap.max_per_day:
+        problems.append(f"assigned today {load.assigned_on(today)} of {cap.max_per_day}")
+    period = load.assigned_in_period(today, cap.period_days)
+    if cap.max_per_period is not None and period >= cap.max_per_period:
+        problems.append(f"assigned {period} of {cap.max_per_period} in {cap.period_days} days")
+    if problems and not force:
+        msg = f"rep {rep_id!r} is at capacity ({'; '.join(problems)}); pass force=True to assign anyway"
+        raise CapacityExceededError(msg, lead_ids=[lead.id], rep_ids=[rep_id])
+    loads = dict(state.loads)
+    days = dict(load.days)
+    days[today.isoformat()] = days.get(today.isoformat(), 0) + 1
+    loads[rep_id] = RepLoad(open=load.open + 1, days=dict(sorted(days.items())))
+    pooled = state.pool.get(lead.id)
+    previous: tuple[str, ...] = () if pooled is None else pooled.previous_reps
+    recycled = 0 if pooled is None else pooled.times_recycled
+    reassigned = 0
+    if current is not None:
+        old = state.loads.get(current.rep_id, _ZERO_LOAD)
+        loads[current.rep_id] = RepLoad(open=max(0, old.open - 1), days=old.days)
+        previous = (*current.previous_reps, current.rep_id)
+        recycled = current.times_recycled
+        reassigned = current.times_reassigned + 1
+    account = account_key_of(lead)
+    owners = dict(state.owners)
+    if account is not None and account not in owners:
+        owners[account] = rep_id
+    open_leads = dict(state.open_leads)
+    open_leads[lead.id] = OpenLead(
+        lead=lead,
+        rep_id=rep_id,
+        assigned_at=at,
+        rule_id=None,
+        account_key=account,
+        times_reassigned=reassigned,
+        times_recycled=recycled,
+        previous_reps=previous,
+        assigned_by=by,
+        note=note,
+    )
+    pool = {k: v for k, v in state.pool.items() if k != lead.id}
+    return state.replace(
+        loads=loads, owners=owners, open_leads=open_leads, pool=pool, revision=state.revision + 1
+    )

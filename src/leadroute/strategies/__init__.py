@@ -1,10 +1,10 @@
 """Built-in strategies: filters, selectors and combinators.
 
-* filters: :class:`Geo`, :class:`Industry`, :class:`Skill`, :class:`Language`,
+* filters: :class:`Availability`, :class:`Geo`, :class:`Industry`, :class:`Skill`, :class:`Language`,
   :class:`Team`, :class:`Roster`, :class:`CapacityCap`, :class:`ValueTier`,
   :class:`FunctionFilter` (any plain function);
 * selectors: :class:`RoundRobin`, :class:`Weighted`, :class:`RandomPick`,
-  :class:`LeastLoaded`, :class:`AssignTo`, :class:`ManualReview`;
+  :class:`LeastLoaded`, :class:`AssignTo`, :class:`ManualReview`, :class:`Ownership`;
 * combinators: :class:`Chain` (``a >> b``) and :class:`Fallback` (``a | b``).
 
 Subclass :class:`Filter` (override ``check``) or :class:`Selector` (override
@@ -16,6 +16,7 @@ Subclass :class:`Filter` (override ``check``) or :class:`Selector` (override
 from __future__ import annotations
 
 from leadroute.strategies.attributes import Industry, Language, Roster, Skill, Team
+from leadroute.strategies.availability import Availability, Ownership
 from leadroute.strategies.base import (
     Chain,
     Fallback,
@@ -42,6 +43,7 @@ from leadroute.strategies.tiers import Band, ValueTier
 __all__ = [
     "BUILTIN",
     "AssignTo",
+    "Availability",
     "Band",
     "CapacityCap",
     "Chain",
@@ -54,6 +56,7 @@ __all__ = [
     "Language",
     "LeastLoaded",
     "ManualReview",
+    "Ownership",
     "Pick",
     "RandomPick",
     "Roster",
@@ -72,6 +75,7 @@ BUILTIN: dict[str, type] = {
     cls.__name__: cls
     for cls in (
         AssignTo,
+        Availability,
         CapacityCap,
         Chain,
         Fallback,
@@ -80,6 +84,7 @@ BUILTIN: dict[str, type] = {
         Language,
         LeastLoaded,
         ManualReview,
+        Ownership,
         RandomPick,
         Roster,
         RoundRobin,

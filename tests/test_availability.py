@@ -1,0 +1,179 @@
+"""Availability across time zones, midnight and DST; capacity days in local time; ownership."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from leadroute import Capacity, PoolState, Rep, Router, Rule, TimeWindow
+from leadroute.strategies import Availability, CapacityCap, Geo, Ownership, RoundRobin
+from leadroute.worktime import add_working_time, next_work_start
+from tests.conftest import lead, rep
+
+WEEKDAYS = dict.fromkeys(("mon", "tue", "wed", "thu", "fri"), ("09:00-18:00",))
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def routed(state: PoolState, when: datetime, route: object = None) -> tuple[str | None, object]:
+    router = Router(rules=[Rule(id="r", route=route or (Availability() >> RoundRobin()))])
+    result = router.assign(state, [lead("L1")], now=when)
+    return result.assignments[0].rep_id, result.audit[0]
+
+
+@pytest.mark.parametrize(
+    ("tz", "utc_time", "working"),
+    [
+        ("Asia/Shanghai", "2026-03-02T01:30:00+00:00", True),  # Mon 09:30 Beijing
+        ("Asia/Shanghai", "2026-03-02T00:30:00+00:00", False),  # Mon 08:30 Beijing
+        ("Asia/Urumqi", "2026-03-02T02:30:00+00:00", False),  # Mon 08:30 Urumqi (UTC+6)
+        ("Asia/Urumqi", "2026-03-02T03:30:00+00:00", True),
+        ("America/Los_Angeles", "2026-03-06T17:30:00+00:00", True),  # Fri 09:30 PST
+        ("America/Los_Angeles", "2026-03-09T16:30:00+00:00", True),  # Mon 09:30 PDT (after DST)
+        ("America/Los_Angeles", "2026-03-09T15:30:00+00:00", False),  # Mon 08:30 PDT
+        ("Europe/Berlin", "2026-03-30T07:30:00+00:00", True),  # Mon 09:30 CEST (after DST)
+        ("Europe/Berlin", "2026-03-28T10:00:00+00:00", False),  # Saturday
+    ],
+)
+def test_working_hours_in_own_zone(tz: str, utc_time: str, working: bool) -> None:
+    """Working hours are wall-clock in the rep's own zone, across DST changes."""
+    r = rep("x", timezone=tz, working_hours=WEEKDAYS)
+    assert r.is_working(at(utc_time)) is working
+    who, decision = routed(PoolState(reps=(r,)), at(utc_time))
+    assert (who == "x") is working
+    if not working:
+        drop = decision.steps[0].dropped[0]  # type: ignore[attr-defined]
+        assert drop.code == "off_hours"
+
+
+def test_beijing_9am_lead_goes_to_rep_whose_day_started() -> None:
+    """A 09:00 Beijing lead goes to the Shanghai rep, not the Berlin one still asleep."""
+    state = PoolState(
+        reps=(
+            rep("berlin", timezone="Europe/Berlin", working_hours=WEEKDAYS),
+            rep("shanghai", timezone="Asia/Shanghai", working_hours=WEEKDAYS),
+        )
+    )
+    who, _ = routed(state, at("2026-03-02T09:05:00+08:00"))
+    assert who == "shanghai"
+
+
+def test_away_and_paused_codes() -> None:
+    """Away windows and pauses drop the rep with their own codes."""
+    window = TimeWindow(
+        start=at("2026-03-01T00:00:00+00:00"), end=at("2026-03-10T00:00:00+00:00"), reason="holiday"
+    )
+    r = rep("x", away=(window,))
+    who, decision = routed(PoolState(reps=(r, rep("y"))), at("2026-03-02T10:00:00+00:00"))
+    assert who == "y"
+    drop = decision.steps[0].dropped[0]  # type: ignore[attr-defined]
+    assert drop.code == "away"
+    assert "holiday" in drop.detail
+
+
+def test_within_prefers_soon_over_away() -> None:
+    """within= keeps a rep starting soon; a rep on holiday stays out."""
+    window = TimeWindow(start=at("2026-03-01T00:00:00+00:00"), end=at("2026-03-20T00:00:00+00:00"))
+    early = rep("early", timezone="Asia/Shanghai", working_hours=WEEKDAYS)
+    away = rep("away", timezone="Asia/Shanghai", away=(window,))
+    seven = at("2026-03-02T07:00:00+08:00")
+    assert (
+        routed(
+            PoolState(reps=(away, early)),
+            seven,
+            Availability(within=timedelta(hours=2)) >> RoundRobin(),
+        )[0]
+        == "early"
+    )
+    assert (
+        routed(PoolState(reps=(away, early)), seven, Availability(within=timedelta(hours=1)) >> RoundRobin())[0]
+        is None
+    )
+
+
+def test_next_start_and_working_deadline_across_dst() -> None:
+    """Deadlines count working time only and follow the local clock through DST."""
+    la = rep("la", timezone="America/Los_Angeles", working_hours=WEEKDAYS)
+    fri_5pm = at("2026-03-06T17:00:00-08:00")
+    due = add_working_time(la, fri_5pm, timedelta(hours=2))
+    assert due == at("2026-03-09T10:00:00-07:00")  # Monday 10:00 PDT
+    assert next_work_start(la, fri_5pm + timedelta(hours=2)) == at("2026-03-09T09:00:00-07:00")
+
+
+def test_daily_cap_uses_local_midnight() -> None:
+    """max_per_day resets at the rep's local midnight, not UTC midnight."""
+    sh = rep("sh", timezone="Asia/Shanghai", capacity=Capacity(max_per_day=1))
+    state = PoolState(reps=(sh,))
+    router = Router(rules=[Rule(id="r", route=CapacityCap() >> RoundRobin())])
+    # 15:30 and 16:30 UTC are 23:30 and 00:30 next day in Shanghai
+    r1 = router.assign(state, [lead("A")], now=at("2026-03-02T15:30:00+00:00"))
+    r2 = router.assign(r1.state, [lead("B")], now=at("2026-03-02T16:30:00+00:00"))
+    r3 = router.assign(r2.state, [lead("C")], now=at("2026-03-02T17:30:00+00:00"))
+    assert [r.assignments[0].rep_id for r in (r1, r2, r3)] == ["sh", "sh", None]
+    assert r2.state.load("sh").days == {"2026-03-02": 1, "2026-03-03": 1}
+
+
+def test_bad_timezone_and_hours_name_the_field() -> None:
+    """Unknown zones and overlapping or reversed hours are errors naming the field."""
+    with pytest.raises(ValidationError, match="timezone"):
+        Rep(id="x", timezone="Mars/Olympus")
+    with pytest.raises(ValidationError, match="overlap"):
+        Rep(id="x", working_hours={"mon": ("09:00-12:00", "11:00-13:00")})
+    with pytest.raises(ValidationError, match="working_hours"):
+        Rep(id="x", working_hours={"mon": ("18:00-09:00",)})
+
+
+def test_ownership_routes_to_owner_and_same_batch() -> None:
+    """An owned account goes to its owner; two leads of a new account go to one rep."""
+    state = PoolState(
+        reps=(rep("a", territories=("CN",)), rep("b", territories=("CN",))), owners={"acme": "b"}
+    )
+    router = Router(rules=[Rule(id="r", route=Geo() >> (Ownership() | RoundRobin()))])
+    leads = [
+        lead("1", company="ACME Co., Ltd.", region="CN"),
+        lead("2", 1, company="北京某某科技有限公司", region="CN"),
+        lead("3", 2, company="北京某某科技", region="CN"),
+    ]
+    result = router.assign(state, leads)
+    reps = [a.rep_id for a in result.assignments]
+    assert reps[0] == "b"
+    assert reps[1] == reps[2]
+    assert result.state.owners["北京某某科技"] == reps[1]
+
+
+def test_ownership_owner_unavailable_review_or_route_on() -> None:
+    """An owner who fails the filters means review or routing on, as configured."""
+    state = PoolState(
+        reps=(rep("a", territories=("CN",)), rep("b", territories=("US",))), owners={"acme": "b"}
+    )
+    on = Router(rules=[Rule(id="r", route=Geo() >> (Ownership() | RoundRobin()))])
+    hold = Router(
+        rules=[Rule(id="r", route=Geo() >> (Ownership(if_unavailable="review") | RoundRobin()))]
+    )
+    ld = [lead("1", company="Acme", region="CN")]
+    assert on.assign(state, ld).assignments[0].rep_id == "a"
+    held = hold.assign(state, ld).assignments[0]
+    assert (held.outcome, held.reason) == ("manual_review", "owner_unavailable")
+
+
+def test_availability_round_trips_config() -> None:
+    """Availability(within=...) writes and reads back as ISO 8601."""
+    router = Router(
+        rules=[Rule(id="r", route=Availability(within=timedelta(hours=2)) >> RoundRobin())]
+    )
+    cfg = router.to_config()
+    assert cfg["rules"][0]["route"][0] == {"type": "Availability", "within": "PT2H"}
+    assert Router.from_config(cfg) == router
+
+
+def test_now_defaults_to_utc_aware() -> None:
+    """Decision time defaults to the lead's created_at."""
+    r = rep("x", timezone="Asia/Shanghai", working_hours=WEEKDAYS)
+    router = Router(rules=[Rule(id="r", route=Availability() >> RoundRobin())])
+    res = router.assign(PoolState(reps=(r,)), [lead("L1")])  # T0 = Mon 09:00 UTC = 17:00 Shanghai
+    assert res.audit[0].at == datetime(2026, 3, 2, 9, tzinfo=UTC)
+    assert res.assignments[0].rep_id == "x"
