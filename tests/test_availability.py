@@ -90,7 +90,11 @@ def test_within_prefers_soon_over_away() -> None:
         == "early"
     )
     assert (
-        routed(PoolState(reps=(away, early)), seven, Availability(within=timedelta(hours=1)) >> RoundRobin())[0]
+        routed(
+            PoolState(reps=(away, early)),
+            seven,
+            Availability(within=timedelta(hours=1)) >> RoundRobin(),
+        )[0]
         is None
     )
 

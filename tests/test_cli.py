@@ -102,7 +102,8 @@ def test_demo_prints_summary() -> None:
     assert code == 0
     assert "Leads per rep:" in out
     assert "Not assigned, by reason:" in out
-    assert out.count("[decision ") == 2
+    assert out.count("[decision ") == 3  # two routing decisions and one reclaim move
+    assert "reclaim sweep" in out
 
 
 def test_bad_lead_line_is_one_line_error(
@@ -170,3 +171,60 @@ def test_duplicate_leads_exit_2(files: dict[str, Path], capsys: pytest.CaptureFi
     )
     assert code == 2
     assert "D0001" in capsys.readouterr().err
+
+
+def test_reclaim_moves_and_warnings(files: dict[str, Path]) -> None:
+    """reclaim writes the SLA moves; --warn lists leads due soon without moving them."""
+    nxt = files["dir"] / "next.json"
+    run(
+        "route",
+        "--rules",
+        str(files["rules"]),
+        "--state",
+        str(files["state"]),
+        "--leads",
+        str(files["leads"]),
+        "--next-state",
+        str(nxt),
+        "--assignments",
+        str(files["dir"] / "a.jsonl"),
+    )
+    code, out = run(
+        "reclaim",
+        "--state",
+        str(nxt),
+        "--now",
+        "2026-11-23T01:00:00Z",
+        "--warn",
+        "P1D",
+        "--wall-clock",
+        "--rules",
+        str(files["rules"]),
+    )
+    assert code == 0
+    warned = [json.loads(x) for x in out.splitlines()]
+    assert warned
+    assert {w["kind"] for w in warned} == {"sla"}
+    code, out = run(
+        "reclaim",
+        "--state",
+        str(nxt),
+        "--now",
+        "2026-11-25T00:00:00Z",
+        "--wall-clock",
+        "--rules",
+        str(files["rules"]),
+        "--next-state",
+        str(files["dir"] / "after.json"),
+    )
+    assert code == 0
+    moves = [json.loads(x) for x in out.splitlines()]
+    assert moves
+    assert {m["reason"] for m in moves} <= {"sla_reassigned", "sla_no_eligible_rep"}
+
+
+def test_reclaim_bad_now(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """A naive --now is a one-line error with exit code 2."""
+    code, _ = run("reclaim", "--state", str(files["state"]), "--now", "2026-11-25T00:00:00")
+    assert code == 2
+    assert "--now" in capsys.readouterr().err

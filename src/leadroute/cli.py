@@ -141,6 +141,39 @@ def cmd_explain(args: argparse.Namespace, out: IO[str]) -> int:
     raise FileFormatError(msg, file=args.audit)
 
 
+def cmd_reclaim(args: argparse.Namespace, out: IO[str]) -> int:
+    from leadroute.lifecycle import ReclaimPolicy
+
+    router = Router.from_config(args.rules) if args.rules else Router()
+    state = read_json(args.state, PoolState)
+    now = _parse_now(args.now)
+    assert now is not None
+    try:
+        policy = ReclaimPolicy(
+            first_touch=args.first_touch,
+            working_time=not args.wall_clock,
+            max_reassignments=args.max_reassignments,
+            recycle_after=args.recycle_after,
+            protection=args.protection,
+            cooldown=args.cooldown,
+        )
+    except ValueError as exc:
+        raise LeadrouteError(str(exc)) from None
+    if args.warn is not None:
+        from leadroute.strategies.availability import as_duration
+
+        horizon = as_duration(args.warn, "warn", "--warn")
+        assert horizon is not None
+        for w in router.reclaim_warnings(state, now, horizon, policy):
+            out.write(w.model_dump_json() + "\n")
+        return 0
+    result = router.reclaim(state, now, policy)
+    _write(args.moves, (a.model_dump_json() for a in result.assignments), out)
+    _write(args.next_state, [result.state.model_dump_json(indent=2)], out)
+    _write(args.audit, (d.model_dump_json() for d in result.audit), out)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
     from leadroute import demo
 
@@ -149,6 +182,7 @@ def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
     router = demo.sample_router()
     result = router.assign(state, leads)
     print_summary(result, out)
+    demo.show_lifecycle(router, result, out)
     return 0
 
 
@@ -227,6 +261,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--state", help="the input pool state (needed with --rep)")
     p.add_argument("--rules", help="the rule set (lets --rep re-check unlisted reps)")
     p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("reclaim", help="apply SLA reassignment and recycling at a given time")
+    p.add_argument("--state", required=True, help="pool state (.json)")
+    p.add_argument("--now", required=True, help="the sweep time (ISO 8601 with offset)")
+    p.add_argument("--rules", help="rule set used to reassign SLA breaches (.json or .toml)")
+    p.add_argument("--first-touch", default="PT2H", help="first-touch SLA, ISO 8601 (default PT2H)")
+    p.add_argument(
+        "--wall-clock", action="store_true", help="count the SLA in wall-clock, not working, time"
+    )
+    p.add_argument(
+        "--max-reassignments", type=int, default=2, help="SLA reassignments before the pool"
+    )
+    p.add_argument(
+        "--recycle-after", default="P45D", help="idle time before recycling (default P45D)"
+    )
+    p.add_argument("--protection", default="PT0S", help="no reclaim within this time of assignment")
+    p.add_argument(
+        "--cooldown", default="P7D", help="time a recycled lead stays away from its last rep"
+    )
+    p.add_argument(
+        "--warn", help="only list leads due within this horizon (ISO 8601), change nothing"
+    )
+    p.add_argument("--moves", default="-", help="where to write the moves JSONL (default: stdout)")
+    p.add_argument("--next-state", help="where to write the next pool state JSON")
+    p.add_argument("--audit", help="where to write the audit JSONL")
+    p.set_defaults(func=cmd_reclaim)
 
     p = sub.add_parser("demo", help="route built-in sample leads and print a summary")
     p.add_argument("--leads", type=int, default=300, help="how many sample leads (default 300)")

@@ -9,10 +9,12 @@ prints the same thing on every machine.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import IO, Any
 
 from leadroute.hashing import unit_draw
+from leadroute.lifecycle import ReclaimPolicy
 from leadroute.models import Capacity, Lead, Rep
+from leadroute.result import RoutingResult
 from leadroute.router import Router
 from leadroute.rules import Rule
 from leadroute.state import PoolState
@@ -25,6 +27,7 @@ from leadroute.strategies import (
     Language,
     LeastLoaded,
     ManualReview,
+    Ownership,
     RandomPick,
     Roster,
     RoundRobin,
@@ -33,7 +36,7 @@ from leadroute.strategies import (
     Weighted,
 )
 
-__all__ = ["sample_leads", "sample_router", "sample_state"]
+__all__ = ["sample_leads", "sample_router", "sample_state", "show_lifecycle"]
 
 START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 
@@ -130,13 +133,16 @@ def sample_router(seed: int = 7) -> Router:
             >> Language()
             >> Industry()
             >> CapacityCap()
-            >> ValueTier(
-                bands=(
-                    Band(name="high", min=70, min_level=3, route=Weighted()),
-                    Band(name="mid", min=30, max=70, min_level=2, route=RoundRobin()),
-                    Band(name="low", max=30, route=LeastLoaded()),
-                ),
-                fallthrough=True,
+            >> (
+                Ownership()
+                | ValueTier(
+                    bands=(
+                        Band(name="high", min=70, min_level=3, route=Weighted()),
+                        Band(name="mid", min=30, max=70, min_level=2, route=RoundRobin()),
+                        Band(name="low", max=30, route=LeastLoaded()),
+                    ),
+                    fallthrough=True,
+                )
             )
         ),
     )
@@ -159,3 +165,31 @@ def sample_router(seed: int = 7) -> Router:
         default=Roster(("ops-desk",)) >> AssignTo("ops-desk"),
         seed=seed,
     )
+
+
+def show_lifecycle(router: Router, result: RoutingResult, out: IO[str]) -> None:
+    """Two days later: reps worked most leads, closed some; one reclaim sweep runs."""
+    state = result.state
+    for i, lead_id in enumerate(sorted(state.open_leads)):
+        rec = state.open_leads[lead_id]
+        if i % 3 == 0:
+            continue  # never touched: the SLA will catch it
+        state = state.record_activity(lead_id, rec.assigned_at + timedelta(minutes=30))
+        if i % 3 == 1:
+            state = state.close(
+                lead_id, "won" if i % 2 else "lost", rec.assigned_at + timedelta(hours=5)
+            )
+    owned = len(state.owners)
+    policy = ReclaimPolicy(first_touch=timedelta(hours=2), working_time=False, max_reassignments=1)
+    sweep = router.reclaim(state, START + timedelta(days=2), policy)
+    moved: dict[str, int] = {}
+    for a in sweep.assignments:
+        moved[a.reason] = moved.get(a.reason, 0) + 1
+    w = out.write
+    w(
+        f"\nTwo days later: {len(state.history)} leads closed, {owned} accounts owned; reclaim sweep:\n"
+    )
+    for reason, n in sorted(moved.items()):
+        w(f"  {reason:<34} {n:>4}\n")
+    if sweep.audit:
+        w("\n" + sweep.audit[0].explain() + "\n")
