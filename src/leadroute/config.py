@@ -28,12 +28,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from leadroute.conditions import parse_condition
+from leadroute.conditions import Condition, parse_condition
 from leadroute.exceptions import ConfigError, FileFormatError, StrategyError
 from leadroute.rules import Rule
 from leadroute.strategies import BUILTIN
 from leadroute.strategies.availability import _DURATION
 from leadroute.strategies.base import Chain, Fallback, FunctionFilter, Strategy
+from leadroute.strategies.scoring import Factor
 from leadroute.strategies.tiers import Band
 
 if TYPE_CHECKING:
@@ -233,6 +234,8 @@ def _make(name: Any, params: dict[str, Any], path: str, reg: Mapping[str, type])
 
 
 def _convert(value: Any, ftype: str, path: str, reg: Mapping[str, type]) -> Any:
+    if "Factor" in ftype and isinstance(value, list):
+        return tuple(_factor(v, f"{path}[{i}]") for i, v in enumerate(value))
     if "Band" in ftype and isinstance(value, list):
         return tuple(_band(v, f"{path}[{i}]", reg) for i, v in enumerate(value))
     if "Strategy" in ftype and value is not None:
@@ -240,6 +243,26 @@ def _convert(value: Any, ftype: str, path: str, reg: Mapping[str, type]) -> Any:
     if "tuple" in ftype and isinstance(value, list):
         return tuple(value)
     return value
+
+
+def _factor(raw: Any, path: str) -> Factor:
+    if isinstance(raw, Factor):
+        return raw
+    if not isinstance(raw, Mapping):
+        msg = f"a factor is a table, got {raw!r}"
+        raise ConfigError(msg, path=path)
+    names = [f.name for f in dataclasses.fields(Factor) if f.init]
+    for key in raw:
+        if key not in names:
+            msg = f"Factor has no parameter {key!r}"
+            raise ConfigError(msg, path=f"{path}.{key}", suggestion=_closest(key, names))
+    data = dict(raw)
+    if isinstance(data.get("ranges"), list):
+        data["ranges"] = tuple(tuple(r) for r in data["ranges"])
+    try:
+        return Factor(**data)
+    except StrategyError as exc:
+        raise ConfigError(str(exc), path=f"{path}.{exc.field}" if exc.field else path) from None
 
 
 def _band(raw: Any, path: str, reg: Mapping[str, type]) -> Band:
@@ -299,8 +322,10 @@ def route_to_config(route: Strategy, *, strict: bool = True) -> Any:
 def _value_to_config(value: Any, strict: bool, where: str) -> Any:
     if isinstance(value, Strategy):
         return route_to_config(value, strict=strict)
-    if isinstance(value, Band):
+    if isinstance(value, (Band, Factor)):
         return {k: _value_to_config(v, strict, k) for k, v in value.params().items()}
+    if isinstance(value, Condition):
+        return value.to_config()
     if isinstance(value, (list, tuple)):
         return [_value_to_config(v, strict, where) for v in value]
     if isinstance(value, Mapping):

@@ -46,6 +46,9 @@ class RouteContext:
             (``rules[1].route[2]``); selectors keep their rotation under it.
         excluded: rep ids that must not get this lead (previous owners on reclaim).
         lead_facts: figures computed for this lead by earlier steps (a score).
+        memo: a per-call scratch dict where strategies may keep what they
+            compute once per call (a learned model, a score per lead).
+        batch: the leads of this call, in processing order.
 
     .. versionadded:: 0.1.0
     """
@@ -57,9 +60,11 @@ class RouteContext:
         "_order",
         "_owners",
         "_rotations",
+        "batch",
         "excluded",
         "lead",
         "lead_facts",
+        "memo",
         "now",
         "path",
         "rule_id",
@@ -92,6 +97,8 @@ class RouteContext:
         self.path = ""
         self.excluded: frozenset[str] = frozenset()
         self.lead_facts: dict[str, Any] = {}
+        self.memo: dict[Any, Any] = {}
+        self.batch: tuple[Lead, ...] = ()
 
     # -- the router advances these -------------------------------------------------
     def _begin(self, lead: Lead, now: datetime, excluded: frozenset[str]) -> None:
@@ -102,6 +109,11 @@ class RouteContext:
         self._local = {}
 
     # -- counters --------------------------------------------------------------------
+    @property
+    def open_counts(self) -> Mapping[str, int]:
+        """Open leads per rep id now (read-only view for fast loops)."""
+        return self._open
+
     def open_count(self, rep_id: str) -> int:
         """Open leads the rep holds now (including this batch's earlier assignments)."""
         return self._open.get(rep_id, 0)

@@ -27,7 +27,7 @@ from leadroute.exceptions import (
     LeadAlreadyOpenError,
     UnknownRepError,
 )
-from leadroute.fast import build
+from leadroute.fast import assemble, build
 from leadroute.hashing import canonical_json, stable_digest
 from leadroute.models import Lead, Rep
 from leadroute.normalize import account_key_of
@@ -44,6 +44,14 @@ from leadroute.strategies.base import (
     Strategy,
     as_strategy,
     walk,
+)
+from leadroute.strategies.selectors import (
+    AssignTo,
+    LeastLoaded,
+    ManualReview,
+    RandomPick,
+    RoundRobin,
+    Weighted,
 )
 from leadroute.strategies.tiers import ValueTier
 
@@ -207,6 +215,7 @@ class Router:
         self._validate(state, batch, now)
         run = _Run(self, state)
         order = sorted(range(len(batch)), key=lambda i: _order_key(batch[i]))
+        run.ctx.batch = tuple(batch[i] for i in order)
         decisions: list[Decision | None] = [None] * len(batch)
         for i in order:
             lead = batch[i]
@@ -380,6 +389,16 @@ class _Indexed(list[Rep]):
 
 
 _MEMO_LIMIT = 200_000
+_FILTER_STEP_SET = (
+    "path",
+    "strategy",
+    "kind",
+    "candidates_in",
+    "candidates_out",
+    "dropped",
+    "unlisted",
+    "note",
+)
 
 
 class _RosterCache:
@@ -509,22 +528,22 @@ class _Run:
             else:
                 reason = pick.reason or "no_eligible_rep"
         self._apply(lead, at, outcome, rep_id, rule_id, reason)
-        return build(
-            Decision,
-            decision_id=decision_id(router.policy_revision, lead.id, self.state.revision),
-            lead_id=lead.id,
-            at=at,
-            policy_revision=router.policy_revision,
-            state_revision=self.state.revision,
-            seed=router.seed,
-            rules=tuple(trials),
-            rule_id=rule_id,
-            steps=tuple(steps),
-            outcome=outcome,
-            rep_id=rep_id,
-            reason=reason,
-            facts=dict(ctx.lead_facts),
-        )
+        values = {
+            "decision_id": decision_id(router.policy_revision, lead.id, self.state.revision),
+            "lead_id": lead.id,
+            "at": at,
+            "policy_revision": router.policy_revision,
+            "state_revision": self.state.revision,
+            "seed": router.seed,
+            "rules": tuple(trials),
+            "rule_id": rule_id,
+            "steps": tuple(steps),
+            "outcome": outcome,
+            "rep_id": rep_id,
+            "reason": reason,
+            "facts": ctx.lead_facts,
+        }
+        return assemble(Decision, values, values.keys())
 
     def _trial(self, rule_id: str, result: str, detail: str = "") -> RuleTrial:
         """Shared (immutable) trial records for the outcomes without lead-specific detail."""
@@ -565,6 +584,13 @@ class _Run:
     def _run(
         self, node: Strategy, path: str, lead: Lead, cands: list[Rep], steps: list[Step]
     ) -> _Found:
+        if type(node) is Chain:
+            found = _Found(cands)
+            for i, step in enumerate(node.steps):
+                found = self._run(step, f"{path}[{i}]", lead, found.cands, steps)
+                if found.pick is not None or not found.cands:
+                    return found
+            return found
         if isinstance(node, Chain):
             found = _Found(cands)
             for i, step in enumerate(node.steps):
@@ -761,17 +787,19 @@ class _Run:
         unlisted: int,
         note: str | None = None,
     ) -> Step:
-        return build(
-            Step,
-            path=path,
-            strategy=self._reprs.get(id(flt)) or repr(flt),
-            kind="filter",
-            candidates_in=len(cands),
-            candidates_out=len(kept),
-            dropped=tuple(drops),
-            unlisted=unlisted,
-            note=note,
-        )
+        values = {
+            "path": path,
+            "strategy": self._reprs.get(id(flt)) or repr(flt),
+            "kind": "filter",
+            "candidates_in": len(cands),
+            "candidates_out": len(kept),
+            "dropped": tuple(drops) if drops else (),
+            "unlisted": unlisted,
+            "picked": None,
+            "note": note,
+            "rationale": None,
+        }
+        return assemble(Step, values, _FILTER_STEP_SET)
 
     def _select(
         self, sel: Selector, path: str, lead: Lead, cands: list[Rep], steps: list[Step]
@@ -801,7 +829,13 @@ class _Run:
                 candidates_out=0 if pick is None or pick.rep is None else 1,
                 picked=None if pick is None or pick.rep is None else pick.rep.id,
                 note=None if pick is None else (pick.reason if pick.review else None),
-                rationale=None if pick is None else _jsonable(pick.rationale),
+                rationale=None
+                if pick is None
+                else (
+                    pick.rationale
+                    if type(sel) in _PLAIN_RATIONALE or _plain(pick.rationale)
+                    else _jsonable(pick.rationale)
+                ),
             )
         )
         return _Found([] if pick is None else cands, pick)
@@ -912,6 +946,23 @@ def _note(path: str, node: Strategy, n: int, text: str) -> Step:
         candidates_out=n,
         note=text,
     )
+
+
+#: Built-in selectors whose rationale is JSON data by construction.
+_PLAIN_RATIONALE: frozenset[type] = frozenset(
+    {RoundRobin, Weighted, RandomPick, LeastLoaded, AssignTo, ManualReview}
+)
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` is already JSON data (so it needs no copy)."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return True
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return False
 
 
 def _jsonable(value: Any) -> Any:

@@ -5,6 +5,7 @@
   :class:`FunctionFilter` (any plain function);
 * selectors: :class:`RoundRobin`, :class:`Weighted`, :class:`RandomPick`,
   :class:`LeastLoaded`, :class:`AssignTo`, :class:`ManualReview`, :class:`Ownership`;
+* scoring: :class:`Scorecard` (with :class:`Factor`), :class:`BestFit`, :class:`Surge`;
 * combinators: :class:`Chain` (``a >> b``) and :class:`Fallback` (``a | b``).
 
 Subclass :class:`Filter` (override ``check``) or :class:`Selector` (override
@@ -30,6 +31,7 @@ from leadroute.strategies.base import (
 )
 from leadroute.strategies.capacity import CapacityCap
 from leadroute.strategies.geo import Geo
+from leadroute.strategies.scoring import BestFit, Factor, Scorecard, Surge
 from leadroute.strategies.selectors import (
     AssignTo,
     LeastLoaded,
@@ -45,8 +47,10 @@ __all__ = [
     "AssignTo",
     "Availability",
     "Band",
+    "BestFit",
     "CapacityCap",
     "Chain",
+    "Factor",
     "Fallback",
     "Filter",
     "FilterOutcome",
@@ -61,9 +65,11 @@ __all__ = [
     "RandomPick",
     "Roster",
     "RoundRobin",
+    "Scorecard",
     "Selector",
     "Skill",
     "Strategy",
+    "Surge",
     "Team",
     "ValueTier",
     "Weighted",
@@ -76,6 +82,7 @@ BUILTIN: dict[str, type] = {
     for cls in (
         AssignTo,
         Availability,
+        BestFit,
         CapacityCap,
         Chain,
         Fallback,
@@ -88,7 +95,9 @@ BUILTIN: dict[str, type] = {
         RandomPick,
         Roster,
         RoundRobin,
+        Scorecard,
         Skill,
+        Surge,
         Team,
         ValueTier,
         Weighted,

@@ -64,6 +64,9 @@ class CapacityCap(Filter):
                     rep, f"open {n} of {max_open}", "capacity", open=n, max_open=max_open
                 )
         per_day = self.max_per_day if self.max_per_day is not None else cap.max_per_day
+        surge = ctx.lead_facts.get("surge")
+        if per_day is not None and surge:
+            per_day += int(surge.get("extra_per_day", 0))
         if per_day is not None:
             n = ctx.assigned_today(rep)
             if n >= per_day:
@@ -90,23 +93,48 @@ class CapacityCap(Filter):
                 )
         return None
 
+    def _rows(self, candidates: list[Rep], ctx: RouteContext) -> list[tuple[Rep, str, int | None]]:
+        """``(rep, id, open limit)`` per candidate; ``-1`` marks reps needing the full check.
+
+        Candidate lists the router shares between leads (index answers carry a
+        ``memo`` key) get their rows computed once per call.
+        """
+        memo = getattr(candidates, "memo", None)
+        key = (id(self), memo) if memo is not None else None
+        if key is not None:
+            found = ctx.memo.get(key)
+            if found is not None:
+                return found  # type: ignore[no-any-return]
+        rows: list[tuple[Rep, str, int | None]] = []
+        for rep in candidates:
+            cap = rep.capacity
+            if cap.max_per_day is not None or cap.max_per_period is not None:
+                rows.append((rep, rep.id, -1))
+            else:
+                rows.append(
+                    (rep, rep.id, self.max_open if self.max_open is not None else cap.max_open)
+                )
+        if key is not None:
+            ctx.memo[key] = rows
+        return rows
+
     def apply(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> FilterOutcome:
         # Fast path: only open-lead caps in play (the common case) needs one lookup per rep.
-        if self.max_per_day is None and self.max_per_period is None:
-            open_count = ctx.open_count
+        if (
+            self.max_per_day is None
+            and self.max_per_period is None
+            and "surge" not in ctx.lead_facts
+        ):
+            rows = self._rows(candidates, ctx)
+            opens = ctx.open_counts
             kept: list[Rep] = []
             dropped: list[Drop] = []
-            for rep in candidates:
-                cap = rep.capacity
-                if cap.max_per_day is None and cap.max_per_period is None:
-                    limit = self.max_open if self.max_open is not None else cap.max_open
-                    if limit is None or open_count(rep.id) < limit:
-                        kept.append(rep)
+            for rep, rep_id, limit in rows:
+                if limit is not None and (limit < 0 or opens.get(rep_id, 0) >= limit):
+                    why = self.check(lead, rep, ctx)
+                    if why is not None:
+                        dropped.append(why)
                         continue
-                why = self.check(lead, rep, ctx)
-                if why is None:
-                    kept.append(rep)
-                else:
-                    dropped.append(why)
+                kept.append(rep)
             return FilterOutcome(kept, dropped)
         return Filter.apply(self, lead, candidates, ctx)

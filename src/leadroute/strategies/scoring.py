@@ -1,0 +1,482 @@
+"""Lead scoring, learned fit, best-fit selection and surge mode.
+
+* :class:`Scorecard` -- a 0-100 lead score from weighted factors, computed
+  once per lead and shown, factor by factor, in the decision's ``facts``.
+* :class:`BestFit` -- the candidate with the highest fit index: a weighted
+  sum of learned conversion for the lead's segment, load headroom, response
+  history and level match, every component shown per candidate.
+* :class:`Surge` -- a circuit breaker: when more than ``threshold`` matching
+  leads arrive within ``window``, per-day caps are lifted by ``extra_per_day``.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from leadroute.audit import Drop
+from leadroute.conditions import Condition, parse_condition
+from leadroute.exceptions import ConfigError, StrategyError
+from leadroute.fit import FitModel
+from leadroute.models import lead_value
+from leadroute.strategies.attributes import fold
+from leadroute.strategies.availability import as_duration
+from leadroute.strategies.base import Filter, FilterOutcome, Pick, Selector
+from leadroute.strategies.selectors import longest_waiting
+
+if TYPE_CHECKING:
+    from leadroute.context import RouteContext
+    from leadroute.models import Lead, Rep
+
+__all__ = ["BestFit", "Factor", "Scorecard", "Surge"]
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Factor:
+    """One scorecard factor: a lead field mapped to points (0-100), and its weight.
+
+    Give exactly one mapping:
+
+    * ``table`` -- value -> points (names match case-insensitively);
+    * ``ranges`` -- ``(low, high, points)`` rows for ``low <= value < high``
+      (``None`` leaves a side open), first match wins;
+    * ``present`` -- points when the field is set;
+    * ``fn`` -- a function of the value returning points.
+
+    Missing or unmatched values score ``default``.
+
+    >>> Factor("attributes.grade", 0.3, table={"A": 100, "B": 60})
+    Factor(field='attributes.grade', weight=0.3, table={'A': 100, 'B': 60})
+
+    .. versionadded:: 0.1.0
+    """
+
+    field: str
+    weight: float
+    table: dict[str, float] | None = None
+    ranges: tuple[tuple[float | None, float | None, float], ...] | None = None
+    present: float | None = None
+    fn: Callable[[Any], float] | None = None
+    default: float = 0.0
+    name: str | None = None
+    _folded: dict[str, float] = dc_field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        given = [k for k in ("table", "ranges", "present", "fn") if getattr(self, k) is not None]
+        if len(given) != 1:
+            msg = f"Factor({self.field!r}): give exactly one of table, ranges, present, fn (got {given or 'none'})"
+            raise StrategyError(msg, field="table")
+        if (
+            isinstance(self.weight, bool)
+            or not isinstance(self.weight, (int, float))
+            or not self.weight >= 0
+        ):
+            msg = f"Factor({self.field!r}, weight={self.weight!r}): weights are numbers >= 0"
+            raise StrategyError(msg, field="weight")
+        if self.ranges is not None:
+            rows = tuple(tuple(r) for r in self.ranges)
+            for row in rows:
+                if len(row) != 3:
+                    msg = (
+                        f"Factor({self.field!r}): a range is (low, high, points), got {list(row)!r}"
+                    )
+                    raise StrategyError(msg, field="ranges")
+            object.__setattr__(self, "ranges", rows)
+        if self.table is not None:
+            self._folded.update({fold(str(k)): float(v) for k, v in self.table.items()})
+        for pts in self._all_points():
+            if not 0 <= pts <= 100:
+                msg = f"Factor({self.field!r}): points must lie in 0..100, got {pts!r}"
+                raise StrategyError(msg, field="table")
+
+    def _all_points(self) -> list[float]:
+        pts = [self.default]
+        if self.table is not None:
+            pts.extend(self.table.values())
+        if self.ranges is not None:
+            pts.extend(r[2] for r in self.ranges)
+        if self.present is not None:
+            pts.append(self.present)
+        return pts
+
+    @property
+    def label(self) -> str:
+        """The factor's name in the audit (``name``, else the field)."""
+        return self.name or self.field
+
+    def points(self, lead: Lead) -> tuple[float, Any]:
+        """Points (0-100) of ``lead`` on this factor, and the raw value read."""
+        raw = lead_value(lead, self.field)
+        missing = raw is None or raw == "" or raw == [] or raw == ()
+        if self.present is not None:
+            return (self.default if missing else self.present), raw
+        if missing:
+            return self.default, raw
+        if self.table is not None:
+            return self._folded.get(fold(str(raw)), self.default), raw
+        if self.ranges is not None:
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+                return self.default, raw
+            for lo, hi, pts in self.ranges:
+                if (lo is None or raw >= lo) and (hi is None or raw < hi):
+                    return pts, raw
+            return self.default, raw
+        assert self.fn is not None
+        return min(100.0, max(0.0, float(self.fn(raw)))), raw
+
+    def params(self) -> dict[str, Any]:
+        """Parameters that differ from their defaults."""
+        out: dict[str, Any] = {"field": self.field, "weight": self.weight}
+        for key in ("table", "ranges", "present", "fn"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        if self.default:
+            out["default"] = self.default
+        if self.name:
+            out["name"] = self.name
+        return out
+
+    def __repr__(self) -> str:
+        body = ", ".join(
+            f"{k}={getattr(v, '__qualname__', None) or v!r}" for k, v in self.params().items()
+        )
+        return f"Factor({body})"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Scorecard(Filter):
+    """A 0-100 lead score from weighted factors; keeps every rep.
+
+    Weights are normalized to sum to 1. The score is stored in the
+    decision's ``facts`` under ``fact`` (``"score"``) with every factor's
+    value, points, weight and contribution under ``fact + "_factors"``, and
+    :class:`~leadroute.strategies.ValueTier` and :class:`BestFit` read it.
+    Computed once per lead, however often the scorecard appears.
+
+    >>> Scorecard(factors=(Factor("source", 1, table={"referral": 100}),))
+    Scorecard(factors=(Factor(field='source', weight=1, table={'referral': 100}),))
+
+    .. versionadded:: 0.1.0
+    """
+
+    factors: tuple[Factor, ...] = ()
+    fact: str = "score"
+
+    kind: ClassVar[str] = "filter"
+
+    def __post_init__(self) -> None:
+        factors = tuple(
+            f if isinstance(f, Factor) else _factor_from(f, i) for i, f in enumerate(self.factors)
+        )
+        object.__setattr__(self, "factors", factors)
+        if not factors:
+            msg = "Scorecard(factors=()): give at least one Factor"
+            raise StrategyError(msg, field="factors")
+        if sum(f.weight for f in factors) <= 0:
+            msg = "Scorecard: the factor weights sum to 0"
+            raise StrategyError(msg, field="factors")
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def score(self, lead: Lead) -> tuple[float, dict[str, Any]]:
+        """The lead's score (0-100, 4 decimals) and each factor's contribution."""
+        total = sum(f.weight for f in self.factors)
+        parts: dict[str, Any] = {}
+        score = 0.0
+        for f in self.factors:
+            pts, raw = f.points(lead)
+            w = f.weight / total
+            contribution = w * pts
+            score += contribution
+            parts[f.label] = {
+                "value": raw
+                if raw is None or isinstance(raw, (str, int, float, bool))
+                else str(raw),
+                "points": pts,
+                "weight": round(w, 6),
+                "contribution": round(contribution, 4),
+            }
+        return round(score, 4), parts
+
+    def check(self, lead: Lead, rep: Rep, ctx: RouteContext) -> Drop | None:
+        return None
+
+    def apply(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> FilterOutcome:
+        key = (id(self), lead.id)
+        found = ctx.memo.get(key)
+        if found is None:
+            found = self.score(lead)
+            ctx.memo[key] = found
+        score, parts = found
+        ctx.lead_facts[self.fact] = score
+        ctx.lead_facts[f"{self.fact}_factors"] = parts
+        return FilterOutcome(candidates, [], note=f"{self.fact} {score:g}")
+
+
+def _factor_from(raw: Any, i: int) -> Factor:
+    if not isinstance(raw, Mapping):
+        msg = f"factors[{i}] is {raw!r}, not a Factor or a table"
+        raise StrategyError(msg, field=f"factors[{i}]")
+    data = dict(raw)
+    if "ranges" in data and isinstance(data["ranges"], list):
+        data["ranges"] = tuple(tuple(r) for r in data["ranges"])
+    try:
+        return Factor(**data)
+    except TypeError as exc:
+        raise StrategyError(str(exc), field=f"factors[{i}]") from None
+    except StrategyError as exc:
+        raise StrategyError(str(exc), field=f"factors[{i}].{exc.field}") from None
+
+
+#: Default weights of :class:`BestFit`'s components.
+BEST_FIT_WEIGHTS: dict[str, float] = {
+    "conversion": 0.5,
+    "headroom": 0.3,
+    "response": 0.1,
+    "level": 0.1,
+}
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class BestFit(Selector):
+    """The candidate with the highest fit index; ties broken by rotation.
+
+    ``fit = sum(weights[c] * component[c])`` over the components, each in 0..1:
+
+    * ``conversion`` -- the rep's smoothed win rate in the lead's segment
+      (``segment_by`` lead fields), learned from the state's closed-lead
+      history: ``(wins + k * p0) / (closed + k)`` with ``p0`` the team's rate
+      in the segment and ``k = prior_strength``;
+    * ``headroom`` -- ``1 - open / max_open`` (``default_max_open`` when unset);
+    * ``response`` -- ``1 / (1 + median first-touch hours / 24)`` from the
+      rep's closed leads (0.5 without history);
+    * ``level`` -- ``1 - |level - wanted| / 4``, ``wanted = min(4, score // 20)``
+      from the lead's score (1 without a score).
+
+    The learned components (conversion, response) are switched off below
+    ``min_history`` closed leads in the pool, and the audit says so.
+
+    >>> BestFit(weights={"conversion": 0.7, "headroom": 0.3})
+    BestFit(weights={'conversion': 0.7, 'headroom': 0.3})
+
+    .. versionadded:: 0.1.0
+    """
+
+    weights: dict[str, float] = dc_field(default_factory=lambda: dict(BEST_FIT_WEIGHTS))
+    segment_by: tuple[str, ...] = ("industry",)
+    prior_strength: float = 10.0
+    min_history: int = 300
+    default_max_open: int = 100
+
+    COMPONENTS: ClassVar[tuple[str, ...]] = ("conversion", "headroom", "response", "level")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "segment_by", tuple(self.segment_by))
+        for name, w in self.weights.items():
+            if name not in self.COMPONENTS:
+                msg = (
+                    f"BestFit(weights.{name}): unknown component (use {', '.join(self.COMPONENTS)})"
+                )
+                raise StrategyError(msg, field=f"weights.{name}")
+            if (
+                isinstance(w, bool)
+                or not isinstance(w, (int, float))
+                or not w >= 0
+                or w == math.inf
+            ):
+                msg = f"BestFit(weights.{name}={w!r}): weights are finite numbers >= 0"
+                raise StrategyError(msg, field=f"weights.{name}")
+        if self.prior_strength <= 0:
+            msg = f"BestFit(prior_strength={self.prior_strength!r}): must be > 0"
+            raise StrategyError(msg, field="prior_strength")
+        if self.min_history < 0 or self.default_max_open < 1:
+            msg = "BestFit: min_history must be >= 0 and default_max_open >= 1"
+            raise StrategyError(msg, field="min_history")
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def model(self, ctx: RouteContext) -> FitModel:
+        """The fit model learned from ``ctx.state.history`` (once per call)."""
+        key = (id(self), "model")
+        model = ctx.memo.get(key)
+        if model is None:
+            model = FitModel(
+                ctx.state.history,
+                segment_by=self.segment_by,
+                prior_strength=self.prior_strength,
+                min_history=self.min_history,
+            )
+            ctx.memo[key] = model
+        return model
+
+    def components(
+        self, lead: Lead, rep: Rep, ctx: RouteContext, model: FitModel
+    ) -> dict[str, float]:
+        """The component values (0..1) of ``rep`` for ``lead``."""
+        out: dict[str, float] = {}
+        if model.enabled:
+            out["conversion"] = model.estimate(rep.id, lead).rate
+            hours = model.median_first_touch_hours(rep.id)
+            out["response"] = 0.5 if hours is None else 1 / (1 + hours / 24)
+        else:
+            out["conversion"] = 0.0
+            out["response"] = 0.0
+        cap = rep.capacity.max_open or self.default_max_open
+        out["headroom"] = max(0.0, 1 - ctx.open_count(rep.id) / cap)
+        score = ctx.lead_facts.get("score", lead.score)
+        if isinstance(score, (int, float)) and not isinstance(score, bool):
+            wanted = min(4, int(score // 20))
+            out["level"] = max(0.0, 1 - abs(rep.level - wanted) / 4)
+        else:
+            out["level"] = 1.0
+        return out
+
+    def select(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> Pick | None:
+        if not candidates:
+            return None
+        model = self.model(ctx)
+        weights = dict(self.weights)
+        if not model.enabled:
+            weights["conversion"] = 0.0
+            weights["response"] = 0.0
+        scored: list[tuple[float, Rep, dict[str, float]]] = []
+        for rep in candidates:
+            comp = self.components(lead, rep, ctx, model)
+            fit = sum(weights.get(c, 0.0) * v for c, v in comp.items())
+            scored.append((round(fit, 9), rep, comp))
+        top = max(s[0] for s in scored)
+        tied = [rep for fit, rep, _ in scored if fit == top]
+        best, _v, _ = longest_waiting(tied, ctx.last_served)
+        shown = sorted(scored, key=lambda s: (-s[0], ctx.order(s[1].id)))[:10]
+        learned = (
+            f"learned fit on ({model.closed} closed leads)"
+            if model.enabled
+            else f"learned fit off: {model.closed} closed leads < {self.min_history}"
+        )
+        why = f"{best.id} has the highest fit {top:.4f} ({len(tied)} tied); {learned}"
+        rationale: dict[str, Any] = {
+            "why": why,
+            "fit": top,
+            "learned": model.enabled,
+            "closed_history": model.closed,
+            "weights": weights,
+            "segment": model.segment_of(lead),
+            "candidates": {
+                rep.id: {"fit": fit, **{c: round(v, 6) for c, v in comp.items()}}
+                for fit, rep, comp in shown
+            },
+        }
+        return Pick(best, why, rationale)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Surge(Filter):
+    """Circuit breaker: lift per-day caps when matching leads arrive in a burst.
+
+    When more than ``threshold`` leads matching ``when`` were created within
+    ``window`` up to the decision time (counting this batch and the leads
+    open or pooled in the state), a matching lead gets ``extra_per_day`` more
+    room under every later :class:`~leadroute.strategies.CapacityCap`'s
+    per-day cap, for the reps still in the route (put
+    :class:`~leadroute.strategies.Availability` first to limit it to reps on
+    shift). The decision's ``facts["surge"]`` records that it fired and why.
+
+    >>> Surge(when={"field": "score", "gte": 80}, threshold=20)
+    Surge(when={'field': 'score', 'gte': 80}, threshold=20)
+
+    .. versionadded:: 0.1.0
+    """
+
+    when: Any = None
+    threshold: int = 10
+    window: timedelta = timedelta(hours=1)
+    extra_per_day: int = 2
+
+    def __post_init__(self) -> None:
+        try:
+            cond = parse_condition(self.when, "when")
+        except ConfigError as exc:
+            raise StrategyError(str(exc), field="when") from None
+        object.__setattr__(self, "when", cond)
+        window = as_duration(self.window, "window", "Surge")
+        if window is None or window <= timedelta(0):
+            msg = f"Surge(window={self.window!r}): must be a positive duration"
+            raise StrategyError(msg, field="window")
+        object.__setattr__(self, "window", window)
+        if self.threshold < 0 or self.extra_per_day < 0:
+            msg = "Surge: threshold and extra_per_day must be >= 0"
+            raise StrategyError(msg, field="threshold")
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def params(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.when is not None:
+            out["when"] = self.when.to_config() if isinstance(self.when, Condition) else self.when
+        if self.threshold != 10:
+            out["threshold"] = self.threshold
+        if self.window != timedelta(hours=1):
+            out["window"] = self.window
+        if self.extra_per_day != 2:
+            out["extra_per_day"] = self.extra_per_day
+        return out
+
+    def _matches(self, lead: Lead) -> bool:
+        cond = self.when
+        return cond is None or bool(cond.matches(lead))
+
+    def _arrivals(self, ctx: RouteContext) -> list[Any]:
+        key = (id(self), "arrivals")
+        times = ctx.memo.get(key)
+        if times is None:
+            seen: set[str] = set()
+            found = []
+            state = ctx.state
+            pools = [o.lead for o in state.open_leads.values()] + [
+                p.lead for p in state.pool.values()
+            ]
+            for lead in (*ctx.batch, *pools):
+                if lead.id not in seen and self._matches(lead):
+                    seen.add(lead.id)
+                    found.append(lead.created_at)
+            times = sorted(found)
+            ctx.memo[key] = times
+        return times
+
+    def check(self, lead: Lead, rep: Rep, ctx: RouteContext) -> Drop | None:
+        return None
+
+    def apply(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> FilterOutcome:
+        if not self._matches(lead):
+            return FilterOutcome(candidates, [], note="lead does not match the surge condition")
+        times = self._arrivals(ctx)
+        now = ctx.now
+        count = bisect.bisect_right(times, now) - bisect.bisect_right(times, now - self.window)
+        fired = count > self.threshold
+        ctx.lead_facts["surge"] = {
+            "fired": fired,
+            "arrivals": count,
+            "threshold": self.threshold,
+            "window": str(self.window),
+            "extra_per_day": self.extra_per_day if fired else 0,
+        }
+        note = (
+            f"surge fired: {count} matching leads in {self.window} > {self.threshold}; "
+            f"per-day caps +{self.extra_per_day}"
+            if fired
+            else f"no surge: {count} matching leads in {self.window}"
+        )
+        return FilterOutcome(candidates, [], note=note)
