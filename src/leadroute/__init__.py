@@ -29,6 +29,13 @@ from leadroute.exceptions import (
     UnknownLeadError,
     UnknownRepError,
 )
+from leadroute.lab import (
+    Comparison,
+    HistoricalOutcome,
+    SimulationReport,
+    compare,
+    simulate,
+)
 from leadroute.lifecycle import ReclaimPolicy, ReclaimWarning
 from leadroute.models import Capacity, Lead, Rep, TimeWindow
 from leadroute.result import Assignment, RoutingResult
@@ -45,6 +52,7 @@ __all__ = [
     "Capacity",
     "CapacityExceededError",
     "ClosedLead",
+    "Comparison",
     "Condition",
     "ConfigError",
     "Decision",
@@ -52,6 +60,7 @@ __all__ = [
     "DuplicateLeadError",
     "FieldCondition",
     "FileFormatError",
+    "HistoricalOutcome",
     "InputError",
     "Lead",
     "LeadAlreadyOpenError",
@@ -70,10 +79,13 @@ __all__ = [
     "RoutingResult",
     "Rule",
     "RuleTrial",
+    "SimulationReport",
     "Step",
     "StrategyError",
     "TimeWindow",
     "UnknownLeadError",
     "UnknownRepError",
     "__version__",
+    "compare",
+    "simulate",
 ]

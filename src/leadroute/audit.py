@@ -116,7 +116,16 @@ class Decision(FrozenModel):
             else:
                 lines.append(f"  rule {trial.rule_id!r} matched")
         for key, value in self.facts.items():
-            lines.append(f"  {key}: {_short(value)}")
+            if key.endswith("_factors") and isinstance(value, dict):
+                parts = [
+                    f"{name} {v.get('contribution', 0):g} ({v.get('value')!s} -> {v.get('points', 0):g} pts"
+                    f" x {v.get('weight', 0):g})"
+                    for name, v in value.items()
+                    if isinstance(v, dict)
+                ]
+                lines.append(f"  {key[: -len('_factors')]} = " + " + ".join(parts))
+            else:
+                lines.append(f"  {key}: {_short(value)}")
         for step in self.steps:
             lines.append("  " + _step_line(step))
         return "\n".join(lines)
@@ -131,9 +140,18 @@ def _step_line(step: Step) -> str:
     if step.kind == "selector":
         why = _short(step.rationale.get("why", "")) if step.rationale else ""
         who = step.picked if step.picked is not None else "nobody"
-        return f"{step.strategy}: {step.candidates_in} candidates -> {who}" + (
+        text = f"{step.strategy}: {step.candidates_in} candidates -> {who}" + (
             f" ({why})" if why else ""
         )
+        table = step.rationale.get("candidates") if step.rationale else None
+        if isinstance(table, dict):
+            for rep_id, comp in list(table.items())[:3]:
+                if isinstance(comp, dict):
+                    figures = ", ".join(
+                        f"{k} {v:.3f}" for k, v in comp.items() if isinstance(v, (int, float))
+                    )
+                    text += f"\n      {rep_id}: {figures}"
+        return text
     if step.kind == "note":
         return f"{step.strategy}: {step.note}"
     text = f"{step.strategy}: {step.candidates_in} -> {step.candidates_out}"

@@ -219,8 +219,17 @@ def print_summary(result: RoutingResult, out: IO[str]) -> None:
 
 def _examples(audit: Sequence[Decision]) -> list[Decision]:
     picked: list[Decision] = []
+    fitted = [
+        d
+        for d in audit
+        if d.outcome == "assigned"
+        and "score" in d.facts
+        and any("BestFit" in s.strategy for s in d.steps)
+    ]
     tiered = [d for d in audit if d.outcome == "assigned" and "tier" in d.facts]
-    if tiered:
+    if fitted:
+        picked.append(fitted[0])
+    elif tiered:
         picked.append(tiered[0])
     other = [d for d in audit if d.outcome != "assigned" and d.steps]
     if other:

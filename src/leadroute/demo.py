@@ -17,11 +17,13 @@ from leadroute.models import Capacity, Lead, Rep
 from leadroute.result import RoutingResult
 from leadroute.router import Router
 from leadroute.rules import Rule
-from leadroute.state import PoolState
+from leadroute.state import ClosedLead, PoolState
 from leadroute.strategies import (
     AssignTo,
     Band,
+    BestFit,
     CapacityCap,
+    Factor,
     Geo,
     Industry,
     Language,
@@ -31,12 +33,20 @@ from leadroute.strategies import (
     RandomPick,
     Roster,
     RoundRobin,
+    Scorecard,
     Skill,
     ValueTier,
     Weighted,
 )
 
-__all__ = ["sample_leads", "sample_router", "sample_state", "show_lifecycle"]
+__all__ = [
+    "DEMO_SCORECARD",
+    "sample_history",
+    "sample_leads",
+    "sample_router",
+    "sample_state",
+    "show_lifecycle",
+]
 
 START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 
@@ -82,7 +92,8 @@ def sample_state() -> PoolState:
                 )
             )
     reps.append(Rep(id="ops-desk", name="Ops Desk", team="ops", territories=("*",), level=0))
-    return PoolState(as_of=START, reps=tuple(reps))
+    state = PoolState(as_of=START, reps=tuple(reps))
+    return state.replace(history=sample_history(state))
 
 
 def sample_leads(count: int = 300) -> list[Lead]:
@@ -116,6 +127,61 @@ def sample_leads(count: int = 300) -> list[Lead]:
             )
         )
     return leads
+
+
+#: The demo's lead score: channel, deal size, industry and language (rep-independent factors).
+DEMO_SCORECARD = Scorecard(
+    factors=(
+        Factor(
+            "source",
+            30,
+            table={"referral": 100, "trade_show": 80, "partner": 60, "web": 30},
+            name="channel",
+        ),
+        Factor(
+            "value",
+            40,
+            ranges=(
+                (None, 5_000, 10),
+                (5_000, 20_000, 40),
+                (20_000, 50_000, 70),
+                (50_000, None, 100),
+            ),
+            name="deal size",
+        ),
+        Factor(
+            "industry",
+            20,
+            table={"healthcare": 100, "manufacturing": 70, "software": 50},
+            default=20,
+        ),
+        Factor("language", 10, table={"de-DE": 100, "en-US": 80}, default=40, name="language"),
+    )
+)
+
+
+def sample_history(state: PoolState, count: int = 400) -> tuple[ClosedLead, ...]:
+    """Closed leads of the last quarter for the DACH team (so learned fit is on)."""
+    out: list[ClosedLead] = []
+    dach = [r for r in state.reps if r.team == "dach"]
+    for i in range(count):
+        rep = dach[i % len(dach)]
+        key = f"H{i:04d}"
+        industry = _INDUSTRIES[int(_draw(key, "industry") * 4)]
+        skill = 0.55 if rep.id.endswith(("-1", "-3")) else 0.2
+        won = _draw(key, "won") < skill
+        at = START - timedelta(days=90) + timedelta(hours=5 * i)
+        out.append(
+            ClosedLead(
+                lead=Lead(id=key, created_at=at, country="DE", region="DE", industry=industry),
+                rep_id=rep.id,
+                assigned_at=at,
+                closed_at=at + timedelta(days=6),
+                outcome="won" if won else "lost",
+                first_activity_at=at + timedelta(hours=1 + 6 * _draw(key, "touch") * (i % 3)),
+            )
+        )
+    return tuple(out)
 
 
 def sample_router(seed: int = 7) -> Router:
@@ -157,7 +223,18 @@ def sample_router(seed: int = 7) -> Router:
     europe = Rule(
         id="europe",
         when={"field": "country", "in": ["DE", "FR"]},
-        route=Geo() >> CapacityCap() >> Weighted(),
+        route=(
+            DEMO_SCORECARD
+            >> Geo()
+            >> CapacityCap()
+            >> ValueTier(
+                bands=(
+                    Band(name="hot", min=60, min_level=2, route=BestFit(min_history=100)),
+                    Band(name="rest", route=Weighted()),
+                ),
+                fallthrough=True,
+            )
+        ),
         on_empty="next",
     )
     return Router(
@@ -187,7 +264,8 @@ def show_lifecycle(router: Router, result: RoutingResult, out: IO[str]) -> None:
         moved[a.reason] = moved.get(a.reason, 0) + 1
     w = out.write
     w(
-        f"\nTwo days later: {len(state.history)} leads closed, {owned} accounts owned; reclaim sweep:\n"
+        f"\nTwo days later: {len(state.history) - len(result.state.history)} leads closed, "
+        f"{owned} accounts owned; reclaim sweep:\n"
     )
     for reason, n in sorted(moved.items()):
         w(f"  {reason:<34} {n:>4}\n")

@@ -164,7 +164,7 @@ class Scorecard(Filter):
     Computed once per lead, however often the scorecard appears.
 
     >>> Scorecard(factors=(Factor("source", 1, table={"referral": 100}),))
-    Scorecard(factors=(Factor(field='source', weight=1, table={'referral': 100}),))
+    Scorecard(factors=[source])
 
     .. versionadded:: 0.1.0
     """
@@ -188,6 +188,11 @@ class Scorecard(Filter):
 
     def __hash__(self) -> int:
         return id(self)
+
+    def __repr__(self) -> str:
+        names = ", ".join(f.label for f in self.factors)
+        fact = "" if self.fact == "score" else f", fact={self.fact!r}"
+        return f"Scorecard(factors=[{names}]{fact})"
 
     def score(self, lead: Lead) -> tuple[float, dict[str, Any]]:
         """The lead's score (0-100, 4 decimals) and each factor's contribution."""

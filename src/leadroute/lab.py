@@ -1,0 +1,590 @@
+"""The policy lab: replay historical leads through a policy, measure, compare.
+
+``simulate(router, state, leads)`` replays the leads in time order, one
+clock step (a day by default) at a time: it closes the leads whose time has
+come (at their historical close time when ``outcomes`` give one, else
+``close_after`` after assignment), retries the leads waiting in the pool,
+routes the step's new leads, and records what happened. The result is a
+:class:`SimulationReport`; ``compare(a, b)`` sets two side by side.
+
+Everything is deterministic: the same inputs give the same report.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, Field
+
+from leadroute.exceptions import InputError
+from leadroute.fast import build
+from leadroute.fit import FitModel
+from leadroute.models import FrozenModel, Lead
+from leadroute.router import Router
+from leadroute.state import ClosedLead, OpenLead, PoolState, RepLoad
+
+__all__ = [
+    "Comparison",
+    "Fairness",
+    "HistoricalOutcome",
+    "RepShare",
+    "SimulationReport",
+    "compare",
+    "gini",
+    "simulate",
+]
+
+
+class HistoricalOutcome(FrozenModel):
+    """What really happened to a lead: who worked it and how it ended.
+
+    .. versionadded:: 0.1.0
+    """
+
+    lead_id: str
+    rep_id: str | None = None
+    outcome: Literal["won", "lost", "disqualified"]
+    closed_at: AwareDatetime | None = None
+
+
+class RepShare(FrozenModel):
+    """One rep's leads in a simulation against the share it should have had.
+
+    .. versionadded:: 0.1.0
+    """
+
+    count: int
+    share: float
+    target_share: float
+    deviation: float
+
+
+class Fairness(FrozenModel):
+    """How evenly leads were spread: Gini of counts, max/min ratio, worst share deviation.
+
+    .. versionadded:: 0.1.0
+    """
+
+    gini: float
+    max_min_ratio: float | None
+    max_share_deviation: float
+
+
+class SimulationReport(FrozenModel):
+    """What a policy did to a stream of historical leads.
+
+    .. versionadded:: 0.1.0
+    """
+
+    policy_revision: str
+    leads: int
+    assigned: int
+    unassigned: dict[str, int] = Field(default_factory=dict)
+    manual_review: dict[str, int] = Field(default_factory=dict)
+    per_rep: dict[str, RepShare] = Field(default_factory=dict)
+    cap_hits: dict[str, int] = Field(default_factory=dict)
+    fairness: Fairness
+    wait_minutes: dict[str, float] = Field(default_factory=dict)
+    load_times: tuple[datetime, ...] = ()
+    load: dict[str, tuple[int, ...]] = Field(default_factory=dict)
+    expected_conversions: float | None = None
+    learned_history: int = 0
+    notes: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        """A short text report."""
+        lines = [
+            f"policy {self.policy_revision}: {self.leads} leads, {self.assigned} assigned "
+            f"({_pct(self.assigned, self.leads)})",
+            f"fairness: gini {self.fairness.gini:.3f}, max/min "
+            f"{'-' if self.fairness.max_min_ratio is None else f'{self.fairness.max_min_ratio:.2f}'}, "
+            f"max share deviation {self.fairness.max_share_deviation:+.3%}",
+        ]
+        if self.wait_minutes:
+            w = self.wait_minutes
+            lines.append(
+                f"wait to assignment (min): mean {w['mean']:.1f}, p90 {w['p90']:.1f}, max {w['max']:.1f}"
+            )
+        if self.unassigned:
+            lines.append(
+                "unassigned: " + ", ".join(f"{k} {v}" for k, v in sorted(self.unassigned.items()))
+            )
+        if self.manual_review:
+            lines.append(
+                "manual review: "
+                + ", ".join(f"{k} {v}" for k, v in sorted(self.manual_review.items()))
+            )
+        if self.cap_hits:
+            lines.append(
+                "cap hits: " + ", ".join(f"{k} {v}" for k, v in sorted(self.cap_hits.items()))
+            )
+        if self.expected_conversions is not None:
+            lines.append(f"expected conversions: {self.expected_conversions:.1f}")
+        lines.extend(self.notes)
+        return "\n".join(lines)
+
+    def to_html(self, path: str | Path, *, title: str = "leadroute simulation") -> Path:
+        """Write a self-contained HTML report with charts (needs ``pip install "leadroute[report]"``)."""
+        return write_html([("policy", self)], path, title=title)
+
+
+def gini(values: Sequence[float]) -> float:
+    """The Gini coefficient of ``values`` (0 = perfectly even).
+
+    >>> gini([5, 5, 5, 5])
+    0.0
+    >>> round(gini([0, 0, 0, 10]), 3)
+    0.75
+    """
+    xs = sorted(values)
+    n = len(xs)
+    total = sum(xs)
+    if n == 0 or total == 0:
+        return 0.0
+    weighted = sum((i + 1) * x for i, x in enumerate(xs))
+    return (2 * weighted) / (n * total) - (n + 1) / n
+
+
+def _pct(a: float, b: float) -> str:
+    return "-" if not b else f"{a / b:.1%}"
+
+
+def simulate(
+    router: Router,
+    state: PoolState,
+    leads: Iterable[Lead],
+    outcomes: Mapping[str, HistoricalOutcome] | Iterable[HistoricalOutcome] | None = None,
+    *,
+    step: timedelta = timedelta(days=1),
+    close_after: timedelta | None = timedelta(days=7),
+    retry_pool: bool = True,
+    min_history: int = 300,
+    prior_strength: float = 10.0,
+    segment_by: Sequence[str] = ("industry",),
+) -> SimulationReport:
+    """Replay ``leads`` through ``router`` from ``state`` and measure the result.
+
+    Args:
+        outcomes: historical outcomes by lead id. They set when a lead closes
+            (``closed_at``); as the clock passes each ``closed_at`` the real
+            close (who worked the lead, how it ended) joins the state's
+            ``history``, so learned strategies such as ``BestFit`` learn only
+            from what was known at the time; and, with enough of them
+            (``min_history``), they give the expected conversions under this
+            policy from a fit model learned on all of them.
+        step: the clock step; pooled leads are retried at each step.
+        close_after: when a lead without a historical close time closes
+            (``None``: it stays open).
+        retry_pool: retry leads left in the pool for want of a rep.
+
+    Target shares are the reps' weights over the active roster.
+    """
+    if step <= timedelta(0):
+        msg = f"step={step!r}: must be positive"
+        raise InputError(msg, field="step")
+    stream = sorted(leads, key=lambda x: (x.created_at, x.id))
+    by_id = _outcomes(outcomes)
+    fit: FitModel | None = None
+    lead_of = {x.id: x for x in stream}
+    closed: list[ClosedLead] = []
+    if by_id:
+        closed = [
+            ClosedLead(
+                lead=lead_of[o.lead_id],
+                rep_id=o.rep_id,
+                assigned_at=lead_of[o.lead_id].created_at,
+                closed_at=o.closed_at or lead_of[o.lead_id].created_at,
+                outcome=o.outcome,
+            )
+            for o in by_id.values()
+            if o.rep_id is not None and o.lead_id in lead_of
+        ]
+        fit = FitModel(
+            closed, segment_by=segment_by, prior_strength=prior_strength, min_history=min_history
+        )
+        closed.sort(key=lambda c: (c.closed_at, c.lead.id))
+    learned_upto = 0
+    counts: Counter[str] = Counter()
+    unassigned: Counter[str] = Counter()
+    review: Counter[str] = Counter()
+    caps: Counter[str] = Counter()
+    waits: list[float] = []
+    final: dict[str, str] = {}
+    load_times: list[datetime] = []
+    load: dict[str, list[int]] = {r.id: [] for r in state.reps}
+    expected = 0.0
+    created = {x.id: x.created_at for x in stream}
+    i = 0
+    extra_steps = 0
+    if stream:
+        clock = stream[0].created_at
+        while True:
+            end = clock + step
+            state = _close_due(state, end, by_id, close_after)
+            state, learned_upto = _learn(state, closed, learned_upto, clock)
+            progress = 0
+            if retry_pool and _waiting(state):
+                retry = [p.lead for p in state.pool.values() if p.reason == "no_eligible_rep"]
+                res = router.assign(state, retry, now=clock)
+                state = res.state
+                progress = sum(1 for d in res.audit if d.rep_id is not None)
+                _tally(res.audit, counts, caps, waits, final, created)
+            batch = []
+            while i < len(stream) and stream[i].created_at < end:
+                batch.append(stream[i])
+                i += 1
+            if batch:
+                res = router.assign(state, batch)
+                state = res.state
+                _tally(res.audit, counts, caps, waits, final, created)
+            load_times.append(end)
+            for rep_id, series in load.items():
+                series.append(state.open_count(rep_id))
+            clock = end
+            if i < len(stream):
+                continue
+            # the stream is done: keep stepping only while waiting leads can still be served
+            extra_steps += 1
+            closable = close_after is not None or any(
+                o.closed_at is not None and o.lead_id in state.open_leads for o in by_id.values()
+            )
+            if not (retry_pool and _waiting(state)) or (
+                progress == 0 and not (closable and state.open_leads)
+            ):
+                break
+            if extra_steps > 3650:
+                notes_early = "stopped retrying the pool after 3650 steps past the last lead"
+                break
+    for lead_id, where in final.items():
+        if where.startswith("rep:"):
+            rep_id = where[4:]
+            if fit is not None and fit.enabled:
+                expected += fit.estimate(rep_id, lead_of[lead_id]).rate
+        elif where.startswith("review:"):
+            review[where[7:]] += 1
+        else:
+            unassigned[where[5:]] += 1
+    assigned = sum(1 for w in final.values() if w.startswith("rep:"))
+    per_rep, fairness = _shares(state, counts)
+    notes: list[str] = []
+    if extra_steps > 3650:
+        notes.append(notes_early)
+    exp: float | None = None
+    if fit is not None:
+        if fit.enabled:
+            exp = round(expected, 4)
+        else:
+            notes.append(
+                f"expected conversions off: {fit.closed} historical outcomes < {min_history}"
+            )
+    return SimulationReport(
+        policy_revision=router.policy_revision,
+        leads=len(stream),
+        assigned=assigned,
+        unassigned=dict(sorted(unassigned.items())),
+        manual_review=dict(sorted(review.items())),
+        per_rep=per_rep,
+        cap_hits=dict(sorted(caps.items())),
+        fairness=fairness,
+        wait_minutes=_wait_stats(waits),
+        load_times=tuple(load_times),
+        load={k: tuple(v) for k, v in load.items()},
+        expected_conversions=exp,
+        learned_history=0 if fit is None else fit.closed,
+        notes=tuple(notes),
+    )
+
+
+def _outcomes(
+    outcomes: Mapping[str, HistoricalOutcome] | Iterable[HistoricalOutcome] | None,
+) -> dict[str, HistoricalOutcome]:
+    if outcomes is None:
+        return {}
+    if isinstance(outcomes, Mapping):
+        return dict(outcomes)
+    return {o.lead_id: o for o in outcomes}
+
+
+def _waiting(state: PoolState) -> bool:
+    return any(p.reason == "no_eligible_rep" for p in state.pool.values())
+
+
+def _tally(
+    audit: Iterable[Any],
+    counts: Counter[str],
+    caps: Counter[str],
+    waits: list[float],
+    final: dict[str, str],
+    created: Mapping[str, datetime],
+) -> None:
+    for d in audit:
+        for s in d.steps:
+            for drop in s.dropped:
+                if drop.code in ("capacity", "daily_cap", "period_cap"):
+                    caps[drop.code] += 1
+        if d.rep_id is not None:
+            counts[d.rep_id] += 1
+            waits.append((d.at - created[d.lead_id]).total_seconds() / 60)
+            final[d.lead_id] = f"rep:{d.rep_id}"
+        elif d.outcome == "manual_review":
+            final[d.lead_id] = f"review:{d.reason}"
+        else:
+            final[d.lead_id] = f"pool:{d.reason}"
+
+
+def _close_due(
+    state: PoolState,
+    end: datetime,
+    outcomes: Mapping[str, HistoricalOutcome],
+    close_after: timedelta | None,
+) -> PoolState:
+    """Close every open lead whose close time is before ``end`` (one state change)."""
+    closing: list[tuple[OpenLead, datetime]] = []
+    for rec in state.open_leads.values():
+        o = outcomes.get(rec.lead.id)
+        at: datetime | None
+        if o is not None and o.closed_at is not None:
+            at = max(o.closed_at, rec.assigned_at)
+        elif close_after is not None:
+            at = rec.assigned_at + close_after
+        else:
+            at = None
+        if at is not None and at < end:
+            closing.append((rec, at))
+    if not closing:
+        return state
+    gone = {rec.lead.id for rec, _ in closing}
+    loads = dict(state.loads)
+    freed: Counter[str] = Counter(rec.rep_id for rec, _ in closing)
+    for rep_id, n in freed.items():
+        load = loads.get(rep_id, RepLoad())
+        loads[rep_id] = build(RepLoad, open=max(0, load.open - n), days=load.days)
+    values = {name: getattr(state, name) for name in PoolState.model_fields}
+    values.update(
+        open_leads={k: v for k, v in state.open_leads.items() if k not in gone},
+        loads=loads,
+        revision=state.revision + 1,
+    )
+    return build(PoolState, **values)
+
+
+def _learn(
+    state: PoolState, known: list[ClosedLead], upto: int, end: datetime
+) -> tuple[PoolState, int]:
+    """Add the historical closes known before ``end`` to the state's history (for learned fit)."""
+    stop = upto
+    while stop < len(known) and known[stop].closed_at < end:
+        stop += 1
+    if stop == upto:
+        return state, upto
+    values = {name: getattr(state, name) for name in PoolState.model_fields}
+    values["history"] = (*state.history, *known[upto:stop])
+    return build(PoolState, **values), stop
+
+
+def _shares(state: PoolState, counts: Counter[str]) -> tuple[dict[str, RepShare], Fairness]:
+    roster = [r for r in state.reps if r.active and not r.paused]
+    total = sum(counts.values())
+    weight_sum = sum(r.weight for r in roster)
+    per: dict[str, RepShare] = {}
+    for r in roster:
+        n = counts.get(r.id, 0)
+        share = n / total if total else 0.0
+        target = r.weight / weight_sum if weight_sum else 0.0
+        per[r.id] = RepShare(
+            count=n,
+            share=round(share, 6),
+            target_share=round(target, 6),
+            deviation=round(share - target, 6),
+        )
+    for rep_id, n in sorted(counts.items()):
+        if rep_id not in per:  # assigned, then deactivated
+            per[rep_id] = RepShare(
+                count=n, share=round(n / total, 6), target_share=0.0, deviation=round(n / total, 6)
+            )
+    values = [
+        p.count for r, p in per.items() if any(x.id == r for x in roster) and (p.target_share > 0)
+    ]
+    positive = [v for v in values if v > 0]
+    ratio = None if not values or min(values) == 0 else round(max(values) / min(values), 6)
+    if values and not positive:
+        ratio = None
+    fairness = Fairness(
+        gini=round(gini(values), 6),
+        max_min_ratio=ratio,
+        max_share_deviation=round(max((abs(p.deviation) for p in per.values()), default=0.0), 6),
+    )
+    return per, fairness
+
+
+def _wait_stats(waits: list[float]) -> dict[str, float]:
+    if not waits:
+        return {}
+    xs = sorted(waits)
+    p90 = xs[min(len(xs) - 1, math.ceil(0.9 * len(xs)) - 1)]
+    return {
+        "mean": round(statistics.fmean(xs), 4),
+        "median": round(statistics.median(xs), 4),
+        "p90": round(p90, 4),
+        "max": round(xs[-1], 4),
+    }
+
+
+class Comparison(FrozenModel):
+    """Two simulation reports side by side, with the differences that matter.
+
+    .. versionadded:: 0.1.0
+    """
+
+    names: tuple[str, str]
+    rows: tuple[tuple[str, str, str, str], ...]
+    differences: tuple[str, ...]
+
+    def table(self) -> str:
+        """A plain-text table: measure, A, B, change."""
+        head = ("measure", *self.names, "B - A")
+        rows = [head, *self.rows]
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        out = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+        out.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join([*out, "", *self.differences])
+
+
+def compare(
+    a: SimulationReport, b: SimulationReport, names: tuple[str, str] = ("A", "B")
+) -> Comparison:
+    """Compare two reports of the same leads under two policies."""
+    if a.leads != b.leads:
+        msg = f"the reports cover different lead counts ({a.leads} and {b.leads})"
+        raise InputError(msg)
+
+    def row(name: str, x: float | None, y: float | None, fmt: str) -> tuple[str, str, str, str]:
+        fx = "-" if x is None else format(x, fmt)
+        fy = "-" if y is None else format(y, fmt)
+        diff = "-" if x is None or y is None else format(y - x, "+" + fmt)
+        return (name, fx, fy, diff)
+
+    rows = [
+        row("assigned", a.assigned, b.assigned, "d"),
+        row("unassigned", sum(a.unassigned.values()), sum(b.unassigned.values()), "d"),
+        row("manual review", sum(a.manual_review.values()), sum(b.manual_review.values()), "d"),
+        row("cap hits", sum(a.cap_hits.values()), sum(b.cap_hits.values()), "d"),
+        row("gini", a.fairness.gini, b.fairness.gini, ".3f"),
+        row(
+            "max share deviation",
+            a.fairness.max_share_deviation,
+            b.fairness.max_share_deviation,
+            ".3%",
+        ),
+        row("max/min ratio", a.fairness.max_min_ratio, b.fairness.max_min_ratio, ".2f"),
+        row("mean wait (min)", a.wait_minutes.get("mean"), b.wait_minutes.get("mean"), ".1f"),
+        row("p90 wait (min)", a.wait_minutes.get("p90"), b.wait_minutes.get("p90"), ".1f"),
+        row("expected conversions", a.expected_conversions, b.expected_conversions, ".1f"),
+    ]
+    diffs: list[str] = []
+    na, nb = names
+    if b.assigned != a.assigned:
+        diffs.append(
+            f"{nb} assigns {abs(b.assigned - a.assigned)} "
+            f"{'more' if b.assigned > a.assigned else 'fewer'} leads than {na}."
+        )
+    if a.expected_conversions is not None and b.expected_conversions is not None:
+        d = b.expected_conversions - a.expected_conversions
+        if abs(d) >= 0.5:
+            rel = _pct(abs(d), a.expected_conversions)
+            diffs.append(
+                f"{nb} expects {abs(d):.1f} {'more' if d > 0 else 'fewer'} conversions ({rel})."
+            )
+    dg = b.fairness.gini - a.fairness.gini
+    if abs(dg) >= 0.01:
+        diffs.append(f"{nb} spreads leads {'less' if dg > 0 else 'more'} evenly (gini {dg:+.3f}).")
+    da = a.wait_minutes.get("mean", 0.0)
+    db = b.wait_minutes.get("mean", 0.0)
+    if abs(db - da) >= 1:
+        diffs.append(f"{nb} {'adds' if db > da else 'saves'} {abs(db - da):.1f} min of mean wait.")
+    moved = sorted(
+        ((abs(b.per_rep[k].count - a.per_rep[k].count), k) for k in a.per_rep if k in b.per_rep),
+        reverse=True,
+    )[:3]
+    for n, k in moved:
+        if n:
+            diffs.append(f"{k}: {a.per_rep[k].count} -> {b.per_rep[k].count} leads.")
+    if not diffs:
+        diffs.append("No difference that matters.")
+    return Comparison(names=names, rows=tuple(rows), differences=tuple(diffs))
+
+
+def write_html(
+    reports: Sequence[tuple[str, SimulationReport]],
+    path: str | Path,
+    *,
+    title: str = "leadroute simulation",
+) -> Path:
+    """A self-contained HTML page with share, load and fairness charts for ``reports``."""
+    try:
+        import plotly.graph_objects as go
+        from plotly.io import to_html
+    except ImportError:
+        msg = 'HTML reports need plotly: pip install "leadroute[report]"'
+        raise ImportError(msg) from None
+    parts: list[str] = []
+    share = go.Figure()
+    reps = sorted({k for _, r in reports for k in r.per_rep})
+    for name, r in reports:
+        share.add_bar(
+            name=f"{name} share",
+            x=reps,
+            y=[r.per_rep[k].share if k in r.per_rep else 0 for k in reps],
+        )
+    first = reports[0][1]
+    share.add_scatter(
+        name="target share",
+        x=reps,
+        y=[first.per_rep[k].target_share if k in first.per_rep else 0 for k in reps],
+        mode="markers",
+    )
+    share.update_layout(title="Share of leads per rep against target", barmode="group")
+    parts.append(to_html(share, full_html=False, include_plotlyjs=True))
+    load = go.Figure()
+    for name, r in reports:
+        totals = [sum(series[i] for series in r.load.values()) for i in range(len(r.load_times))]
+        peak = [
+            max((series[i] for series in r.load.values()), default=0)
+            for i in range(len(r.load_times))
+        ]
+        load.add_scatter(
+            name=f"{name} open leads (all reps)", x=list(r.load_times), y=totals, mode="lines"
+        )
+        load.add_scatter(name=f"{name} busiest rep", x=list(r.load_times), y=peak, mode="lines")
+    load.update_layout(title="Load over time")
+    parts.append(to_html(load, full_html=False, include_plotlyjs=False))
+    fair = go.Figure()
+    names = [n for n, _ in reports]
+    fair.add_bar(name="gini", x=names, y=[r.fairness.gini for _, r in reports])
+    fair.add_bar(
+        name="max share deviation", x=names, y=[r.fairness.max_share_deviation for _, r in reports]
+    )
+    fair.update_layout(title="Fairness", barmode="group")
+    parts.append(to_html(fair, full_html=False, include_plotlyjs=False))
+    summaries = "".join(
+        f"<h2>{html.escape(n)}</h2><pre>{html.escape(r.summary())}</pre>" for n, r in reports
+    )
+    if len(reports) == 2:
+        cmp = compare(reports[0][1], reports[1][1], (reports[0][0], reports[1][0]))
+        summaries += f"<h2>Comparison</h2><pre>{html.escape(cmp.table())}</pre>"
+    page = (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+        f"<body><h1>{html.escape(title)}</h1>{summaries}{''.join(parts)}</body></html>"
+    )
+    out = Path(path)
+    out.write_text(page, encoding="utf-8")
+    return out
