@@ -228,3 +228,27 @@ def test_reclaim_bad_now(files: dict[str, Path], capsys: pytest.CaptureFixture[s
     code, _ = run("reclaim", "--state", str(files["state"]), "--now", "2026-11-25T00:00:00")
     assert code == 2
     assert "--now" in capsys.readouterr().err
+
+
+def test_simulate_two_policies(files: dict[str, Path], tmp_path: Path) -> None:
+    """simulate prints a summary per policy and a comparison table; --html writes charts."""
+    other = tmp_path / "rotation.json"
+    other.write_text(json.dumps({"rules": [{"id": "all", "route": ["CapacityCap", "RoundRobin"]}]}))
+    args = [
+        "simulate",
+        "--rules",
+        str(files["rules"]),
+        "--rules",
+        str(other),
+        "--state",
+        str(files["state"]),
+        "--leads",
+        str(files["leads"]),
+    ]
+    pytest.importorskip("plotly")
+    code, out = run(*args, "--html", str(tmp_path / "r.html"))
+    assert code == 0
+    assert out.count("== ") == 2
+    assert "measure" in out
+    assert "expected conversions" in out
+    assert (tmp_path / "r.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")

@@ -174,6 +174,41 @@ def cmd_reclaim(args: argparse.Namespace, out: IO[str]) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace, out: IO[str]) -> int:
+    from leadroute.lab import HistoricalOutcome, compare, simulate, write_html
+    from leadroute.strategies.availability import as_duration
+
+    if len(args.rules) > 2:
+        msg = "give one or two --rules files"
+        raise LeadrouteError(msg)
+    routers = [Router.from_config(path) for path in args.rules]
+    state = read_json(args.state, PoolState)
+    leads = read_jsonl(args.leads, Lead)
+    outcomes = read_jsonl(args.outcomes, HistoricalOutcome) if args.outcomes else None
+    try:
+        step = as_duration(args.step, "step", "--step")
+    except ValueError as exc:
+        raise LeadrouteError(str(exc)) from None
+    assert step is not None
+    reports = []
+    for path, router in zip(args.rules, routers, strict=True):
+        report = simulate(router, state, leads, outcomes, step=step, min_history=args.min_history)
+        reports.append((Path(path).stem, report))
+        out.write(f"== {path}\n{report.summary()}\n\n")
+    if len(reports) == 2:
+        names = (reports[0][0], reports[1][0])
+        if names[0] == names[1]:
+            names = ("A", "B")
+        out.write(compare(reports[0][1], reports[1][1], names).table() + "\n")
+    if args.html:
+        try:
+            write_html(reports, args.html)
+        except ImportError as exc:
+            raise LeadrouteError(str(exc)) from None
+        out.write(f"\nwrote {args.html}\n")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
     from leadroute import demo
 
@@ -296,6 +331,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--next-state", help="where to write the next pool state JSON")
     p.add_argument("--audit", help="where to write the audit JSONL")
     p.set_defaults(func=cmd_reclaim)
+
+    p = sub.add_parser("simulate", help="replay historical leads through one or two policies")
+    p.add_argument(
+        "--rules", action="append", required=True, help="rule set; give twice to compare A and B"
+    )
+    p.add_argument("--state", required=True, help="pool state (.json) to start from")
+    p.add_argument("--leads", required=True, help="historical leads, JSONL")
+    p.add_argument(
+        "--outcomes", help="historical outcomes, JSONL of {lead_id, rep_id, outcome, closed_at}"
+    )
+    p.add_argument("--step", default="P1D", help="clock step, ISO 8601 (default P1D)")
+    p.add_argument(
+        "--min-history", type=int, default=300, help="outcomes needed for expected conversions"
+    )
+    p.add_argument(
+        "--html", help="write a self-contained HTML report with charts (needs leadroute[report])"
+    )
+    p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("demo", help="route built-in sample leads and print a summary")
     p.add_argument("--leads", type=int, default=300, help="how many sample leads (default 300)")

@@ -42,20 +42,6 @@ def _spec(cls: type[BaseModel]) -> tuple[dict[str, Any], tuple[tuple[str, Callab
     return spec
 
 
-_FIELDS_SET: dict[tuple[type[BaseModel], frozenset[str]], set[str]] = {}
-
-
-def _fields_set(cls: type[BaseModel], names: Any) -> set[str]:
-    # One shared set per (class, names): pydantic copies it before changing it
-    # (``model_copy``), and frozen models never add to it in place.
-    key = (cls, frozenset(names))
-    found = _FIELDS_SET.get(key)
-    if found is None:
-        found = set(names)
-        _FIELDS_SET[key] = found
-    return found
-
-
 def build(cls: type[M], **data: Any) -> M:
     """An instance of ``cls`` from already-valid ``data`` (missing fields take defaults)."""
     spec = _SPECS.get(cls) or _spec(cls)
@@ -64,14 +50,24 @@ def build(cls: type[M], **data: Any) -> M:
     for name, factory in spec[1]:
         if values[name] is _MISSING:
             values[name] = factory()
-    return assemble(cls, values, data.keys())
-
-
-def assemble(cls: type[M], values: dict[str, Any], given: Any) -> M:
-    """An instance of ``cls`` whose ``__dict__`` is ``values`` (every field, in field order)."""
     obj = _new(cls)
     _set(obj, "__dict__", values)
-    _set(obj, "__pydantic_fields_set__", _fields_set(cls, given))
+    _set(obj, "__pydantic_fields_set__", set(data))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
+
+
+def assemble(cls: type[M], values: dict[str, Any], given: set[str]) -> M:
+    """An instance of ``cls`` whose ``__dict__`` is ``values`` (every field, in field order).
+
+    ``given`` is the set of explicitly set field names; it may be shared
+    between instances (pydantic copies it before changing it, and frozen
+    models never change it in place).
+    """
+    obj = _new(cls)
+    _set(obj, "__dict__", values)
+    _set(obj, "__pydantic_fields_set__", given)
     _set(obj, "__pydantic_extra__", None)
     _set(obj, "__pydantic_private__", None)
     return obj

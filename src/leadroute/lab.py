@@ -14,6 +14,7 @@ Everything is deterministic: the same inputs give the same report.
 
 from __future__ import annotations
 
+import heapq
 import html
 import math
 import statistics
@@ -21,7 +22,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
@@ -30,7 +31,7 @@ from leadroute.fast import build
 from leadroute.fit import FitModel
 from leadroute.models import FrozenModel, Lead
 from leadroute.router import Router
-from leadroute.state import ClosedLead, OpenLead, PoolState, RepLoad
+from leadroute.state import ClosedLead, PoolState, RepLoad
 
 __all__ = [
     "Comparison",
@@ -223,32 +224,35 @@ def simulate(
     load: dict[str, list[int]] = {r.id: [] for r in state.reps}
     expected = 0.0
     created = {x.id: x.created_at for x in stream}
+    closer = _Closer(by_id, close_after)
     i = 0
     extra_steps = 0
     if stream:
         clock = stream[0].created_at
         while True:
             end = clock + step
-            state = _close_due(state, end, by_id, close_after)
+            state = closer.close_due(state, end)
             state, learned_upto = _learn(state, closed, learned_upto, clock)
             progress = 0
             if retry_pool and _waiting(state):
                 retry = [p.lead for p in state.pool.values() if p.reason == "no_eligible_rep"]
-                res = router.assign(state, retry, now=clock)
-                state = res.state
-                progress = sum(1 for d in res.audit if d.rep_id is not None)
-                _tally(res.audit, counts, caps, waits, final, created)
+                state, rows, drops = router._replay(state, retry, now=clock)
+                progress = sum(1 for r in rows if r[1] is not None)
+                _tally(rows, drops, counts, caps, waits, final, created)
+                closer.opened(rows)
             batch = []
             while i < len(stream) and stream[i].created_at < end:
                 batch.append(stream[i])
                 i += 1
             if batch:
-                res = router.assign(state, batch)
-                state = res.state
-                _tally(res.audit, counts, caps, waits, final, created)
+                state, rows, drops = router._replay(state, batch)
+                _tally(rows, drops, counts, caps, waits, final, created)
+                closer.opened(rows)
             load_times.append(end)
+            loads = state.loads
             for rep_id, series in load.items():
-                series.append(state.open_count(rep_id))
+                held = loads.get(rep_id)
+                series.append(0 if held is None else held.open)
             clock = end
             if i < len(stream):
                 continue
@@ -318,63 +322,78 @@ def _waiting(state: PoolState) -> bool:
     return any(p.reason == "no_eligible_rep" for p in state.pool.values())
 
 
+Row = tuple[str, str | None, str, str, datetime]
+
+
 def _tally(
-    audit: Iterable[Any],
+    rows: list[Row],
+    drops: Mapping[str, int],
     counts: Counter[str],
     caps: Counter[str],
     waits: list[float],
     final: dict[str, str],
     created: Mapping[str, datetime],
 ) -> None:
-    for d in audit:
-        for s in d.steps:
-            for drop in s.dropped:
-                if drop.code in ("capacity", "daily_cap", "period_cap"):
-                    caps[drop.code] += 1
-        if d.rep_id is not None:
-            counts[d.rep_id] += 1
-            waits.append((d.at - created[d.lead_id]).total_seconds() / 60)
-            final[d.lead_id] = f"rep:{d.rep_id}"
-        elif d.outcome == "manual_review":
-            final[d.lead_id] = f"review:{d.reason}"
+    for code, n in drops.items():
+        if code in ("capacity", "daily_cap", "period_cap"):
+            caps[code] += n
+    for lead_id, rep_id, outcome, reason, at in rows:
+        if rep_id is not None:
+            counts[rep_id] += 1
+            waits.append((at - created[lead_id]).total_seconds() / 60)
+            final[lead_id] = f"rep:{rep_id}"
+        elif outcome == "manual_review":
+            final[lead_id] = f"review:{reason}"
         else:
-            final[d.lead_id] = f"pool:{d.reason}"
+            final[lead_id] = f"pool:{reason}"
 
 
-def _close_due(
-    state: PoolState,
-    end: datetime,
-    outcomes: Mapping[str, HistoricalOutcome],
-    close_after: timedelta | None,
-) -> PoolState:
-    """Close every open lead whose close time is before ``end`` (one state change)."""
-    closing: list[tuple[OpenLead, datetime]] = []
-    for rec in state.open_leads.values():
-        o = outcomes.get(rec.lead.id)
-        at: datetime | None
-        if o is not None and o.closed_at is not None:
-            at = max(o.closed_at, rec.assigned_at)
-        elif close_after is not None:
-            at = rec.assigned_at + close_after
-        else:
-            at = None
-        if at is not None and at < end:
-            closing.append((rec, at))
-    if not closing:
-        return state
-    gone = {rec.lead.id for rec, _ in closing}
-    loads = dict(state.loads)
-    freed: Counter[str] = Counter(rec.rep_id for rec, _ in closing)
-    for rep_id, n in freed.items():
-        load = loads.get(rep_id, RepLoad())
-        loads[rep_id] = build(RepLoad, open=max(0, load.open - n), days=load.days)
-    values = {name: getattr(state, name) for name in PoolState.model_fields}
-    values.update(
-        open_leads={k: v for k, v in state.open_leads.items() if k not in gone},
-        loads=loads,
-        revision=state.revision + 1,
-    )
-    return build(PoolState, **values)
+class _Closer:
+    """When each simulated open lead closes, in a heap (so a step costs what it closes)."""
+
+    def __init__(
+        self, outcomes: Mapping[str, HistoricalOutcome], close_after: timedelta | None
+    ) -> None:
+        self.outcomes = outcomes
+        self.close_after = close_after
+        self.heap: list[tuple[datetime, str]] = []
+
+    def opened(self, rows: list[tuple[str, str | None, str, str, datetime]]) -> None:
+        """Schedule the closes of the leads assigned in ``rows``."""
+        for lead_id, rep_id, _outcome, _reason, decided in rows:
+            if rep_id is None:
+                continue
+            o = self.outcomes.get(lead_id)
+            if o is not None and o.closed_at is not None:
+                at = max(o.closed_at, decided)
+            elif self.close_after is not None:
+                at = decided + self.close_after
+            else:
+                continue
+            heapq.heappush(self.heap, (at, lead_id))
+
+    def close_due(self, state: PoolState, end: datetime) -> PoolState:
+        """Close every scheduled lead whose close time is before ``end`` (one state change)."""
+        gone: set[str] = set()
+        heap = self.heap
+        while heap and heap[0][0] < end:
+            _at, lead_id = heapq.heappop(heap)
+            if lead_id in state.open_leads:
+                gone.add(lead_id)
+        if not gone:
+            return state
+        loads = dict(state.loads)
+        freed: Counter[str] = Counter(state.open_leads[k].rep_id for k in gone)
+        for rep_id, n in freed.items():
+            load = loads.get(rep_id, RepLoad())
+            loads[rep_id] = build(RepLoad, open=max(0, load.open - n), days=load.days)
+        values = {name: getattr(state, name) for name in PoolState.model_fields}
+        values.update(
+            open_leads={k: v for k, v in state.open_leads.items() if k not in gone},
+            loads=loads,
+            revision=state.revision + 1,
+        )
+        return build(PoolState, **values)
 
 
 def _learn(
@@ -411,9 +430,8 @@ def _shares(state: PoolState, counts: Counter[str]) -> tuple[dict[str, RepShare]
             per[rep_id] = RepShare(
                 count=n, share=round(n / total, 6), target_share=0.0, deviation=round(n / total, 6)
             )
-    values = [
-        p.count for r, p in per.items() if any(x.id == r for x in roster) and (p.target_share > 0)
-    ]
+    active = {x.id for x in roster}
+    values = [p.count for r, p in per.items() if r in active and p.target_share > 0]
     positive = [v for v in values if v > 0]
     ratio = None if not values or min(values) == 0 else round(max(values) / min(values), 6)
     if values and not positive:

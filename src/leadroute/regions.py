@@ -10,6 +10,7 @@ ancestors: ``CN`` covers ``CN-BJ`` and ``CN-BJ-CY``; ``CN-BJ`` does not cover
 
 from __future__ import annotations
 
+import functools
 import math
 
 __all__ = ["WILDCARD", "haversine_km", "normalize_region", "region_covers", "region_prefixes"]
@@ -24,6 +25,7 @@ def normalize_region(code: str) -> str:
     return "-".join(p for p in parts if p)
 
 
+@functools.lru_cache(maxsize=65536)
 def region_prefixes(code: str) -> tuple[str, ...]:
     """Every ancestor of ``code`` and the code itself, shortest first.
 

@@ -57,8 +57,16 @@ class RoutingResult(FrozenModel):
     _router: Router | None = PrivateAttr(default=None)
     _before: PoolState | None = PrivateAttr(default=None)
 
-    def _bind(self, router: Router, before: PoolState) -> None:
-        object.__setattr__(self, "__pydantic_private__", {"_router": router, "_before": before})
+    _drop_counts: dict[str, int] = PrivateAttr(default_factory=dict)
+
+    def _bind(
+        self, router: Router, before: PoolState, drop_counts: dict[str, int] | None = None
+    ) -> None:
+        object.__setattr__(
+            self,
+            "__pydantic_private__",
+            {"_router": router, "_before": before, "_drop_counts": drop_counts or {}},
+        )
 
     def decision(self, lead_id: str) -> Decision:
         """The audit record of ``lead_id``."""

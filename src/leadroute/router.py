@@ -17,7 +17,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from leadroute.audit import Decision, Drop, RuleTrial, Step
 from leadroute.context import RotationMemory, RouteContext
@@ -201,11 +201,19 @@ class Router:
 
     # -- the one call ------------------------------------------------------------------
     def assign(
-        self, state: PoolState, leads: Iterable[Lead], now: datetime | None = None
+        self,
+        state: PoolState,
+        leads: Iterable[Lead],
+        now: datetime | None = None,
+        *,
+        audit: Literal["full", "outcome"] = "full",
     ) -> RoutingResult:
         """Route ``leads`` against ``state``; the input state is not changed.
 
         Every lead appears exactly once in ``assignments`` (input order).
+        ``audit="outcome"`` keeps one decision per lead but leaves out its
+        steps (for bulk replays such as :func:`leadroute.simulate`); the
+        assignments and the next state are the same as with ``"full"``.
         Raises :class:`~leadroute.exceptions.DuplicateLeadError`,
         :class:`~leadroute.exceptions.LeadAlreadyOpenError` or
         :class:`~leadroute.exceptions.UnknownRepError`, naming the ids,
@@ -213,7 +221,10 @@ class Router:
         """
         batch = list(leads)
         self._validate(state, batch, now)
-        run = _Run(self, state)
+        if audit not in ("full", "outcome"):
+            msg = f"audit={audit!r}: use 'full' or 'outcome'"
+            raise InputError(msg, field="audit")
+        run = _Run(self, state, record=audit == "full")
         order = sorted(range(len(batch)), key=lambda i: _order_key(batch[i]))
         run.ctx.batch = tuple(batch[i] for i in order)
         decisions: list[Decision | None] = [None] * len(batch)
@@ -221,7 +232,7 @@ class Router:
             lead = batch[i]
             at = now or lead.created_at
             decisions[i] = run.route(lead, at)
-        audit = tuple(d for d in decisions if d is not None)
+        decided = tuple(d for d in decisions if d is not None)
         assignments = tuple(
             build(
                 Assignment,
@@ -231,13 +242,40 @@ class Router:
                 outcome=d.outcome,
                 reason=d.reason,
             )
-            for d in audit
+            for d in decided
         )
-        latest = max((now or lead.created_at for lead in batch), default=None)
+        latest: datetime | None = now
+        if latest is None:
+            for lead in batch:
+                if latest is None or lead.created_at > latest:
+                    latest = lead.created_at
         new_state = run.finish(latest)
-        result = build(RoutingResult, assignments=assignments, state=new_state, audit=audit)
-        result._bind(self, state)
+        result = build(RoutingResult, assignments=assignments, state=new_state, audit=decided)
+        result._bind(self, state, run.drop_counts)
         return result
+
+    def _replay(
+        self, state: PoolState, leads: Sequence[Lead], now: datetime | None = None
+    ) -> tuple[PoolState, list[tuple[str, str | None, str, str, datetime]], dict[str, int]]:
+        """Bulk routing for the policy lab: the next state and ``(lead id, rep id, outcome,
+        reason, decision time)`` per lead in processing order, with drop counts by code.
+
+        The same routing as :meth:`assign` (same order, same state), without
+        building the audit records.
+        """
+        self._validate(state, leads, now)
+        run = _Run(self, state, record=False)
+        ordered = sorted(leads, key=_order_key)
+        run.ctx.batch = tuple(ordered)
+        out: list[tuple[str, str | None, str, str, datetime]] = []
+        latest = now
+        for lead in ordered:
+            at = now or lead.created_at
+            if latest is None or at > latest:
+                latest = at
+            _t, _s, outcome, rep_id, _r, reason = run.decide(lead, at)
+            out.append((lead.id, rep_id, outcome, reason, at))
+        return run.finish(latest), out, run.drop_counts
 
     def reclaim(
         self, state: PoolState, now: datetime, policy: ReclaimPolicy | None = None
@@ -376,20 +414,39 @@ class _Index:
 class _Indexed(list[Rep]):
     """Candidates narrowed from the whole roster by index-answered filters only.
 
-    ``memo`` identifies the filters and lead keys that produced the list, so
-    the router can reuse it for every later lead with the same keys (the
-    lists are shared and never mutated).
+    ``memo`` is a serial number standing for the filters and lead keys that
+    produced the list, so the router (and strategies, in ``ctx.memo``) can
+    reuse work for every later lead with the same keys (the lists are shared
+    and never mutated). 0 is the whole roster.
     """
 
     __slots__ = ("memo",)
 
-    def __init__(self, reps: Iterable[Rep] = (), memo: tuple[Any, ...] = ()) -> None:
+    def __init__(self, reps: Iterable[Rep] = (), memo: int = 0) -> None:
         super().__init__(reps)
         self.memo = memo
 
 
 _MEMO_LIMIT = 200_000
-_FILTER_STEP_SET = (
+_CHAIN, _FALLBACK, _TIER, _SELECTOR, _FILTER, _OTHER = range(6)
+_KIND: dict[type, int] = {}
+
+
+def _kind_of(node: Strategy) -> int:
+    if isinstance(node, Chain):
+        return _CHAIN
+    if isinstance(node, Fallback):
+        return _FALLBACK
+    if isinstance(node, ValueTier):
+        return _TIER
+    if isinstance(node, Selector):
+        return _SELECTOR
+    if isinstance(node, Filter):
+        return _FILTER
+    return _OTHER
+
+
+_FILTER_STEP_SET = {
     "path",
     "strategy",
     "kind",
@@ -398,7 +455,8 @@ _FILTER_STEP_SET = (
     "dropped",
     "unlisted",
     "note",
-)
+}
+_DECISION_SET = set(Decision.model_fields)
 
 
 class _RosterCache:
@@ -417,23 +475,19 @@ class _RosterCache:
         self.position = {r.id: i for i, r in enumerate(reps)}
         self.indexes: dict[tuple[type, str], _Index] = {}
         self.index_of: dict[int, _Index] = {}
-        self.memo: dict[tuple[Any, ...], _Indexed] = {}
+        self.memo: dict[tuple[int, int, tuple[str, ...]], _Indexed] = {}
 
 
-class _Found:
-    """What a route part produced: a pick, or the candidates left."""
-
-    __slots__ = ("cands", "pick")
-
-    def __init__(self, cands: list[Rep], pick: Pick | None = None) -> None:
-        self.cands = cands
-        self.pick = pick
+#: What a route part produced: the candidates left, and a pick if it made one.
+_Found = tuple[list[Rep], Pick | None]
 
 
 class _Run:
     """The mutable working copy of one ``assign`` call (never escapes it)."""
 
-    def __init__(self, router: Router, state: PoolState) -> None:
+    def __init__(self, router: Router, state: PoolState, record: bool = True) -> None:
+        self.record = record
+        self.drop_counts: dict[str, int] = {}
         self.router = router
         self.state = state
         cache = router._roster_cache
@@ -459,6 +513,7 @@ class _Run:
             cache.memo.clear()
         self.memo = cache.memo
         self.trials: dict[tuple[str, str], RuleTrial] = {}
+        self.chain_paths: dict[tuple[int, str], list[str]] = {}
         self.ctx = RouteContext(
             state=state,
             seed=router.seed,
@@ -473,6 +528,29 @@ class _Run:
 
     # -- one lead --------------------------------------------------------------------
     def route(self, lead: Lead, at: datetime, exclude: Iterable[str] = ()) -> Decision:
+        trials, steps, outcome, rep_id, rule_id, reason = self.decide(lead, at, exclude)
+        router = self.router
+        values = {
+            "decision_id": decision_id(router.policy_revision, lead.id, self.state.revision),
+            "lead_id": lead.id,
+            "at": at,
+            "policy_revision": router.policy_revision,
+            "state_revision": self.state.revision,
+            "seed": router.seed,
+            "rules": tuple(trials),
+            "rule_id": rule_id,
+            "steps": tuple(steps),
+            "outcome": outcome,
+            "rep_id": rep_id,
+            "reason": reason,
+            "facts": self.ctx.lead_facts,
+        }
+        return assemble(Decision, values, _DECISION_SET)
+
+    def decide(
+        self, lead: Lead, at: datetime, exclude: Iterable[str] = ()
+    ) -> tuple[list[RuleTrial], list[Step], str, str | None, str | None, str]:
+        """Route one lead and apply the outcome; the parts of its decision."""
         router = self.router
         ctx = self.ctx
         pooled = self.pool.get(lead.id)
@@ -496,8 +574,8 @@ class _Run:
                 )
                 continue
             found = self._try(rule.id, rule.route, lead, steps)
-            if found.pick is not None:
-                pick = found.pick
+            if found[1] is not None:
+                pick = found[1]
                 rule_id = rule.id
                 trials.append(self._trial(rule.id, "manual_review" if pick.review else "routed"))
                 break
@@ -510,8 +588,8 @@ class _Run:
             if router.default is not None:
                 found = self._try("default", router.default, lead, steps)
                 rule_id = "default"
-                if found.pick is not None:
-                    pick = found.pick
+                if found[1] is not None:
+                    pick = found[1]
                 else:
                     reason = "no_eligible_rep"
             elif any(t.result == "empty" for t in trials):
@@ -528,22 +606,7 @@ class _Run:
             else:
                 reason = pick.reason or "no_eligible_rep"
         self._apply(lead, at, outcome, rep_id, rule_id, reason)
-        values = {
-            "decision_id": decision_id(router.policy_revision, lead.id, self.state.revision),
-            "lead_id": lead.id,
-            "at": at,
-            "policy_revision": router.policy_revision,
-            "state_revision": self.state.revision,
-            "seed": router.seed,
-            "rules": tuple(trials),
-            "rule_id": rule_id,
-            "steps": tuple(steps),
-            "outcome": outcome,
-            "rep_id": rep_id,
-            "reason": reason,
-            "facts": ctx.lead_facts,
-        }
-        return assemble(Decision, values, values.keys())
+        return trials, steps, outcome, rep_id, rule_id, reason
 
     def _trial(self, rule_id: str, result: str, detail: str = "") -> RuleTrial:
         """Shared (immutable) trial records for the outcomes without lead-specific detail."""
@@ -584,39 +647,42 @@ class _Run:
     def _run(
         self, node: Strategy, path: str, lead: Lead, cands: list[Rep], steps: list[Step]
     ) -> _Found:
-        if type(node) is Chain:
-            found = _Found(cands)
-            for i, step in enumerate(node.steps):
-                found = self._run(step, f"{path}[{i}]", lead, found.cands, steps)
-                if found.pick is not None or not found.cands:
+        kind = _KIND.get(type(node))
+        if kind is None:
+            kind = _kind_of(node)
+            _KIND[type(node)] = kind
+        if kind == _CHAIN:
+            assert isinstance(node, Chain)
+            key = (id(node), path)
+            paths = self.chain_paths.get(key)
+            if paths is None:
+                paths = [f"{path}[{i}]" for i in range(len(node.steps))]
+                self.chain_paths[key] = paths
+            found: _Found = (cands, None)
+            for step, step_path in zip(node.steps, paths, strict=True):
+                found = self._run(step, step_path, lead, found[0], steps)
+                if found[1] is not None or not found[0]:
                     return found
             return found
-        if isinstance(node, Chain):
-            found = _Found(cands)
-            for i, step in enumerate(node.steps):
-                found = self._run(step, f"{path}[{i}]", lead, found.cands, steps)
-                if found.pick is not None or not found.cands:
-                    return found
-            return found
-        if isinstance(node, Fallback):
-            return self._fallback(node, path, lead, cands, steps)
-        if isinstance(node, ValueTier):
-            return self._tier(node, path, lead, cands, steps)
-        if isinstance(node, Selector):
-            return self._select(node, path, lead, cands, steps)
-        if isinstance(node, Filter):
-            return _Found(self._filter(node, path, lead, cands, steps))
+        if kind == _FILTER:
+            return (self._filter(node, path, lead, cands, steps), None)  # type: ignore[arg-type]
+        if kind == _SELECTOR:
+            return self._select(node, path, lead, cands, steps)  # type: ignore[arg-type]
+        if kind == _FALLBACK:
+            return self._fallback(node, path, lead, cands, steps)  # type: ignore[arg-type]
+        if kind == _TIER:
+            return self._tier(node, path, lead, cands, steps)  # type: ignore[arg-type]
         msg = f"{node!r} at {path} is neither a filter nor a selector"
         raise TypeError(msg)
 
     def _fallback(
         self, node: Fallback, path: str, lead: Lead, cands: list[Rep], steps: list[Step]
     ) -> _Found:
-        found = _Found([])
+        found: _Found = ([], None)
         last = len(node.options) - 1
         for i, option in enumerate(node.options):
             found = self._run(option, f"{path}.options[{i}]", lead, cands, steps)
-            if found.pick is not None or (found.cands and not _completes(option)):
+            if found[1] is not None or (found[0] and not _completes(option)):
                 return found
             if i < last:
                 steps.append(
@@ -640,16 +706,16 @@ class _Run:
         if value is None:
             if node.if_missing == "keep":
                 steps.append(_note(path, node, len(cands), f"lead has no {node.by}; all kept"))
-                return _Found(cands)
+                return (cands, None)
             gone = [node.drop(r, f"lead has no {node.by}") for r in cands[: self.router.max_drops]]
             steps.append(self._filter_step(path, node, cands, [], gone, len(cands) - len(gone)))
-            return _Found([])
+            return ([], None)
         start = node.band_index(value)
         if start is None:
             steps.append(_note(path, node, len(cands), f"{node.by} {value:g} is in no band"))
-            return _Found([])
+            return ([], None)
         last = len(node.bands) if node.fallthrough else start + 1
-        found = _Found([])
+        found: _Found = ([], None)
         for i in range(start, last):
             band = node.bands[i]
             kept: list[Rep] = []
@@ -686,12 +752,12 @@ class _Run:
                 )
             )
             if band.route is None:
-                found = _Found(kept)
+                found = (kept, None)
                 if kept:
                     return found
             elif kept:
                 found = self._run(band.route, f"{path}.bands[{i}].route", lead, kept, steps)
-                if found.pick is not None:
+                if found[1] is not None:
                     return found
             if i + 1 < last:
                 steps.append(
@@ -702,7 +768,7 @@ class _Run:
                         f"band {band.label} found nobody; next band",
                     )
                 )
-        return _Found([]) if found.pick is None else found
+        return ([], None) if found[1] is None else found
 
     def _index(self, flt: Filter) -> _Index:
         idx = self.index_of.get(id(flt))
@@ -723,17 +789,17 @@ class _Run:
         limit = self.router.max_drops
         if flt.indexable:
             keys = flt.lead_keys(lead)
-            memo: tuple[Any, ...] | None = None
+            memo: tuple[int, int, tuple[str, ...]] | None = None
             if keys is None:
                 kept = cands
                 drops: list[Drop] = []
                 unlisted = 0
             elif cands is self.roster or isinstance(cands, _Indexed):
-                memo = (cands.memo if isinstance(cands, _Indexed) else (), id(flt), keys)
+                memo = (cands.memo if isinstance(cands, _Indexed) else 0, id(flt), keys)
                 cached = self.memo.get(memo)
                 if cached is None:
                     cached = self._narrow(flt, keys, cands)
-                    cached.memo = memo
+                    cached.memo = len(self.memo) + 1
                     self.memo[memo] = cached
                 kept = cached
                 drops = []
@@ -755,10 +821,15 @@ class _Run:
                             drops.append(why)
                     else:
                         unlisted += 1
-            steps.append(self._filter_step(path, flt, cands, kept, drops, unlisted))
+            if self.record:
+                steps.append(self._filter_step(path, flt, cands, kept, drops, unlisted))
             return kept
         out: FilterOutcome = flt.apply(lead, cands, ctx)
         drops = out.dropped
+        if not self.record:
+            for d in drops:
+                self.drop_counts[d.code] = self.drop_counts.get(d.code, 0) + 1
+            return out.kept
         unlisted = out.unlisted
         if len(drops) > limit:
             unlisted += len(drops) - limit
@@ -807,7 +878,13 @@ class _Run:
         ctx = self.ctx
         ctx.path = path
         pick = sel.select(lead, cands, ctx) if cands else None
-        if pick is not None and pick.rep is not None and not any(r is pick.rep for r in cands):
+        builtin = type(sel) in _PLAIN_RATIONALE
+        if (
+            pick is not None
+            and pick.rep is not None
+            and not builtin
+            and not any(r is pick.rep for r in cands)
+        ):
             msg = f"{sel!r} at {path} picked {pick.rep.id!r}, who was not a candidate"
             raise InputError(msg, rep_ids=[pick.rep.id])
         if pick is not None and pick.rep is not None:
@@ -819,6 +896,8 @@ class _Run:
             mem.turn += 1
             if pick.credits:
                 mem.credits.update(pick.credits)
+        if not self.record:
+            return ([] if pick is None else cands, pick)
         steps.append(
             build(
                 Step,
@@ -833,12 +912,12 @@ class _Run:
                 if pick is None
                 else (
                     pick.rationale
-                    if type(sel) in _PLAIN_RATIONALE or _plain(pick.rationale)
+                    if builtin or _plain(pick.rationale)
                     else _jsonable(pick.rationale)
                 ),
             )
         )
-        return _Found([] if pick is None else cands, pick)
+        return ([] if pick is None else cands, pick)
 
     # -- applying outcomes -------------------------------------------------------------
     def _apply(
@@ -893,16 +972,14 @@ class _Run:
             days = self.days[rep_id]
             if not days:
                 continue
-            newest = max(days)
-            keep_from = (
-                datetime.fromisoformat(newest).date()
-                - timedelta(days=max(DAYS_KEPT, rep.capacity.period_days))
-            ).isoformat()
-            loads[rep_id] = build(
-                RepLoad,
-                open=self.open_counts[rep_id],
-                days={d: n for d, n in sorted(days.items()) if d > keep_from},
-            )
+            span = max(DAYS_KEPT, rep.capacity.period_days)
+            if len(days) > span:  # prune only when there can be days outside the window
+                newest = max(days)
+                keep_from = (
+                    datetime.fromisoformat(newest).date() - timedelta(days=span)
+                ).isoformat()
+                days = {d: n for d, n in sorted(days.items()) if d > keep_from}
+            loads[rep_id] = build(RepLoad, open=self.open_counts[rep_id], days=days)
         rotations = dict(state.rotations)
         for key, mem in self.rotations.items():
             rotations[key] = build(

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
@@ -69,7 +70,7 @@ class Geo(Filter):
         geo = lead.geo
         if geo is None:
             return ()
-        return (WILDCARD, *region_prefixes(geo))
+        return _geo_keys(geo)
 
     def check(self, lead: Lead, rep: Rep, ctx: RouteContext) -> Drop | None:
         if self.territory:
@@ -134,3 +135,8 @@ class Geo(Filter):
             if km != best
         )
         return FilterOutcome(out, dropped)
+
+
+@functools.lru_cache(maxsize=65536)
+def _geo_keys(geo: str) -> tuple[str, ...]:
+    return (WILDCARD, *region_prefixes(geo))
