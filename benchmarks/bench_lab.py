@@ -54,7 +54,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--reps", type=int, default=1_000)
     args = parser.parse_args(argv)
     state, leads = workload(args.reps, args.leads, 365)
-    router = Router(rules=[Rule(id="main", route=Geo() >> Industry() >> CapacityCap() >> RoundRobin())])
+    router = Router(
+        rules=[Rule(id="main", route=Geo() >> Industry() >> CapacityCap() >> RoundRobin())]
+    )
     t0 = time.perf_counter()
     report = simulate(router, state, leads, step=timedelta(days=1), close_after=timedelta(days=7))
     elapsed = time.perf_counter() - t0
