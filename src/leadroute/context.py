@@ -142,6 +142,19 @@ class RouteContext:
         span = period_days or rep.capacity.period_days
         return period_count(days, self.local_date(rep), span)
 
+    def available_days(self, rep: Rep, period_days: int | None = None) -> int:
+        """Days of the rep's rolling period (ending today, local) on which the rep could work."""
+        from leadroute.worktime import available_days
+
+        span = period_days or rep.capacity.period_days
+        today = self.local_date(rep)
+        key = ("available_days", rep.id, today, span)
+        found = self.memo.get(key)
+        if found is None:
+            found = available_days(rep, today, span)
+            self.memo[key] = found
+        return int(found)
+
     def owner_of(self, account_key: str) -> str | None:
         """The rep owning ``account_key`` now, if any."""
         return self._owners.get(account_key)

@@ -219,11 +219,10 @@ def simulate(
     review: Counter[str] = Counter()
     caps: Counter[str] = Counter()
     waits: list[float] = []
-    final: dict[str, str] = {}
+    final: dict[str, str | tuple[str, str]] = {}
     load_times: list[datetime] = []
     load: dict[str, list[int]] = {r.id: [] for r in state.reps}
     expected = 0.0
-    created = {x.id: x.created_at for x in stream}
     closer = _Closer(by_id, close_after)
     i = 0
     extra_steps = 0
@@ -238,7 +237,7 @@ def simulate(
                 retry = [p.lead for p in state.pool.values() if p.reason == "no_eligible_rep"]
                 state, rows, drops = router._replay(state, retry, now=clock)
                 progress = sum(1 for r in rows if r[1] is not None)
-                _tally(rows, drops, counts, caps, waits, final, created)
+                _tally(rows, drops, counts, caps, waits, final, lead_of)
                 closer.opened(rows)
             batch = []
             while i < len(stream) and stream[i].created_at < end:
@@ -246,7 +245,7 @@ def simulate(
                 i += 1
             if batch:
                 state, rows, drops = router._replay(state, batch)
-                _tally(rows, drops, counts, caps, waits, final, created)
+                _tally(rows, drops, counts, caps, waits, final, lead_of)
                 closer.opened(rows)
             load_times.append(end)
             loads = state.loads
@@ -268,16 +267,17 @@ def simulate(
             if extra_steps > 3650:
                 notes_early = "stopped retrying the pool after 3650 steps past the last lead"
                 break
+    # final outcome per lead: a rep id, or (outcome, reason) for leads without one
+    assigned = 0
     for lead_id, where in final.items():
-        if where.startswith("rep:"):
-            rep_id = where[4:]
+        if type(where) is str:
+            assigned += 1
             if fit is not None and fit.enabled:
-                expected += fit.estimate(rep_id, lead_of[lead_id]).rate
-        elif where.startswith("review:"):
-            review[where[7:]] += 1
+                expected += fit.estimate(where, lead_of[lead_id]).rate
+        elif where[0] == "manual_review":
+            review[where[1]] += 1
         else:
-            unassigned[where[5:]] += 1
-    assigned = sum(1 for w in final.values() if w.startswith("rep:"))
+            unassigned[where[1]] += 1
     per_rep, fairness = _shares(state, counts)
     notes: list[str] = []
     if extra_steps > 3650:
@@ -331,8 +331,8 @@ def _tally(
     counts: Counter[str],
     caps: Counter[str],
     waits: list[float],
-    final: dict[str, str],
-    created: Mapping[str, datetime],
+    final: dict[str, str | tuple[str, str]],
+    lead_of: Mapping[str, Lead],
 ) -> None:
     for code, n in drops.items():
         if code in ("capacity", "daily_cap", "period_cap"):
@@ -340,12 +340,10 @@ def _tally(
     for lead_id, rep_id, outcome, reason, at in rows:
         if rep_id is not None:
             counts[rep_id] += 1
-            waits.append((at - created[lead_id]).total_seconds() / 60)
-            final[lead_id] = f"rep:{rep_id}"
-        elif outcome == "manual_review":
-            final[lead_id] = f"review:{reason}"
+            waits.append((at - lead_of[lead_id].created_at).total_seconds() / 60)
+            final[lead_id] = rep_id
         else:
-            final[lead_id] = f"pool:{reason}"
+            final[lead_id] = (outcome, reason)
 
 
 class _Closer:

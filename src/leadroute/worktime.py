@@ -9,11 +9,11 @@ saving changes (a 09:00 start stays 09:00 local on both sides of a change).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from leadroute.models import Rep
 
-__all__ = ["add_working_time", "next_work_start", "working_intervals"]
+__all__ = ["add_working_time", "available_days", "next_work_start", "working_intervals"]
 
 _HORIZON_DAYS = 400
 
@@ -82,3 +82,35 @@ def add_working_time(rep: Rep, start: datetime, duration: timedelta) -> datetime
             return a + left
         left -= b - a
     return datetime.max.replace(tzinfo=UTC)
+
+
+def available_days(rep: Rep, today: date, period_days: int) -> int:
+    """Local days in the ``period_days`` ending ``today`` on which the rep could work.
+
+    A day counts when some of its working time (all of it, without
+    ``working_hours``) is outside every ``away`` window.
+
+    >>> from datetime import timezone
+    >>> from leadroute.models import TimeWindow
+    >>> utc = timezone.utc
+    >>> away = TimeWindow(start=datetime(2026, 3, 1, tzinfo=utc), end=datetime(2026, 3, 21, tzinfo=utc))
+    >>> available_days(Rep(id="li", away=(away,)), date(2026, 3, 30), 30)
+    10
+    """
+    zone = rep.zone
+    hours = rep.hours_minutes
+    count = 0
+    for back in range(period_days):
+        day = today - timedelta(days=back)
+        spans = [(0, 24 * 60)] if hours is None else list(hours[day.weekday()])
+        for s, e in spans:
+            a = datetime.combine(day, time(s // 60, s % 60), tzinfo=zone).astimezone(UTC)
+            b = (
+                datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+                if e >= 24 * 60
+                else datetime.combine(day, time(e // 60, e % 60), tzinfo=zone)
+            ).astimezone(UTC)
+            if any(True for _ in _minus_away(rep, a, b)):
+                count += 1
+                break
+    return count

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -27,7 +28,9 @@ class CapacityCap(Filter):
     for every rep. ``None`` means no cap. "Today" is the rep's own local day;
     the period is a rolling window of ``period_days`` local days (default: the
     rep's ``capacity.period_days``, 30). Counters include the leads assigned
-    earlier in the same call.
+    earlier in the same call. ``prorate=True`` scales the period cap to the
+    days the rep could work in the period (days fully away do not count), so
+    a rep back from leave is not handed a full period's quota at once.
 
     >>> CapacityCap()
     CapacityCap()
@@ -41,6 +44,7 @@ class CapacityCap(Filter):
     max_per_day: int | None = None
     max_per_period: int | None = None
     period_days: int | None = None
+    prorate: bool = False
 
     code: ClassVar[str] = "capacity"
 
@@ -81,6 +85,9 @@ class CapacityCap(Filter):
         per_period = self.max_per_period if self.max_per_period is not None else cap.max_per_period
         if per_period is not None:
             days = self.period_days or cap.period_days
+            if self.prorate:
+                available = ctx.available_days(rep, days)
+                per_period = math.ceil(per_period * available / days)
             n = ctx.assigned_in_period(rep, days)
             if n >= per_period:
                 return self.drop(

@@ -357,9 +357,36 @@ class BestFit(Selector):
             weights["conversion"] = 0.0
             weights["response"] = 0.0
         scored: list[tuple[float, Rep, dict[str, float]]] = []
+        # the per-candidate loop of components(), with the per-lead parts hoisted
+        enabled = model.enabled
+        seg = model.segment_of(lead)
+        p0 = model.prior(seg)
+        k = model.prior_strength
+        counts = model.counts
+        score = ctx.lead_facts.get("score", lead.score)
+        wanted = (
+            min(4, int(score // 20))
+            if isinstance(score, (int, float)) and not isinstance(score, bool)
+            else None
+        )
+        w_conv = weights.get("conversion", 0.0)
+        w_head = weights.get("headroom", 0.0)
+        w_resp = weights.get("response", 0.0)
+        w_level = weights.get("level", 0.0)
+        opens = ctx.open_counts
         for rep in candidates:
-            comp = self.components(lead, rep, ctx, model)
-            fit = sum(weights.get(c, 0.0) * v for c, v in comp.items())
+            if enabled:
+                wins, closed = counts.get((rep.id, seg), (0, 0))
+                conv = (wins + k * p0) / (closed + k)
+                hours = model.median_first_touch_hours(rep.id)
+                resp = 0.5 if hours is None else 1 / (1 + hours / 24)
+            else:
+                conv = resp = 0.0
+            cap = rep.capacity.max_open or self.default_max_open
+            head = max(0.0, 1 - opens.get(rep.id, 0) / cap)
+            level = 1.0 if wanted is None else max(0.0, 1 - abs(rep.level - wanted) / 4)
+            fit = w_conv * conv + w_head * head + w_resp * resp + w_level * level
+            comp = {"conversion": conv, "response": resp, "headroom": head, "level": level}
             scored.append((round(fit, 9), rep, comp))
         top = max(s[0] for s in scored)
         tied = [rep for fit, rep, _ in scored if fit == top]

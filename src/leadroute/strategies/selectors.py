@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from leadroute.exceptions import StrategyError
 from leadroute.hashing import unit_draw
@@ -212,27 +212,40 @@ class RandomPick(Selector):
 
 @dataclass(frozen=True, slots=True, repr=False)
 class LeastLoaded(Selector):
-    """The rep with the lowest open-load ratio (open leads / ``max_open``).
+    """The least loaded rep; ties go by rotation.
 
-    Reps without ``max_open`` are measured against ``default_max_open``. Ties
-    go to the rep who has waited longest (rotation), not to the first listed,
-    so early-listed reps are not favoured.
+    ``measure="open"`` (default): the open-load ratio, open leads /
+    ``max_open`` (``default_max_open`` when unset). ``measure="period_rate"``:
+    leads assigned in the rep's rolling period per day the rep could work in
+    it (days fully away do not count), so a rep back from three weeks of
+    leave catches up to the team's daily rate instead of being handed the
+    backlog. Ties go to the rep who has waited longest (rotation), not to
+    the first listed, so early-listed reps are not favoured.
 
     >>> LeastLoaded()
     LeastLoaded()
+    >>> LeastLoaded(measure="period_rate")
+    LeastLoaded(measure='period_rate')
 
     .. versionadded:: 0.1.0
     """
 
     default_max_open: int = 100
+    measure: Literal["open", "period_rate"] = "open"
 
     def __post_init__(self) -> None:
         if self.default_max_open < 1:
             msg = f"LeastLoaded(default_max_open={self.default_max_open!r}): must be >= 1"
             raise StrategyError(msg, field="default_max_open")
+        if self.measure not in ("open", "period_rate"):
+            msg = f"LeastLoaded(measure={self.measure!r}): use 'open' or 'period_rate'"
+            raise StrategyError(msg, field="measure")
 
     def ratio(self, rep: Rep, ctx: RouteContext) -> float:
-        """The rep's open-load ratio now."""
+        """The rep's load now, by ``measure``."""
+        if self.measure == "period_rate":
+            days = ctx.available_days(rep)
+            return ctx.assigned_in_period(rep) / max(1, days)
         cap = rep.capacity.max_open or self.default_max_open
         return ctx.open_count(rep.id) / cap
 
