@@ -217,3 +217,17 @@ def test_custom_strategy_registered_by_name() -> None:
     assert repr(router.rules[0].route) == "Stock(sku='mri') >> RoundRobin()"
     with pytest.raises(ConfigError, match="unknown strategy"):
         Router.from_config(data)
+
+
+def test_rule_json_round_trip() -> None:
+    """A Rule dumps to its data form and validates back to an equal rule."""
+    rule = Rule(
+        id="cn",
+        when={"any": [{"field": "country", "eq": "CN"}, {"field": "region", "under": "CN"}]},
+        route=Geo() >> CapacityCap(max_open=5) >> (Weighted(weights={"a": 2}) | RoundRobin()),
+        on_empty="pool",
+    )
+    text = rule.model_dump_json()
+    again = Rule.model_validate_json(text)
+    assert again.model_dump_json() == text
+    assert repr(again.route) == repr(rule.route)
