@@ -48,6 +48,8 @@ class RouteContext:
         lead_facts: figures computed for this lead by earlier steps (a score).
         memo: a per-call scratch dict where strategies may keep what they
             compute once per call (a learned model, a score per lead).
+        roster_memo: a scratch dict kept while the roster is unchanged (across
+            calls), for what depends on the reps alone.
         batch: the leads of this call, in processing order.
 
     .. versionadded:: 0.1.0
@@ -67,6 +69,7 @@ class RouteContext:
         "memo",
         "now",
         "path",
+        "roster_memo",
         "rule_id",
         "seed",
         "state",
@@ -98,6 +101,7 @@ class RouteContext:
         self.excluded: frozenset[str] = frozenset()
         self.lead_facts: dict[str, Any] = {}
         self.memo: dict[Any, Any] = {}
+        self.roster_memo: dict[Any, Any] = {}
         self.batch: tuple[Lead, ...] = ()
 
     # -- the router advances these -------------------------------------------------

@@ -30,7 +30,7 @@ from leadroute.exceptions import InputError
 from leadroute.fast import build
 from leadroute.models import FrozenModel, Rep
 from leadroute.result import Assignment, RoutingResult
-from leadroute.state import OpenLead, PooledLead, PoolState, RepLoad
+from leadroute.state import ZERO_LOAD, OpenLead, PooledLead, PoolState, RepLoad
 from leadroute.strategies.availability import as_duration
 from leadroute.worktime import add_working_time
 
@@ -163,7 +163,7 @@ def reclaim(
     open_leads = dict(state.open_leads)
     for rec, _kind, _at in moves:
         del open_leads[rec.lead.id]
-        load = loads.get(rec.rep_id, RepLoad())
+        load = loads.get(rec.rep_id) or ZERO_LOAD
         loads[rec.rep_id] = RepLoad(open=max(0, load.open - 1), days=load.days)
     freed = state.replace(loads=loads, open_leads=open_leads)
     run = _Run(router, freed)

@@ -457,6 +457,7 @@ _FILTER_STEP_SET = {
     "note",
 }
 _DECISION_SET = set(Decision.model_fields)
+_LOAD_SET = {"open", "days"}
 
 
 class _RosterCache:
@@ -467,7 +468,7 @@ class _RosterCache:
     from the roster alone and never mutated once built (the memo only grows).
     """
 
-    __slots__ = ("index_of", "indexes", "memo", "position", "reps", "roster")
+    __slots__ = ("index_of", "indexes", "memo", "position", "reps", "roster", "shared")
 
     def __init__(self, reps: tuple[Rep, ...]) -> None:
         self.reps = reps
@@ -476,6 +477,7 @@ class _RosterCache:
         self.indexes: dict[tuple[type, str], _Index] = {}
         self.index_of: dict[int, _Index] = {}
         self.memo: dict[tuple[int, int, tuple[str, ...]], _Indexed] = {}
+        self.shared: dict[Any, Any] = {}
 
 
 #: What a route part produced: the candidates left, and a pick if it made one.
@@ -511,10 +513,11 @@ class _Run:
         self.index_of = cache.index_of
         if len(cache.memo) > _MEMO_LIMIT:
             cache.memo.clear()
+            cache.shared.clear()
         self.memo = cache.memo
         self.trials: dict[tuple[str, str], RuleTrial] = {}
         self.chain_paths: dict[tuple[int, str], list[str]] = {}
-        self.ctx = RouteContext(
+        self.ctx = ctx = RouteContext(
             state=state,
             seed=router.seed,
             open_counts=self.open_counts,
@@ -523,6 +526,7 @@ class _Run:
             owners=self.owners,
             order=self.position,
         )
+        ctx.roster_memo = cache.shared
         self.inactive = len(state.reps) - len(self.roster)
         self._reprs = router._reprs
 
@@ -979,7 +983,9 @@ class _Run:
                     datetime.fromisoformat(newest).date() - timedelta(days=span)
                 ).isoformat()
                 days = {d: n for d, n in sorted(days.items()) if d > keep_from}
-            loads[rep_id] = build(RepLoad, open=self.open_counts[rep_id], days=days)
+            loads[rep_id] = assemble(
+                RepLoad, {"open": self.open_counts[rep_id], "days": days}, _LOAD_SET
+            )
         rotations = dict(state.rotations)
         for key, mem in self.rotations.items():
             rotations[key] = build(

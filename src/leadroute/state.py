@@ -196,7 +196,7 @@ class PoolState(FrozenModel):
     def load(self, rep_id: str) -> RepLoad:
         """The counters of ``rep_id`` (zeros if it has none yet)."""
         self.rep(rep_id)
-        return self.loads.get(rep_id, _ZERO_LOAD)
+        return self.loads.get(rep_id, ZERO_LOAD)
 
     def open_count(self, rep_id: str) -> int:
         """Open leads held by ``rep_id``."""
@@ -279,7 +279,8 @@ class PoolState(FrozenModel):
         return type(self)(**data)
 
 
-_ZERO_LOAD = RepLoad()
+#: The counters of a rep with none yet (shared; models are frozen).
+ZERO_LOAD = RepLoad()
 
 
 # -- lifecycle operations (methods of PoolState, kept here to read in one place) ----------
@@ -320,7 +321,7 @@ def close_lead(state: PoolState, lead_id: str, outcome: CloseOutcome, at: dateti
     rec = state.open_lead(lead_id)
     open_leads = {k: v for k, v in state.open_leads.items() if k != lead_id}
     loads = dict(state.loads)
-    load = state.loads.get(rec.rep_id, _ZERO_LOAD)
+    load = state.loads.get(rec.rep_id, ZERO_LOAD)
     loads[rec.rep_id] = RepLoad(open=max(0, load.open - 1), days=load.days)
     closed = ClosedLead(
         lead=rec.lead,
@@ -366,7 +367,7 @@ def assign_manually(
     if current is not None and current.rep_id == rep_id:
         msg = f"lead {lead.id!r} is already open with {rep_id!r}"
         raise InputError(msg, lead_ids=[lead.id], rep_ids=[rep_id])
-    load = state.loads.get(rep_id, _ZERO_LOAD)
+    load = state.loads.get(rep_id, ZERO_LOAD)
     today = rep.local_time(at).date()
     cap = rep.capacity
     problems = []
@@ -389,7 +390,7 @@ def assign_manually(
     recycled = 0 if pooled is None else pooled.times_recycled
     reassigned = 0
     if current is not None:
-        old = state.loads.get(current.rep_id, _ZERO_LOAD)
+        old = state.loads.get(current.rep_id, ZERO_LOAD)
         loads[current.rep_id] = RepLoad(open=max(0, old.open - 1), days=old.days)
         previous = (*current.previous_reps, current.rep_id)
         recycled = current.times_recycled

@@ -8,6 +8,7 @@ from an index over the roster built once per call.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -27,6 +28,7 @@ __all__ = ["Industry", "Language", "Roster", "Skill", "Team"]
 IfMissing = Literal["keep", "drop"]
 
 
+@functools.lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Case- and space-insensitive form used for matching names."""
     return " ".join(text.casefold().split())

@@ -104,12 +104,12 @@ class CapacityCap(Filter):
         """``(rep, id, open limit)`` per candidate; ``-1`` marks reps needing the full check.
 
         Candidate lists the router shares between leads (index answers carry a
-        ``memo`` key) get their rows computed once per call.
+        ``memo`` serial) get their rows computed once per roster.
         """
         memo = getattr(candidates, "memo", None)
         key = (id(self), memo) if memo is not None else None
         if key is not None:
-            found = ctx.memo.get(key)
+            found = ctx.roster_memo.get(key)
             if found is not None:
                 return found  # type: ignore[no-any-return]
         rows: list[tuple[Rep, str, int | None]] = []
@@ -122,7 +122,7 @@ class CapacityCap(Filter):
                     (rep, rep.id, self.max_open if self.max_open is not None else cap.max_open)
                 )
         if key is not None:
-            ctx.memo[key] = rows
+            ctx.roster_memo[key] = rows
         return rows
 
     def apply(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> FilterOutcome:
