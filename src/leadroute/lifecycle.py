@@ -29,7 +29,7 @@ from leadroute.audit import Decision, RuleTrial, Step
 from leadroute.exceptions import InputError
 from leadroute.fast import build
 from leadroute.models import FrozenModel, Rep
-from leadroute.result import Assignment, RoutingResult
+from leadroute.result import RoutingResult, assignments_of
 from leadroute.state import ZERO_LOAD, OpenLead, PooledLead, PoolState, RepLoad
 from leadroute.strategies.availability import as_duration
 from leadroute.worktime import add_working_time
@@ -243,17 +243,7 @@ def reclaim(
             )
         )
     new_state = run.finish(now)
-    assignments = tuple(
-        build(
-            Assignment,
-            lead_id=d.lead_id,
-            rep_id=d.rep_id,
-            rule_id=d.rule_id,
-            outcome=d.outcome,
-            reason=d.reason,
-        )
-        for d in decisions
-    )
+    assignments = assignments_of(decisions)
     result = build(RoutingResult, assignments=assignments, state=new_state, audit=tuple(decisions))
     result._bind(router, freed)
     return result

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import PrivateAttr
@@ -13,6 +14,7 @@ from pydantic import PrivateAttr
 from leadroute.audit import Decision, Drop, Outcome, Step
 from leadroute.context import RouteContext
 from leadroute.exceptions import UnknownLeadError
+from leadroute.fast import build
 from leadroute.models import FrozenModel, Lead
 from leadroute.state import PoolState
 from leadroute.strategies.base import Filter
@@ -42,6 +44,21 @@ class Assignment(FrozenModel):
     rule_id: str | None = None
     outcome: Outcome
     reason: str
+
+
+def assignments_of(decisions: Iterable[Decision]) -> tuple[Assignment, ...]:
+    """The assignment each decision made, in the same order."""
+    return tuple(
+        build(
+            Assignment,
+            lead_id=d.lead_id,
+            rep_id=d.rep_id,
+            rule_id=d.rule_id,
+            outcome=d.outcome,
+            reason=d.reason,
+        )
+        for d in decisions
+    )
 
 
 class RoutingResult(FrozenModel):

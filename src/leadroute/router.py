@@ -31,7 +31,7 @@ from leadroute.fast import assemble, build
 from leadroute.hashing import canonical_json, stable_digest
 from leadroute.models import Lead, Rep
 from leadroute.normalize import account_key_of
-from leadroute.result import Assignment, RoutingResult
+from leadroute.result import RoutingResult, assignments_of
 from leadroute.rules import Rule, check_route
 from leadroute.state import OpenLead, PooledLead, PoolState, RepLoad, Rotation
 from leadroute.strategies.base import (
@@ -233,17 +233,7 @@ class Router:
             at = now or lead.created_at
             decisions[i] = run.route(lead, at)
         decided = tuple(d for d in decisions if d is not None)
-        assignments = tuple(
-            build(
-                Assignment,
-                lead_id=d.lead_id,
-                rep_id=d.rep_id,
-                rule_id=d.rule_id,
-                outcome=d.outcome,
-                reason=d.reason,
-            )
-            for d in decided
-        )
+        assignments = assignments_of(decided)
         latest: datetime | None = now
         if latest is None:
             for lead in batch:
@@ -458,6 +448,16 @@ _FILTER_STEP_SET = {
 }
 _DECISION_SET = set(Decision.model_fields)
 _LOAD_SET = {"open", "days"}
+_OPEN_SET = {
+    "lead",
+    "rep_id",
+    "assigned_at",
+    "rule_id",
+    "account_key",
+    "times_recycled",
+    "previous_reps",
+    "assigned_by",
+}
 
 
 class _RosterCache:
@@ -949,17 +949,21 @@ class _Run:
             account = account_key_of(lead)
             if account and account not in self.owners:
                 self.owners[account] = rep_id
-            self.open_new[lead.id] = build(
-                OpenLead,
-                lead=lead,
-                rep_id=rep_id,
-                assigned_at=at,
-                rule_id=rule_id,
-                account_key=account,
-                times_recycled=0 if pooled is None else pooled.times_recycled,
-                previous_reps=() if pooled is None else pooled.previous_reps,
-                assigned_by="router",
-            )
+            values = {
+                "lead": lead,
+                "rep_id": rep_id,
+                "assigned_at": at,
+                "rule_id": rule_id,
+                "account_key": account,
+                "first_activity_at": None,
+                "last_activity_at": None,
+                "times_reassigned": 0,
+                "times_recycled": 0 if pooled is None else pooled.times_recycled,
+                "previous_reps": () if pooled is None else pooled.previous_reps,
+                "assigned_by": "router",
+                "note": None,
+            }
+            self.open_new[lead.id] = assemble(OpenLead, values, _OPEN_SET)
             if pooled is not None:
                 del self.pool[lead.id]
             return

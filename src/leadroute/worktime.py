@@ -9,7 +9,7 @@ saving changes (a 09:00 start stays 09:00 local on both sides of a change).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from leadroute.models import Rep
 
@@ -31,16 +31,22 @@ def working_intervals(rep: Rep, start: datetime) -> Iterator[tuple[datetime, dat
     day = start.astimezone(zone).date() - timedelta(days=1)
     for _ in range(_HORIZON_DAYS):
         for s, e in hours[day.weekday()]:
-            a = datetime.combine(day, time(s // 60, s % 60), tzinfo=zone).astimezone(UTC)
-            b = (
-                datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
-                if e >= 24 * 60
-                else datetime.combine(day, time(e // 60, e % 60), tzinfo=zone)
-            ).astimezone(UTC)
+            a, b = _interval(day, s, e, zone)
             if b <= start:
                 continue
             yield from _minus_away(rep, max(a, start), b)
         day += timedelta(days=1)
+
+
+def _interval(day: date, start: int, end: int, zone: tzinfo) -> tuple[datetime, datetime]:
+    """The UTC bounds of local minutes ``start``..``end`` of ``day`` (``end`` 1440 is midnight)."""
+    a = datetime.combine(day, time(start // 60, start % 60), tzinfo=zone)
+    b = (
+        datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+        if end >= 24 * 60
+        else datetime.combine(day, time(end // 60, end % 60), tzinfo=zone)
+    )
+    return a.astimezone(UTC), b.astimezone(UTC)
 
 
 def _minus_away(rep: Rep, a: datetime, b: datetime) -> Iterator[tuple[datetime, datetime]]:
@@ -104,12 +110,7 @@ def available_days(rep: Rep, today: date, period_days: int) -> int:
         day = today - timedelta(days=back)
         spans = [(0, 24 * 60)] if hours is None else list(hours[day.weekday()])
         for s, e in spans:
-            a = datetime.combine(day, time(s // 60, s % 60), tzinfo=zone).astimezone(UTC)
-            b = (
-                datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
-                if e >= 24 * 60
-                else datetime.combine(day, time(e // 60, e % 60), tzinfo=zone)
-            ).astimezone(UTC)
+            a, b = _interval(day, s, e, zone)
             if any(True for _ in _minus_away(rep, a, b)):
                 count += 1
                 break
