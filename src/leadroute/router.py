@@ -359,16 +359,19 @@ def _index_paths(node: Strategy, path: str, out: dict[str, Strategy]) -> None:
 class _Index:
     """Which reps of the active roster hold each key of one indexable filter."""
 
-    __slots__ = ("by_key", "keys_of", "match_all", "position")
+    __slots__ = ("by_key", "keys_by_obj", "keys_of", "match_all", "position")
 
     def __init__(self, flt: Filter, roster: Sequence[Rep], position: Mapping[str, int]) -> None:
         self.match_all = bool(getattr(flt, "index_all", False))
         self.by_key: dict[str, list[Rep]] = {}
         self.keys_of: dict[str, frozenset[str]] = {}
+        # by object identity too: the hot path then never touches the rep object itself
+        self.keys_by_obj: dict[int, frozenset[str]] = {}
         self.position = position
         for rep in roster:
             keys = frozenset(flt.rep_keys(rep))
             self.keys_of[rep.id] = keys
+            self.keys_by_obj[id(rep)] = keys
             for k in keys:
                 self.by_key.setdefault(k, []).append(rep)
 
@@ -410,11 +413,13 @@ class _Indexed(list[Rep]):
     and never mutated). 0 is the whole roster.
     """
 
-    __slots__ = ("memo",)
+    __slots__ = ("memo", "origin")
 
     def __init__(self, reps: Iterable[Rep] = (), memo: int = 0) -> None:
         super().__init__(reps)
         self.memo = memo
+        #: ``(filter, lead keys)`` when the list is that filter's answer over the whole roster
+        self.origin: tuple[Filter, tuple[str, ...]] | None = None
 
 
 _MEMO_LIMIT = 200_000
@@ -468,7 +473,7 @@ class _RosterCache:
     from the roster alone and never mutated once built (the memo only grows).
     """
 
-    __slots__ = ("index_of", "indexes", "memo", "position", "reps", "roster", "shared")
+    __slots__ = ("index_of", "indexes", "memo", "pairs", "position", "reps", "roster", "shared")
 
     def __init__(self, reps: tuple[Rep, ...]) -> None:
         self.reps = reps
@@ -478,6 +483,7 @@ class _RosterCache:
         self.index_of: dict[int, _Index] = {}
         self.memo: dict[tuple[int, int, tuple[str, ...]], _Indexed] = {}
         self.shared: dict[Any, Any] = {}
+        self.pairs: dict[tuple[int, int], dict[tuple[str, str], list[Rep]]] = {}
 
 
 #: What a route part produced: the candidates left, and a pick if it made one.
@@ -515,6 +521,7 @@ class _Run:
             cache.memo.clear()
             cache.shared.clear()
         self.memo = cache.memo
+        self.pairs = cache.pairs
         self.trials: dict[tuple[str, str], RuleTrial] = {}
         self.chain_paths: dict[tuple[int, str], list[str]] = {}
         self.ctx = ctx = RouteContext(
@@ -845,12 +852,43 @@ class _Run:
         """Index answer for ``flt`` over the roster or an index-narrowed list of it."""
         idx = self._index(flt)
         if cands is self.roster:
-            return idx.lookup(keys)
+            found = idx.lookup(keys)
+            found.origin = (flt, keys)
+            return found
+        origin = cands.origin if isinstance(cands, _Indexed) else None
+        if origin is not None and not idx.match_all and not self._index(origin[0]).match_all:
+            # the candidates are one index answer over the roster: answer both filters at once
+            # from a (first key, second key) index, so no rep is looked at one by one
+            return self._pair(origin[0], origin[1], flt, keys)
         keyset = frozenset(keys)
-        keys_of = idx.keys_of
+        keys_of = idx.keys_by_obj
         if idx.match_all:
-            return _Indexed([r for r in cands if keyset <= keys_of[r.id]])
-        return _Indexed([r for r in cands if not keys_of[r.id].isdisjoint(keyset)])
+            return _Indexed([r for r in cands if keyset <= keys_of[id(r)]])
+        return _Indexed([r for r in cands if not keys_of[id(r)].isdisjoint(keyset)])
+
+    def _pair(
+        self, first: Filter, first_keys: tuple[str, ...], second: Filter, keys: tuple[str, ...]
+    ) -> _Indexed:
+        pair = self.pairs.get((id(first), id(second)))
+        if pair is None:
+            a, b = self._index(first), self._index(second)
+            pair = {}
+            for rep in self.roster:
+                for k1 in a.keys_by_obj[id(rep)]:
+                    for k2 in b.keys_by_obj[id(rep)]:
+                        pair.setdefault((k1, k2), []).append(rep)
+            self.pairs[(id(first), id(second))] = pair
+        found = [pair[(k1, k2)] for k1 in first_keys for k2 in keys if (k1, k2) in pair]
+        if not found:
+            return _Indexed()
+        if len(found) == 1:
+            return _Indexed(found[0])
+        merged: dict[int, Rep] = {}
+        for lst in found:
+            for r in lst:
+                merged[id(r)] = r
+        pos = self.position
+        return _Indexed(sorted(merged.values(), key=lambda r: pos[r.id]))
 
     def _filter_step(
         self,
@@ -1008,9 +1046,11 @@ class _Run:
             as_of=as_of,
             revision=state.revision + 1,
             reps=state.reps,
-            loads=dict(sorted(loads.items())),
-            rotations=dict(sorted(rotations.items())),
-            owners=dict(sorted(self.owners.items())),
+            # insertion order: the input state's keys first, then new ones (reps in id
+            # order, selectors and accounts in routing order) -- deterministic, no sort
+            loads=loads,
+            rotations=rotations,
+            owners=self.owners,
             open_leads=open_leads,
             pool=self.pool,
             history=state.history,
