@@ -27,6 +27,20 @@ def files(tmp_path: Path) -> dict[str, Path]:
     return {"rules": rules, "state": state, "leads": leads, "dir": tmp_path}
 
 
+def route(files: dict[str, Path], *extra: str, leads: Path | None = None) -> tuple[int, str]:
+    """Run ``leadroute route`` on the fixture files (``leads`` overrides the leads file)."""
+    return run(
+        "route",
+        "--rules",
+        str(files["rules"]),
+        "--state",
+        str(files["state"]),
+        "--leads",
+        str(leads or files["leads"]),
+        *extra,
+    )
+
+
 def run(*argv: str) -> tuple[int, str]:
     out = io.StringIO()
     code = main(list(argv), out=out)
@@ -63,19 +77,7 @@ def test_route_writes_assignments_state_and_audit(files: dict[str, Path]) -> Non
 def test_explain_from_audit(files: dict[str, Path]) -> None:
     """explain prints the decision of one lead, and why a rep did not get it."""
     audit = files["dir"] / "audit.jsonl"
-    run(
-        "route",
-        "--rules",
-        str(files["rules"]),
-        "--state",
-        str(files["state"]),
-        "--leads",
-        str(files["leads"]),
-        "--audit",
-        str(audit),
-        "--assignments",
-        str(files["dir"] / "a.jsonl"),
-    )
+    route(files, "--audit", str(audit), "--assignments", str(files["dir"] / "a.jsonl"))
     code, out = run("explain", "--audit", str(audit), "--lead", "D0003")
     assert code == 0
     assert out.startswith("Lead D0003 ->")
@@ -176,19 +178,7 @@ def test_duplicate_leads_exit_2(files: dict[str, Path], capsys: pytest.CaptureFi
 def test_reclaim_moves_and_warnings(files: dict[str, Path]) -> None:
     """reclaim writes the SLA moves; --warn lists leads due soon without moving them."""
     nxt = files["dir"] / "next.json"
-    run(
-        "route",
-        "--rules",
-        str(files["rules"]),
-        "--state",
-        str(files["state"]),
-        "--leads",
-        str(files["leads"]),
-        "--next-state",
-        str(nxt),
-        "--assignments",
-        str(files["dir"] / "a.jsonl"),
-    )
+    route(files, "--next-state", str(nxt), "--assignments", str(files["dir"] / "a.jsonl"))
     code, out = run(
         "reclaim",
         "--state",

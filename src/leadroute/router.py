@@ -385,23 +385,26 @@ class _Index:
             need = frozenset(keys)
             keys_of = self.keys_of
             return _Indexed(r for r in lists[0] if need <= keys_of[r.id])
-        found = [self.by_key[k] for k in keys if k in self.by_key]
-        if not found:
-            return _Indexed()
-        if len(found) == 1:
-            return _Indexed(found[0])
-        merged: dict[str, Rep] = {}
-        for lst in found:
-            for r in lst:
-                merged[r.id] = r
-        pos = self.position
-        return _Indexed(sorted(merged.values(), key=lambda r: pos[r.id]))
+        return _merge([self.by_key[k] for k in keys if k in self.by_key], self.position)
 
     def admits(self, rep: Rep, keys: frozenset[str]) -> bool:
         held = self.keys_of.get(rep.id)
         if held is None:
             return False
         return keys <= held if self.match_all else not held.isdisjoint(keys)
+
+
+def _merge(found: list[list[Rep]], position: Mapping[str, int]) -> _Indexed:
+    """The union of roster-ordered rep lists, in roster order."""
+    if not found:
+        return _Indexed()
+    if len(found) == 1:
+        return _Indexed(found[0])
+    merged: dict[int, Rep] = {}
+    for lst in found:
+        for r in lst:
+            merged[id(r)] = r
+    return _Indexed(sorted(merged.values(), key=lambda r: position[r.id]))
 
 
 class _Indexed(list[Rep]):
@@ -879,16 +882,7 @@ class _Run:
                         pair.setdefault((k1, k2), []).append(rep)
             self.pairs[(id(first), id(second))] = pair
         found = [pair[(k1, k2)] for k1 in first_keys for k2 in keys if (k1, k2) in pair]
-        if not found:
-            return _Indexed()
-        if len(found) == 1:
-            return _Indexed(found[0])
-        merged: dict[int, Rep] = {}
-        for lst in found:
-            for r in lst:
-                merged[id(r)] = r
-        pos = self.position
-        return _Indexed(sorted(merged.values(), key=lambda r: pos[r.id]))
+        return _merge(found, self.position)
 
     def _filter_step(
         self,
