@@ -133,3 +133,17 @@ def test_html_report(tmp_path: Path) -> None:
     assert text.startswith("<!DOCTYPE html>")
     assert "Share of leads per rep" in text
     assert "plotly" in text.lower()
+
+
+def test_bad_simulation_input_is_named() -> None:
+    """A non-positive step and reports of different lead sets are errors naming the problem."""
+    from leadroute import InputError
+
+    state = PoolState(reps=(rep("a"),))
+    router = Router(rules=[Rule(id="r", route=RoundRobin())])
+    with pytest.raises(InputError, match="step"):
+        simulate(router, state, [lead("L1")], step=timedelta(0))
+    one = simulate(router, state, [lead("L1")])
+    two = simulate(router, state, [lead("L1"), lead("L2", 1)])
+    with pytest.raises(InputError, match="different lead counts"):
+        compare(one, two)

@@ -183,3 +183,21 @@ def test_surge_lifts_daily_cap_and_records() -> None:
     assert early["fired"] is False
     calm = Router(rules=[Rule(id="r", route=CapacityCap() >> RoundRobin())]).assign(state, hot)
     assert sum(a.rep_id is not None for a in calm.assignments) == 2
+
+
+def test_surge_and_best_fit_config_round_trip() -> None:
+    """Surge (with its condition and window) and BestFit survive to_config / from_config."""
+    route = (
+        Surge(when={"field": "score", "gte": 80}, threshold=5, window=timedelta(minutes=30))
+        >> CapacityCap()
+        >> BestFit(weights={"conversion": 0.6, "headroom": 0.4}, min_history=50)
+    )
+    router = Router(rules=[Rule(id="r", route=route)])
+    cfg = router.to_config()
+    assert cfg["rules"][0]["route"][0] == {
+        "type": "Surge",
+        "when": {"field": "score", "gte": 80},
+        "threshold": 5,
+        "window": "PT30M",
+    }
+    assert Router.from_config(cfg).policy_revision == router.policy_revision

@@ -50,6 +50,7 @@ from leadroute.strategies.base import Strategy
 __all__ = [
     "REGIONS",
     "applied_steps",
+    "capacities",
     "check_invariants",
     "lead_batches",
     "leads",
