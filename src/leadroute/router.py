@@ -43,6 +43,7 @@ from leadroute.strategies.base import (
     Selector,
     Strategy,
     as_strategy,
+    is_complete,
     walk,
 )
 from leadroute.strategies.selectors import (
@@ -696,7 +697,7 @@ class _Run:
         last = len(node.options) - 1
         for i, option in enumerate(node.options):
             found = self._run(option, f"{path}.options[{i}]", lead, cands, steps)
-            if found[1] is not None or (found[0] and not _completes(option)):
+            if found[1] is not None or (found[0] and not is_complete(option)):
                 return found
             if i < last:
                 steps.append(
@@ -1049,12 +1050,6 @@ class _Run:
             pool=self.pool,
             history=state.history,
         )
-
-
-def _completes(node: Strategy) -> bool:
-    from leadroute.strategies.base import is_complete
-
-    return is_complete(node)
 
 
 def _note(path: str, node: Strategy, n: int, text: str) -> Step:
