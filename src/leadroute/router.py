@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -364,7 +365,7 @@ class _Index:
 
     def __init__(self, flt: Filter, roster: Sequence[Rep], position: Mapping[str, int]) -> None:
         self.match_all = bool(getattr(flt, "index_all", False))
-        self.by_key: dict[str, list[Rep]] = {}
+        self.by_key: dict[str, _Indexed] = {}
         self.keys_of: dict[str, frozenset[str]] = {}
         # by object identity too: the hot path then never touches the rep object itself
         self.keys_by_obj: dict[int, frozenset[str]] = {}
@@ -374,14 +375,17 @@ class _Index:
             self.keys_of[rep.id] = keys
             self.keys_by_obj[id(rep)] = keys
             for k in keys:
-                self.by_key.setdefault(k, []).append(rep)
+                found = self.by_key.get(k)
+                if found is None:
+                    found = self.by_key[k] = _Indexed(memo=next(_SERIALS))
+                found.append(rep)
 
     def lookup(self, keys: tuple[str, ...]) -> _Indexed:
         """Reps of the roster admitted by ``keys``, in roster order."""
         if not keys:
             return _Indexed()
         if self.match_all:
-            lists = [self.by_key.get(k, []) for k in keys]
+            lists: list[list[Rep]] = [self.by_key.get(k) or [] for k in keys]
             lists.sort(key=len)
             need = frozenset(keys)
             keys_of = self.keys_of
@@ -395,12 +399,12 @@ class _Index:
         return keys <= held if self.match_all else not held.isdisjoint(keys)
 
 
-def _merge(found: list[list[Rep]], position: Mapping[str, int]) -> _Indexed:
-    """The union of roster-ordered rep lists, in roster order."""
+def _merge(found: list[_Indexed], position: Mapping[str, int]) -> _Indexed:
+    """The union of roster-ordered rep lists, in roster order (one list: itself, shared)."""
     if not found:
         return _Indexed()
     if len(found) == 1:
-        return _Indexed(found[0])
+        return found[0]
     merged: dict[int, Rep] = {}
     for lst in found:
         for r in lst:
@@ -427,6 +431,8 @@ class _Indexed(list[Rep]):
 
 
 _MEMO_LIMIT = 200_000
+#: Serial numbers of shared candidate lists (unique in the process, so memo keys never collide).
+_SERIALS = itertools.count(1)
 _CHAIN, _FALLBACK, _TIER, _SELECTOR, _FILTER, _OTHER = range(6)
 _KIND: dict[type, int] = {}
 
@@ -487,7 +493,7 @@ class _RosterCache:
         self.index_of: dict[int, _Index] = {}
         self.memo: dict[tuple[int, int, tuple[str, ...]], _Indexed] = {}
         self.shared: dict[Any, Any] = {}
-        self.pairs: dict[tuple[int, int], dict[tuple[str, str], list[Rep]]] = {}
+        self.pairs: dict[tuple[int, int], dict[tuple[str, str], _Indexed]] = {}
 
 
 #: What a route part produced: the candidates left, and a pick if it made one.
@@ -814,7 +820,8 @@ class _Run:
                 cached = self.memo.get(memo)
                 if cached is None:
                     cached = self._narrow(flt, keys, cands)
-                    cached.memo = len(self.memo) + 1
+                    if not cached.memo:
+                        cached.memo = next(_SERIALS)
                     self.memo[memo] = cached
                 kept = cached
                 drops = []
@@ -857,7 +864,8 @@ class _Run:
         idx = self._index(flt)
         if cands is self.roster:
             found = idx.lookup(keys)
-            found.origin = (flt, keys)
+            if found.origin is None:
+                found.origin = (flt, keys)
             return found
         origin = cands.origin if isinstance(cands, _Indexed) else None
         if origin is not None and not idx.match_all and not self._index(origin[0]).match_all:
@@ -880,7 +888,10 @@ class _Run:
             for rep in self.roster:
                 for k1 in a.keys_by_obj[id(rep)]:
                     for k2 in b.keys_by_obj[id(rep)]:
-                        pair.setdefault((k1, k2), []).append(rep)
+                        cell = pair.get((k1, k2))
+                        if cell is None:
+                            cell = pair[(k1, k2)] = _Indexed(memo=next(_SERIALS))
+                        cell.append(rep)
             self.pairs[(id(first), id(second))] = pair
         found = [pair[(k1, k2)] for k1 in first_keys for k2 in keys if (k1, k2) in pair]
         return _merge(found, self.position)

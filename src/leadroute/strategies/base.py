@@ -138,7 +138,11 @@ class Filter(Strategy):
         raise NotImplementedError
 
     def apply(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> FilterOutcome:
-        """Run :meth:`check` over ``candidates`` (built-ins may do it faster)."""
+        """Run :meth:`check` over ``candidates`` (built-ins may do it faster).
+
+        ``candidates`` may be shared with other leads: return new lists, never
+        modify it.
+        """
         kept: list[Rep] = []
         dropped: list[Drop] = []
         check = self.check
@@ -197,7 +201,10 @@ class Selector(Strategy):
     kind: ClassVar[str] = "selector"
 
     def select(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> Pick | None:
-        """The chosen rep, or ``None`` if none of ``candidates`` may be chosen."""
+        """The chosen rep, or ``None`` if none of ``candidates`` may be chosen.
+
+        ``candidates`` may be shared with other leads: never modify it.
+        """
         raise NotImplementedError
 
 
