@@ -366,12 +366,13 @@ class _Index:
     def __init__(self, flt: Filter, roster: Sequence[Rep], position: Mapping[str, int]) -> None:
         self.match_all = bool(getattr(flt, "index_all", False))
         self.by_key: dict[str, _Indexed] = {}
-        self.keys_of: dict[str, frozenset[str]] = {}
+        # keys as tuples: the cyclic GC stops tracking tuples of strings, frozensets it never does
+        self.keys_of: dict[str, tuple[str, ...]] = {}
         # by object identity too: the hot path then never touches the rep object itself
-        self.keys_by_obj: dict[int, frozenset[str]] = {}
+        self.keys_by_obj: dict[int, tuple[str, ...]] = {}
         self.position = position
         for rep in roster:
-            keys = frozenset(flt.rep_keys(rep))
+            keys = tuple(dict.fromkeys(flt.rep_keys(rep)))
             self.keys_of[rep.id] = keys
             self.keys_by_obj[id(rep)] = keys
             for k in keys:
@@ -389,14 +390,14 @@ class _Index:
             lists.sort(key=len)
             need = frozenset(keys)
             keys_of = self.keys_of
-            return _Indexed(r for r in lists[0] if need <= keys_of[r.id])
+            return _Indexed(r for r in lists[0] if need.issubset(keys_of[r.id]))
         return _merge([self.by_key[k] for k in keys if k in self.by_key], self.position)
 
     def admits(self, rep: Rep, keys: frozenset[str]) -> bool:
         held = self.keys_of.get(rep.id)
         if held is None:
             return False
-        return keys <= held if self.match_all else not held.isdisjoint(keys)
+        return keys.issubset(held) if self.match_all else not keys.isdisjoint(held)
 
 
 def _merge(found: list[_Indexed], position: Mapping[str, int]) -> _Indexed:
@@ -875,8 +876,8 @@ class _Run:
         keyset = frozenset(keys)
         keys_of = idx.keys_by_obj
         if idx.match_all:
-            return _Indexed([r for r in cands if keyset <= keys_of[id(r)]])
-        return _Indexed([r for r in cands if not keys_of[id(r)].isdisjoint(keyset)])
+            return _Indexed([r for r in cands if keyset.issubset(keys_of[id(r)])])
+        return _Indexed([r for r in cands if not keyset.isdisjoint(keys_of[id(r)])])
 
     def _pair(
         self, first: Filter, first_keys: tuple[str, ...], second: Filter, keys: tuple[str, ...]
