@@ -242,3 +242,34 @@ def test_simulate_two_policies(files: dict[str, Path], tmp_path: Path) -> None:
     assert "measure" in out
     assert "expected conversions" in out
     assert (tmp_path / "r.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_closed_pipe_is_quiet(files: dict[str, Path]) -> None:
+    """`leadroute route ... | head -1` ends without a traceback."""
+    import subprocess
+    import sys
+
+    many = files["dir"] / "many.jsonl"
+    many.write_text(
+        "\n".join(x.model_dump_json() for x in sample_leads(3000)) + "\n", encoding="utf-8"
+    )
+    argv = [
+        "route",
+        "--rules",
+        str(files["rules"]),
+        "--state",
+        str(files["state"]),
+        "--leads",
+        str(many),
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "leadroute", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    assert proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0
+    assert "Traceback" not in err
+    assert "BrokenPipeError" not in err

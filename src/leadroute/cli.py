@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -366,6 +367,12 @@ def main(argv: Sequence[str] | None = None, out: IO[str] | None = None) -> int:
     except LeadrouteError as exc:
         sys.stderr.write(f"leadroute: error: {exc}\n")
         return 2
+    except BrokenPipeError:
+        # the reader went away (``leadroute demo | head``): stop quietly, like other tools
+        if out is None:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
