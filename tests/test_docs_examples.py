@@ -20,6 +20,7 @@ def _block(page: str, after: str) -> str:
     [
         ("getting-started.md", "## The one call"),
         ("lifecycle.md", "## A week in the life of a pool"),
+        ("../README.md", "## Use it"),
     ],
 )
 def test_worked_example_runs(page: str, after: str, capsys: pytest.CaptureFixture[str]) -> None:
