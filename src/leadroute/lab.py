@@ -31,7 +31,7 @@ from leadroute.fast import build
 from leadroute.fit import FitModel
 from leadroute.models import FrozenModel, Lead
 from leadroute.router import Router
-from leadroute.state import ZERO_LOAD, ClosedLead, PoolState, RepLoad
+from leadroute.state import ZERO_LOAD, ClosedLead, PoolState
 
 __all__ = [
     "Comparison",
@@ -383,8 +383,7 @@ class _Closer:
         loads = dict(state.loads)
         freed: Counter[str] = Counter(state.open_leads[k].rep_id for k in gone)
         for rep_id, n in freed.items():
-            load = loads.get(rep_id) or ZERO_LOAD
-            loads[rep_id] = build(RepLoad, open=max(0, load.open - n), days=load.days)
+            loads[rep_id] = (loads.get(rep_id) or ZERO_LOAD).release(n)
         values = {name: getattr(state, name) for name in PoolState.model_fields}
         values.update(
             open_leads={k: v for k, v in state.open_leads.items() if k not in gone},

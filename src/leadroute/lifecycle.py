@@ -30,7 +30,7 @@ from leadroute.exceptions import InputError
 from leadroute.fast import build
 from leadroute.models import FrozenModel, Rep
 from leadroute.result import RoutingResult, assignments_of
-from leadroute.state import ZERO_LOAD, OpenLead, PooledLead, PoolState, RepLoad
+from leadroute.state import ZERO_LOAD, OpenLead, PooledLead, PoolState
 from leadroute.strategies.availability import as_duration
 from leadroute.worktime import add_working_time
 
@@ -163,8 +163,7 @@ def reclaim(
     open_leads = dict(state.open_leads)
     for rec, _kind, _at in moves:
         del open_leads[rec.lead.id]
-        load = loads.get(rec.rep_id) or ZERO_LOAD
-        loads[rec.rep_id] = RepLoad(open=max(0, load.open - 1), days=load.days)
+        loads[rec.rep_id] = (loads.get(rec.rep_id) or ZERO_LOAD).release()
     freed = state.replace(loads=loads, open_leads=open_leads)
     run = _Run(router, freed)
     decisions: list[Decision] = []

@@ -200,10 +200,9 @@ def _recheck(
         tier = router.strategy_at(band.group(1))
         if isinstance(tier, ValueTier):
             b = tier.bands[int(band.group(2))]
-            if not b.admits(rep):
-                return tier.drop(
-                    rep, f"level {rep.level} not allowed in band {b.label} ({b.level_text()})"
-                )
+            value = tier.value_of(lead, ctx)
+            if not b.admits(rep) and value is not None:
+                return tier.band_drop(rep, b, value)
         return None
     try:
         strategy = router.strategy_at(step.path)

@@ -748,15 +748,7 @@ class _Run:
                 if band.admits(rep):
                     kept.append(rep)
                 elif len(drops) < limit:
-                    drops.append(
-                        node.drop(
-                            rep,
-                            f"level {rep.level} not allowed in band {band.label} ({band.level_text()})",
-                            level=rep.level,
-                            band=band.label,
-                            value=value,
-                        )
-                    )
+                    drops.append(node.band_drop(rep, band, value))
                 else:
                     unlisted += 1
             ctx.lead_facts["tier"] = {"by": node.by, "value": value, "band": band.label}

@@ -20,6 +20,7 @@ from leadroute.exceptions import (
     UnknownLeadError,
     UnknownRepError,
 )
+from leadroute.fast import build
 from leadroute.models import FrozenModel, Lead, Rep
 
 __all__ = [
@@ -47,6 +48,10 @@ class RepLoad(FrozenModel):
 
     open: int = Field(default=0, ge=0)
     days: dict[str, int] = Field(default_factory=dict)
+
+    def release(self, n: int = 1) -> RepLoad:
+        """These counters with ``n`` fewer open leads (never below 0); the day counts stay."""
+        return build(RepLoad, open=max(0, self.open - n), days=self.days)
 
     def assigned_on(self, day: date) -> int:
         """Leads assigned on the rep-local ``day``."""
@@ -321,8 +326,7 @@ def close_lead(state: PoolState, lead_id: str, outcome: CloseOutcome, at: dateti
     rec = state.open_lead(lead_id)
     open_leads = {k: v for k, v in state.open_leads.items() if k != lead_id}
     loads = dict(state.loads)
-    load = state.loads.get(rec.rep_id, ZERO_LOAD)
-    loads[rec.rep_id] = RepLoad(open=max(0, load.open - 1), days=load.days)
+    loads[rec.rep_id] = state.loads.get(rec.rep_id, ZERO_LOAD).release()
     closed = ClosedLead(
         lead=rec.lead,
         rep_id=rec.rep_id,
@@ -390,8 +394,7 @@ def assign_manually(
     recycled = 0 if pooled is None else pooled.times_recycled
     reassigned = 0
     if current is not None:
-        old = state.loads.get(current.rep_id, ZERO_LOAD)
-        loads[current.rep_id] = RepLoad(open=max(0, old.open - 1), days=old.days)
+        loads[current.rep_id] = state.loads.get(current.rep_id, ZERO_LOAD).release()
         previous = (*current.previous_reps, current.rep_id)
         recycled = current.times_recycled
         reassigned = current.times_reassigned + 1

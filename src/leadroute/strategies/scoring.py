@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import bisect
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -29,7 +28,7 @@ from leadroute.models import lead_value
 from leadroute.strategies.attributes import fold
 from leadroute.strategies.availability import as_duration
 from leadroute.strategies.base import Filter, FilterOutcome, Pick, Selector
-from leadroute.strategies.selectors import longest_waiting
+from leadroute.strategies.selectors import check_weight, longest_waiting
 
 if TYPE_CHECKING:
     from leadroute.context import RouteContext
@@ -294,14 +293,7 @@ class BestFit(Selector):
                     f"BestFit(weights.{name}): unknown component (use {', '.join(self.COMPONENTS)})"
                 )
                 raise StrategyError(msg, field=f"weights.{name}")
-            if (
-                isinstance(w, bool)
-                or not isinstance(w, (int, float))
-                or not w >= 0
-                or w == math.inf
-            ):
-                msg = f"BestFit(weights.{name}={w!r}): weights are finite numbers >= 0"
-                raise StrategyError(msg, field=f"weights.{name}")
+            check_weight("BestFit", name, w)
         if self.prior_strength <= 0:
             msg = f"BestFit(prior_strength={self.prior_strength!r}): must be > 0"
             raise StrategyError(msg, field="prior_strength")

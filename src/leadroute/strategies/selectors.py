@@ -35,6 +35,18 @@ def rep_number(rep: Rep, by: str) -> float:
     return float(value)
 
 
+def check_weight(owner: str, key: str, weight: object) -> None:
+    """Raise :class:`StrategyError` naming ``weights.<key>`` unless ``weight`` is finite and >= 0."""
+    if (
+        isinstance(weight, bool)
+        or not isinstance(weight, (int, float))
+        or not weight >= 0
+        or weight == math.inf
+    ):
+        msg = f"{owner}(weights.{key}={weight!r}): weights are finite numbers >= 0"
+        raise StrategyError(msg, field=f"weights.{key}")
+
+
 def longest_waiting(candidates: list[Rep], last: Mapping[str, int]) -> tuple[Rep, int, Rep | None]:
     """The candidate served longest ago (never-served first; ties by roster order) and the next."""
     best = candidates[0]
@@ -113,14 +125,7 @@ class Weighted(Selector):
     def __post_init__(self) -> None:
         if self.weights is not None:
             for rep_id, w in self.weights.items():
-                if (
-                    isinstance(w, bool)
-                    or not isinstance(w, (int, float))
-                    or not w >= 0
-                    or w == math.inf
-                ):
-                    msg = f"Weighted(weights.{rep_id}={w!r}): weights are finite numbers >= 0"
-                    raise StrategyError(msg, field=f"weights.{rep_id}")
+                check_weight("Weighted", rep_id, w)
 
     def __hash__(self) -> int:
         return hash(

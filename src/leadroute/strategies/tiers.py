@@ -194,6 +194,10 @@ class ValueTier(Filter):
         band = self.bands[i]
         if band.admits(rep):
             return None
+        return self.band_drop(rep, band, value)
+
+    def band_drop(self, rep: Rep, band: Band, value: float) -> Drop:
+        """The drop of a rep whose level ``band`` does not allow."""
         return self.drop(
             rep,
             f"level {rep.level} not allowed in band {band.label} ({band.level_text()})",
