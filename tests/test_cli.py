@@ -27,18 +27,27 @@ def files(tmp_path: Path) -> dict[str, Path]:
     return {"rules": rules, "state": state, "leads": leads, "dir": tmp_path}
 
 
-def route(files: dict[str, Path], *extra: str, leads: Path | None = None) -> tuple[int, str]:
-    """Run ``leadroute route`` on the fixture files (``leads`` overrides the leads file)."""
-    return run(
+def route_argv(
+    files: dict[str, Path], *extra: str, leads: Path | None = None, rules: str | Path | None = None
+) -> list[str]:
+    """``leadroute route`` arguments for the fixture files (``leads``/``rules`` override them)."""
+    return [
         "route",
         "--rules",
-        str(files["rules"]),
+        str(rules or files["rules"]),
         "--state",
         str(files["state"]),
         "--leads",
         str(leads or files["leads"]),
         *extra,
-    )
+    ]
+
+
+def route(
+    files: dict[str, Path], *extra: str, leads: Path | None = None, rules: str | Path | None = None
+) -> tuple[int, str]:
+    """Run ``leadroute route`` on the fixture files."""
+    return run(*route_argv(files, *extra, leads=leads, rules=rules))
 
 
 def run(*argv: str) -> tuple[int, str]:
@@ -50,19 +59,7 @@ def run(*argv: str) -> tuple[int, str]:
 def test_route_writes_assignments_state_and_audit(files: dict[str, Path]) -> None:
     """route writes JSONL assignments to stdout and state/audit to files."""
     nxt, audit = files["dir"] / "next.json", files["dir"] / "audit.jsonl"
-    code, out = run(
-        "route",
-        "--rules",
-        str(files["rules"]),
-        "--state",
-        str(files["state"]),
-        "--leads",
-        str(files["leads"]),
-        "--next-state",
-        str(nxt),
-        "--audit",
-        str(audit),
-    )
+    code, out = route(files, "--next-state", str(nxt), "--audit", str(audit))
     assert code == 0
     rows = [json.loads(line) for line in out.splitlines()]
     assert len(rows) == 40
@@ -116,9 +113,7 @@ def test_bad_lead_line_is_one_line_error(
     bad.write_text(
         '{"id": "a", "created_at": "2026-01-01T00:00:00Z"}\n{"id": "b", "created_at": "2026-01-01T00:00:00"}\n'
     )
-    code, _ = run(
-        "route", "--rules", str(files["rules"]), "--state", str(files["state"]), "--leads", str(bad)
-    )
+    code, _ = route(files, leads=bad)
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1
@@ -132,14 +127,10 @@ def test_bad_json_and_missing_file(
     """Broken JSON and missing files are one-line errors with exit code 2."""
     bad = files["dir"] / "bad.jsonl"
     bad.write_text('{"id": "a"\n')
-    code, _ = run(
-        "route", "--rules", str(files["rules"]), "--state", str(files["state"]), "--leads", str(bad)
-    )
+    code, _ = route(files, leads=bad)
     assert code == 2
     assert f"{bad}:1:" in capsys.readouterr().err
-    code, _ = run(
-        "route", "--rules", "nope.json", "--state", str(files["state"]), "--leads", str(bad)
-    )
+    code, _ = route(files, leads=bad, rules="nope.json")
     assert code == 2
     assert "nope.json" in capsys.readouterr().err
 
@@ -148,15 +139,7 @@ def test_bad_rules_name_path(files: dict[str, Path], capsys: pytest.CaptureFixtu
     """A misspelled strategy in the rule file is named with its path and a suggestion."""
     rules = files["dir"] / "r.json"
     rules.write_text(json.dumps({"rules": [{"id": "x", "route": ["Goe", "RoundRobin"]}]}))
-    code, _ = run(
-        "route",
-        "--rules",
-        str(rules),
-        "--state",
-        str(files["state"]),
-        "--leads",
-        str(files["leads"]),
-    )
+    code, _ = route(files, rules=rules)
     err = capsys.readouterr().err
     assert code == 2
     assert "rules[0].route[0]" in err
@@ -168,9 +151,7 @@ def test_duplicate_leads_exit_2(files: dict[str, Path], capsys: pytest.CaptureFi
     dup = files["dir"] / "dup.jsonl"
     line = sample_leads(1)[0].model_dump_json()
     dup.write_text(line + "\n" + line + "\n")
-    code, _ = run(
-        "route", "--rules", str(files["rules"]), "--state", str(files["state"]), "--leads", str(dup)
-    )
+    code, _ = route(files, leads=dup)
     assert code == 2
     assert "D0001" in capsys.readouterr().err
 
@@ -253,15 +234,7 @@ def test_closed_pipe_is_quiet(files: dict[str, Path]) -> None:
     many.write_text(
         "\n".join(x.model_dump_json() for x in sample_leads(3000)) + "\n", encoding="utf-8"
     )
-    argv = [
-        "route",
-        "--rules",
-        str(files["rules"]),
-        "--state",
-        str(files["state"]),
-        "--leads",
-        str(many),
-    ]
+    argv = route_argv(files, leads=many)
     proc = subprocess.Popen(
         [sys.executable, "-m", "leadroute", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
