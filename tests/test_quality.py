@@ -40,7 +40,7 @@ def test_doctests(name: str) -> None:
 def test_ruff_clean() -> None:
     """ruff finds nothing in src/ and tests/."""
     out = subprocess.run(
-        ["ruff", "check", "src", "tests", "benchmarks", "examples"],
+        ["ruff", "check", "--no-cache", "src", "tests", "benchmarks", "examples"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from tests.conftest import T0, lead, rep
 
 from leadroute import (
     Capacity,
@@ -26,6 +25,7 @@ from leadroute.strategies import (
     Roster,
     RoundRobin,
 )
+from tests.conftest import T0, lead, rep
 
 
 def test_first_matching_rule_wins(trio: PoolState) -> None:
