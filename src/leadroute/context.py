@@ -51,6 +51,10 @@ class RouteContext:
         roster_memo: a scratch dict kept while the roster is unchanged (across
             calls), for what depends on the reps alone.
         batch: the leads of this call, in processing order.
+        explain: whether the call keeps the audit (``assign(audit="full")``).
+            When it is False (``audit="outcome"``, the policy lab) nobody reads
+            a pick's ``why`` and ``rationale``, so a selector may leave them
+            empty instead of building them; the pick must be the same.
 
     .. versionadded:: 0.1.0
     """
@@ -64,6 +68,7 @@ class RouteContext:
         "_rotations",
         "batch",
         "excluded",
+        "explain",
         "lead",
         "lead_facts",
         "memo",
@@ -103,6 +108,7 @@ class RouteContext:
         self.memo: dict[Any, Any] = {}
         self.roster_memo: dict[Any, Any] = {}
         self.batch: tuple[Lead, ...] = ()
+        self.explain = True
 
     # -- the router advances these -------------------------------------------------
     def _begin(self, lead: Lead, now: datetime, excluded: frozenset[str]) -> None:

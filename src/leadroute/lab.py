@@ -31,7 +31,7 @@ from leadroute.fast import build
 from leadroute.fit import FitModel
 from leadroute.models import FrozenModel, Lead
 from leadroute.router import Router
-from leadroute.state import ZERO_LOAD, ClosedLead, PoolState
+from leadroute.state import ZERO_LOAD, ClosedLead, OpenLead, PoolState
 
 __all__ = [
     "Comparison",
@@ -386,11 +386,19 @@ class _Closer:
             loads[rep_id] = (loads.get(rep_id) or ZERO_LOAD).release(n)
         values = {name: getattr(state, name) for name in PoolState.model_fields}
         values.update(
-            open_leads={k: v for k, v in state.open_leads.items() if k not in gone},
+            open_leads=_without(state.open_leads, gone),
             loads=loads,
             revision=state.revision + 1,
         )
         return build(PoolState, **values)
+
+
+def _without(items: Mapping[str, OpenLead], gone: set[str]) -> dict[str, OpenLead]:
+    """A copy of ``items`` without the keys in ``gone`` (all present), order kept."""
+    out = dict(items)
+    for k in gone:
+        del out[k]
+    return out
 
 
 def _learn(

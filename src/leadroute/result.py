@@ -14,7 +14,7 @@ from pydantic import PrivateAttr
 from leadroute.audit import Decision, Drop, Outcome, Step
 from leadroute.context import RouteContext
 from leadroute.exceptions import UnknownLeadError
-from leadroute.fast import build
+from leadroute.fast import assemble
 from leadroute.models import FrozenModel, Lead
 from leadroute.state import PoolState
 from leadroute.strategies.base import Filter
@@ -46,16 +46,22 @@ class Assignment(FrozenModel):
     reason: str
 
 
+_ASSIGNMENT_SET = set(Assignment.model_fields)
+
+
 def assignments_of(decisions: Iterable[Decision]) -> tuple[Assignment, ...]:
     """The assignment each decision made, in the same order."""
     return tuple(
-        build(
+        assemble(
             Assignment,
-            lead_id=d.lead_id,
-            rep_id=d.rep_id,
-            rule_id=d.rule_id,
-            outcome=d.outcome,
-            reason=d.reason,
+            {
+                "lead_id": d.lead_id,
+                "rep_id": d.rep_id,
+                "rule_id": d.rule_id,
+                "outcome": d.outcome,
+                "reason": d.reason,
+            },
+            _ASSIGNMENT_SET,
         )
         for d in decisions
     )

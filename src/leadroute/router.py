@@ -462,6 +462,16 @@ _FILTER_STEP_SET = {
     "unlisted",
     "note",
 }
+_SELECTOR_STEP_SET = {
+    "path",
+    "strategy",
+    "kind",
+    "candidates_in",
+    "candidates_out",
+    "picked",
+    "note",
+    "rationale",
+}
 _DECISION_SET = set(Decision.model_fields)
 _LOAD_SET = {"open", "days"}
 _OPEN_SET = {
@@ -534,7 +544,7 @@ class _Run:
         self.memo = cache.memo
         self.pairs = cache.pairs
         self.trials: dict[tuple[str, str], RuleTrial] = {}
-        self.chain_paths: dict[tuple[int, str], list[str]] = {}
+        self.chain_plans: dict[tuple[int, str], list[tuple[int, Strategy, str]]] = {}
         self.ctx = ctx = RouteContext(
             state=state,
             seed=router.seed,
@@ -545,6 +555,7 @@ class _Run:
             order=self.position,
         )
         ctx.roster_memo = cache.shared
+        ctx.explain = record
         self.inactive = len(state.reps) - len(self.roster)
         self._reprs = router._reprs
 
@@ -676,12 +687,21 @@ class _Run:
         if kind == _CHAIN:
             assert isinstance(node, Chain)
             key = (id(node), path)
-            paths = self.chain_paths.get(key)
-            if paths is None:
-                paths = [f"{path}[{i}]" for i in range(len(node.steps))]
-                self.chain_paths[key] = paths
+            plan = self.chain_plans.get(key)
+            if plan is None:
+                plan = [(_kind_of(step), step, f"{path}[{i}]") for i, step in enumerate(node.steps)]
+                self.chain_plans[key] = plan
             found: _Found = (cands, None)
-            for step, step_path in zip(node.steps, paths, strict=True):
+            # filters and selectors are dispatched here directly: one call less per step
+            for step_kind, step, step_path in plan:
+                if step_kind == _FILTER:
+                    kept = self._filter(step, step_path, lead, found[0], steps)  # type: ignore[arg-type]
+                    if not kept:
+                        return (kept, None)
+                    found = (kept, None)
+                    continue
+                if step_kind == _SELECTOR:
+                    return self._select(step, step_path, lead, found[0], steps)  # type: ignore[arg-type]
                 found = self._run(step, step_path, lead, found[0], steps)
                 if found[1] is not None or not found[0]:
                     return found
@@ -939,25 +959,24 @@ class _Run:
                 mem.credits.update(pick.credits)
         if not self.record:
             return ([] if pick is None else cands, pick)
-        steps.append(
-            build(
-                Step,
-                path=path,
-                strategy=self._reprs.get(id(sel)) or repr(sel),
-                kind="selector",
-                candidates_in=len(cands),
-                candidates_out=0 if pick is None or pick.rep is None else 1,
-                picked=None if pick is None or pick.rep is None else pick.rep.id,
-                note=None if pick is None else (pick.reason if pick.review else None),
-                rationale=None
-                if pick is None
-                else (
-                    pick.rationale
-                    if builtin or _plain(pick.rationale)
-                    else _jsonable(pick.rationale)
-                ),
-            )
-        )
+        picked = None if pick is None or pick.rep is None else pick.rep.id
+        values = {
+            "path": path,
+            "strategy": self._reprs.get(id(sel)) or repr(sel),
+            "kind": "selector",
+            "candidates_in": len(cands),
+            "candidates_out": 0 if picked is None else 1,
+            "dropped": (),
+            "unlisted": 0,
+            "picked": picked,
+            "note": None if pick is None else (pick.reason if pick.review else None),
+            "rationale": None
+            if pick is None
+            else (
+                pick.rationale if builtin or _plain(pick.rationale) else _jsonable(pick.rationale)
+            ),
+        }
+        steps.append(assemble(Step, values, _SELECTOR_STEP_SET))
         return ([] if pick is None else cands, pick)
 
     # -- applying outcomes -------------------------------------------------------------

@@ -20,7 +20,7 @@ from leadroute.exceptions import (
     UnknownLeadError,
     UnknownRepError,
 )
-from leadroute.fast import build
+from leadroute.fast import assemble
 from leadroute.models import FrozenModel, Lead, Rep
 
 __all__ = [
@@ -51,7 +51,7 @@ class RepLoad(FrozenModel):
 
     def release(self, n: int = 1) -> RepLoad:
         """These counters with ``n`` fewer open leads (never below 0); the day counts stay."""
-        return build(RepLoad, open=max(0, self.open - n), days=self.days)
+        return assemble(RepLoad, {"open": max(0, self.open - n), "days": self.days}, _LOAD_SET)
 
     def assigned_on(self, day: date) -> int:
         """Leads assigned on the rep-local ``day``."""
@@ -60,6 +60,9 @@ class RepLoad(FrozenModel):
     def assigned_in_period(self, today: date, period_days: int) -> int:
         """Leads assigned in the ``period_days`` local days ending with ``today``."""
         return period_count(self.days, today, period_days)
+
+
+_LOAD_SET = {"open", "days"}
 
 
 def period_count(days: dict[str, int], today: date, period_days: int) -> int:

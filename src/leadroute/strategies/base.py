@@ -106,9 +106,13 @@ def _repr_value(value: Any) -> str:
     return repr(value)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FilterOutcome:
-    """What a filter did to a candidate list (router-internal currency)."""
+    """What a filter did to a candidate list (router-internal currency).
+
+    Made once per filter and lead, so it is a plain slotted dataclass (a
+    frozen one costs a ``setattr`` call per field); nothing changes it.
+    """
 
     kept: list[Rep]
     dropped: list[Drop]
@@ -168,13 +172,17 @@ class Filter(Strategy):
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Pick:
     """A selector's choice and the reasons for it.
 
     ``why`` is one human sentence; ``rationale`` holds the figures (cursor,
     credits, draw, loads) that make the choice replayable. ``credits`` carries
     updated weighted-rotation credits for the router to store.
+
+    Made once per lead, so it is a plain slotted dataclass rather than a
+    frozen one (which costs a ``setattr`` call per field); the router reads
+    it and never changes it.
 
     .. versionadded:: 0.1.0
     """

@@ -88,6 +88,8 @@ class RoundRobin(Selector):
         if not candidates:
             return None
         best, best_v, second = longest_waiting(candidates, ctx.last_served)
+        if not ctx.explain:
+            return Pick(best, "", {})
         why = f"{best.id} waited longest ({_served(best_v)}; turn now {ctx.turn})"
         rationale: dict[str, Any] = {
             "why": why,
