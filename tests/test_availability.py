@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from leadroute import Capacity, PoolState, Rep, Router, Rule, TimeWindow
+from leadroute.context import RouteContext
 from leadroute.strategies import Availability, CapacityCap, Geo, Ownership, RoundRobin
 from leadroute.worktime import add_working_time, next_work_start
 from tests.conftest import lead, rep
@@ -231,3 +235,86 @@ def test_prorated_period_cap() -> None:
     assert sum(a.rep_id == "back" for a in result.assignments) == 10
     drop = next(d for s in result.audit[-1].steps for d in s.dropped)
     assert drop.code == "period_cap"
+
+
+ZONES = (
+    "Asia/Shanghai",
+    "Asia/Urumqi",
+    "America/Los_Angeles",
+    "Europe/Berlin",
+    "Australia/Lord_Howe",
+)
+
+
+@given(
+    offsets=st.lists(st.integers(min_value=0, max_value=400 * 24 * 60), min_size=1, max_size=60),
+    zone_picks=st.lists(st.integers(min_value=0, max_value=len(ZONES) - 1), min_size=1),
+)
+@settings(max_examples=150, deadline=None)
+def test_local_day_cache_agrees_with_direct_conversion(
+    offsets: list[int], zone_picks: list[int]
+) -> None:
+    """The router's cached local day equals a fresh conversion, across DST and midnight.
+
+    Decision times jump back and forth over a year (DST changes in Los Angeles,
+    Berlin and the half-hour shift of Lord Howe Island included).
+    """
+    reps = [rep(f"r{i}", timezone=z) for i, z in enumerate(ZONES)]
+    ctx = RouteContext(
+        state=PoolState(reps=tuple(reps)),
+        seed=0,
+        open_counts={},
+        days={},
+        rotations={},
+        owners={},
+        order={r.id: i for i, r in enumerate(reps)},
+    )
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for n, minutes in enumerate(offsets):
+        now = start + timedelta(minutes=minutes)
+        ctx._begin(lead("L1"), now, frozenset())
+        who = reps[zone_picks[n % len(zone_picks)]]
+        expected = now.astimezone(ZoneInfo(who.timezone)).date()
+        assert ctx.local_date(who) == expected
+        assert ctx.local_day(who) == (expected, expected.isoformat())
+
+
+@pytest.mark.parametrize(
+    ("tz", "instants"),
+    [
+        # LA springs forward at 02:00 local on 2026-03-08 and falls back on 2026-11-01
+        (
+            "America/Los_Angeles",
+            [
+                "2026-03-08T07:59:00+00:00",
+                "2026-03-08T08:00:00+00:00",
+                "2026-03-08T10:30:00+00:00",
+                "2026-03-09T06:59:00+00:00",
+                "2026-03-09T07:00:00+00:00",
+                "2026-11-01T06:59:00+00:00",
+                "2026-11-01T07:00:00+00:00",
+                "2026-11-02T07:59:00+00:00",
+                "2026-11-02T08:00:00+00:00",
+            ],
+        ),
+        # Shanghai and Urumqi midnight in UTC
+        ("Asia/Shanghai", ["2026-03-01T15:59:59+00:00", "2026-03-01T16:00:00+00:00"]),
+        ("Asia/Urumqi", ["2026-03-01T17:59:59+00:00", "2026-03-01T18:00:00+00:00"]),
+    ],
+)
+def test_local_day_at_midnight_and_dst_edges(tz: str, instants: list[str]) -> None:
+    """Seconds either side of local midnight land on the right local day, in order."""
+    who = rep("r", timezone=tz)
+    ctx = RouteContext(
+        state=PoolState(reps=(who,)),
+        seed=0,
+        open_counts={},
+        days={},
+        rotations={},
+        owners={},
+        order={"r": 0},
+    )
+    for text in instants:
+        now = datetime.fromisoformat(text)
+        ctx._begin(lead("L1"), now, frozenset())
+        assert ctx.local_date(who) == now.astimezone(ZoneInfo(tz)).date(), text

@@ -11,7 +11,7 @@ the leads routed before this one). Strategies read it, never write it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from leadroute.state import period_count
@@ -61,11 +61,12 @@ class RouteContext:
 
     __slots__ = (
         "_days",
-        "_local",
         "_open",
         "_order",
         "_owners",
         "_rotations",
+        "_spans",
+        "_ts",
         "batch",
         "excluded",
         "explain",
@@ -98,7 +99,10 @@ class RouteContext:
         self._rotations = rotations
         self._owners = owners
         self._order = order
-        self._local: dict[str, date] = {}
+        #: per time zone: the local day (start and end as POSIX seconds, date, ISO text)
+        #: of the latest decision time looked up, kept while decision times stay inside it
+        self._spans: dict[str, tuple[float, float, date, str]] = {}
+        self._ts: float | None = None
         self.now: datetime = state.as_of or _EPOCH
         self.lead: Lead | None = None
         self.rule_id: str | None = None
@@ -116,7 +120,7 @@ class RouteContext:
         self.now = now
         self.excluded = excluded
         self.lead_facts = {}
-        self._local = {}
+        self._ts = None
 
     # -- counters --------------------------------------------------------------------
     @property
@@ -130,12 +134,25 @@ class RouteContext:
 
     def local_date(self, rep: Rep) -> date:
         """Today's date in the rep's own time zone at the decision time."""
-        tz = rep.timezone
-        day = self._local.get(tz)
-        if day is None:
-            day = self.now.astimezone(rep.zone).date()
-            self._local[tz] = day
-        return day
+        return self.local_day(rep)[0]
+
+    def local_day(self, rep: Rep) -> tuple[date, str]:
+        """:meth:`local_date` and its ISO text (the key of the day counters)."""
+        ts = self._ts
+        if ts is None:
+            ts = self._ts = self.now.timestamp()
+        span = self._spans.get(rep.timezone)
+        if span is not None and span[0] <= ts < span[1]:
+            return span[2], span[3]
+        zone = rep.zone
+        day = self.now.astimezone(zone).date()
+        text = day.isoformat()
+        start = datetime.combine(day, time(), tzinfo=zone)
+        end = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone)
+        if start.utcoffset() == end.utcoffset():
+            # no clock change that day: every instant from start to end is on ``day`` locally
+            self._spans[rep.timezone] = (start.timestamp(), end.timestamp(), day, text)
+        return day, text
 
     def assigned_today(self, rep: Rep) -> int:
         """Leads assigned to the rep on its own local day."""

@@ -221,7 +221,8 @@ def simulate(
     waits: list[float] = []
     final: dict[str, str | tuple[str, str]] = {}
     load_times: list[datetime] = []
-    load: dict[str, list[int]] = {r.id: [] for r in state.reps}
+    rep_ids = [r.id for r in state.reps]
+    snapshots: list[list[int]] = []  # open leads per rep (in roster order) after each step
     expected = 0.0
     closer = _Closer(by_id, close_after)
     i = 0
@@ -248,10 +249,8 @@ def simulate(
                 _tally(rows, drops, counts, caps, waits, final, lead_of)
                 closer.opened(rows)
             load_times.append(end)
-            loads = state.loads
-            for rep_id, series in load.items():
-                held = loads.get(rep_id)
-                series.append(0 if held is None else held.open)
+            held = state.loads
+            snapshots.append([0 if (x := held.get(r)) is None else x.open for r in rep_ids])
             clock = end
             if i < len(stream):
                 continue
@@ -301,7 +300,9 @@ def simulate(
         fairness=fairness,
         wait_minutes=_wait_stats(waits),
         load_times=tuple(load_times),
-        load={k: tuple(v) for k, v in load.items()},
+        load=dict(zip(rep_ids, zip(*snapshots, strict=True), strict=True))
+        if snapshots
+        else dict.fromkeys(rep_ids, ()),
         expected_conversions=exp,
         learned_history=0 if fit is None else fit.closed,
         notes=tuple(notes),
@@ -380,8 +381,12 @@ class _Closer:
                 gone.add(lead_id)
         if not gone:
             return state
+        open_leads = state.open_leads
+        freed: dict[str, int] = {}
+        for k in gone:
+            rep_id = open_leads[k].rep_id
+            freed[rep_id] = freed.get(rep_id, 0) + 1
         loads = dict(state.loads)
-        freed: Counter[str] = Counter(state.open_leads[k].rep_id for k in gone)
         for rep_id, n in freed.items():
             loads[rep_id] = (loads.get(rep_id) or ZERO_LOAD).release(n)
         values = {name: getattr(state, name) for name in PoolState.model_fields}

@@ -317,8 +317,7 @@ class Router:
         if already:
             msg = f"leads already open in the state: {already}"
             raise LeadAlreadyOpenError(msg, lead_ids=already)
-        known = state.rep_index
-        unknown = [r for r in self._named if r not in known]
+        unknown = [r for r in self._named if r not in state.rep_index] if self._named else []
         if unknown:
             msg = f"the rules name reps unknown to the state: {unknown}"
             raise UnknownRepError(msg, rep_ids=unknown)
@@ -494,12 +493,23 @@ class _RosterCache:
     from the roster alone and never mutated once built (the memo only grows).
     """
 
-    __slots__ = ("index_of", "indexes", "memo", "pairs", "position", "reps", "roster", "shared")
+    __slots__ = (
+        "by_id",
+        "index_of",
+        "indexes",
+        "memo",
+        "pairs",
+        "position",
+        "reps",
+        "roster",
+        "shared",
+    )
 
     def __init__(self, reps: tuple[Rep, ...]) -> None:
         self.reps = reps
         self.roster = [r for r in reps if r.active and not r.paused]
         self.position = {r.id: i for i, r in enumerate(reps)}
+        self.by_id = {r.id: r for r in reps}
         self.indexes: dict[tuple[type, str], _Index] = {}
         self.index_of: dict[int, _Index] = {}
         self.memo: dict[tuple[int, int, tuple[str, ...]], _Indexed] = {}
@@ -525,9 +535,9 @@ class _Run:
             router._roster_cache = cache
         self.roster = cache.roster
         self.position = cache.position
+        self.by_id = cache.by_id
         self.open_counts = {k: v.open for k, v in state.loads.items()}
         self.days: dict[str, dict[str, int]] = {k: v.days for k, v in state.loads.items()}
-        self.days_copied: set[str] = set()
         self.touched: set[str] = set()
         self.rotations = {
             k: RotationMemory(v.turn, dict(v.last_served), dict(v.credits))
@@ -991,17 +1001,18 @@ class _Run:
     ) -> None:
         pooled = self.pool.get(lead.id)
         if rep_id is not None:
-            rep = self.state.rep_index[rep_id]
+            rep = self.by_id[rep_id]
             self.open_counts[rep_id] = self.open_counts.get(rep_id, 0) + 1
-            day = self.ctx.local_date(rep).isoformat()
-            days = self.days.get(rep_id)
-            if rep_id not in self.days_copied:
-                days = dict(days) if days else {}
+            day = self.ctx.local_day(rep)[1]
+            if rep_id in self.touched:
+                days = self.days[rep_id]
+            else:
+                # copy on first write: the input state's counters are never changed
+                held = self.days.get(rep_id)
+                days = dict(held) if held else {}
                 self.days[rep_id] = days
-                self.days_copied.add(rep_id)
-            assert days is not None
+                self.touched.add(rep_id)
             days[day] = days.get(day, 0) + 1
-            self.touched.add(rep_id)
             account = account_key_of(lead)
             if account and account not in self.owners:
                 self.owners[account] = rep_id
@@ -1032,7 +1043,7 @@ class _Run:
         state = self.state
         loads = dict(state.loads)
         for rep_id in sorted(self.touched):
-            rep = state.rep_index[rep_id]
+            rep = self.by_id[rep_id]
             days = self.days[rep_id]
             if not days:
                 continue
