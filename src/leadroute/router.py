@@ -554,6 +554,8 @@ class _Run:
         self.memo = cache.memo
         self.pairs = cache.pairs
         self.trials: dict[tuple[str, str], RuleTrial] = {}
+        self.plain_steps: dict[tuple[str, int, int, int, int], Step] = {}
+        self.trial_tuples: dict[tuple[str, str], tuple[RuleTrial]] = {}
         self.chain_plans: dict[tuple[int, str], list[tuple[int, Strategy, str]]] = {}
         self.ctx = ctx = RouteContext(
             state=state,
@@ -580,7 +582,7 @@ class _Run:
             "policy_revision": router.policy_revision,
             "state_revision": self.state.revision,
             "seed": router.seed,
-            "rules": tuple(trials),
+            "rules": self._trials_tuple(trials),
             "rule_id": rule_id,
             "steps": tuple(steps),
             "outcome": outcome,
@@ -650,6 +652,19 @@ class _Run:
                 reason = pick.reason or "no_eligible_rep"
         self._apply(lead, at, outcome, rep_id, rule_id, reason)
         return trials, steps, outcome, rep_id, rule_id, reason
+
+    def _trials_tuple(self, trials: list[RuleTrial]) -> tuple[RuleTrial, ...]:
+        """The decision's trials; one shared tuple when only a shared trial record is in it."""
+        if len(trials) != 1:
+            return tuple(trials)
+        trial = trials[0]
+        key = (trial.rule_id, trial.result)
+        if self.trials.get(key) is not trial:
+            return (trial,)
+        found = self.trial_tuples.get(key)
+        if found is None:
+            found = self.trial_tuples[key] = (trial,)
+        return found
 
     def _trial(self, rule_id: str, result: str, detail: str = "") -> RuleTrial:
         """Shared (immutable) trial records for the outcomes without lead-specific detail."""
@@ -929,6 +944,14 @@ class _Run:
         unlisted: int,
         note: str | None = None,
     ) -> Step:
+        key: tuple[str, int, int, int, int] | None = None
+        if not drops and note is None:
+            # a step without drops or note is the same record for every lead with the same
+            # counts: one shared (frozen) instance instead of one per lead
+            key = (path, id(flt), len(cands), len(kept), unlisted)
+            found = self.plain_steps.get(key)
+            if found is not None:
+                return found
         values = {
             "path": path,
             "strategy": self._reprs.get(id(flt)) or repr(flt),
@@ -941,7 +964,10 @@ class _Run:
             "note": note,
             "rationale": None,
         }
-        return assemble(Step, values, _FILTER_STEP_SET)
+        step = assemble(Step, values, _FILTER_STEP_SET)
+        if key is not None:
+            self.plain_steps[key] = step
+        return step
 
     def _select(
         self, sel: Selector, path: str, lead: Lead, cands: list[Rep], steps: list[Step]
@@ -1043,12 +1069,14 @@ class _Run:
         state = self.state
         loads = dict(state.loads)
         for rep_id in sorted(self.touched):
-            rep = self.by_id[rep_id]
             days = self.days[rep_id]
             if not days:
                 continue
-            span = max(DAYS_KEPT, rep.capacity.period_days)
-            if len(days) > span:  # prune only when there can be days outside the window
+            # prune only when there can be days outside the window (the rep is looked at
+            # only then: at 100,000 reps its record is seldom in the CPU cache)
+            if len(days) > DAYS_KEPT and len(days) > (
+                span := max(DAYS_KEPT, self.by_id[rep_id].capacity.period_days)
+            ):
                 newest = max(days)
                 keep_from = (
                     datetime.fromisoformat(newest).date() - timedelta(days=span)
