@@ -30,6 +30,25 @@ def test_invariants_hold(router: Router, state: PoolState, batch: list[Lead]) ->
 
 
 @SETTINGS
+@given(routers(), pool_states(), lead_batches())
+def test_outcome_audit_routes_like_full_audit(
+    router: Router, state: PoolState, batch: list[Lead]
+) -> None:
+    """Without the audit (selectors skip their reasons) the picks and the next state are the same,
+    and so are the bulk replay's rows (the policy lab's path)."""
+    full = router.assign(state, batch)
+    bare = router.assign(state, batch, audit="outcome")
+    assert bare.assignments == full.assignments
+    assert bare.state.model_dump_json() == full.state.model_dump_json()
+    replay_state, rows, _drops = router._replay(state, batch)
+    assert replay_state.model_dump_json() == full.state.model_dump_json()
+    # rows come in processing order, the audit in input order
+    assert sorted((r[0], r[1] or "", r[2], r[3]) for r in rows) == sorted(
+        (d.lead_id, d.rep_id or "", d.outcome, d.reason) for d in full.audit
+    )
+
+
+@SETTINGS
 @given(routers(), pool_states(), lead_batches(max_size=15), lead_batches(max_size=15))
 def test_invariants_hold_over_two_calls(
     router: Router, state: PoolState, first: list[Lead], second: list[Lead]
