@@ -160,18 +160,24 @@ class _GCTimer:
         gc.callbacks.remove(self)
 
 
-def _timed_call(work: Workload) -> tuple[float, float, float]:
+def _timed_call(work: Workload, freeze: bool = False) -> tuple[float, float, float]:
     """A fresh router: (first call indexing the roster, per-lead us of the next call, of which
-    in the garbage collector)."""
+    in the garbage collector). ``freeze``: ``gc.freeze()`` before the timed call."""
     router = Router(rules=ROUTER.rules)
     state = PoolState(reps=work.reps)
     t0 = time.perf_counter()
     router.assign(state, work.leads[:1])  # first call: indexes the roster
     setup = time.perf_counter() - t0
-    with _GCTimer() as in_gc:
-        t0 = time.perf_counter()
-        router.assign(state, work.leads[1:])
-        elapsed = time.perf_counter() - t0
+    if freeze:
+        gc.freeze()
+    try:
+        with _GCTimer() as in_gc:
+            t0 = time.perf_counter()
+            router.assign(state, work.leads[1:])
+            elapsed = time.perf_counter() - t0
+    finally:
+        if freeze:
+            gc.unfreeze()
     n = len(work.leads) - 1
     return setup, elapsed * 1e6 / n, in_gc.seconds * 1e6 / n
 
@@ -218,6 +224,13 @@ def scaling(small: int, large: int, n_leads: int, per_cell: int, repeat: int = 3
         f"  ratio {large:,} / {small:,} reps: leadroute {best[1] / best[0]:.2f}x (target <= 1.5x), "
         f"hand loop {hand[1] / hand[0]:.2f}x; leadroute outside the collector "
         f"{rest[1] / rest[0]:.2f}x"
+    )
+    # what a CRM process holding a large roster can do: move the loaded objects out of the
+    # collector's walks (docs/benchmarks.md, "Large rosters")
+    frozen = [min(_timed_call(w, freeze=True)[1] for _ in range(repeat)) for w in works]
+    print(
+        f"  with gc.freeze() after loading: {frozen[0]:.1f} / {frozen[1]:.1f} us/lead, "
+        f"ratio {frozen[1] / frozen[0]:.2f}x"
     )
 
 

@@ -931,8 +931,8 @@ class _Run:
                             cell = pair[(k1, k2)] = _Indexed(memo=next(_SERIALS))
                         cell.append(rep)
             self.pairs[(id(first), id(second))] = pair
-        found = [pair[(k1, k2)] for k1 in first_keys for k2 in keys if (k1, k2) in pair]
-        return _merge(found, self.position)
+        cells = [pair.get((k1, k2)) for k1 in first_keys for k2 in keys]
+        return _merge([c for c in cells if c is not None], self.position)
 
     def _filter_step(
         self,
