@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 __all__ = ["CapacityCap"]
 
 
+#: Candidate lists up to this long get their rows computed directly, without the memo.
+_DIRECT = 8
+
+
 @dataclass(frozen=True, slots=True, repr=False)
 class CapacityCap(Filter):
     """Drop reps at a cap: open leads, leads today, leads in the rolling period.
@@ -107,6 +111,10 @@ class CapacityCap(Filter):
         ``memo`` serial) get their rows computed once per roster.
         """
         memo = getattr(candidates, "memo", None)
+        if len(candidates) <= _DIRECT:
+            # a few reps: reading them is cheaper than a memo entry (and the reps are read
+            # again by the selector and the router, so their records are then in cache)
+            return [self._row(rep) for rep in candidates]
         key = (id(self), memo) if memo is not None else None
         if key is not None:
             found = ctx.roster_memo.get(key)
