@@ -553,9 +553,9 @@ class _Run:
             cache.shared.clear()
         self.memo = cache.memo
         self.pairs = cache.pairs
-        self.trials: dict[tuple[str, str], RuleTrial] = {}
+        #: shared trial records without lead-specific detail, each in a one-trial tuple
+        self.trials: dict[tuple[str, str], tuple[RuleTrial]] = {}
         self.plain_steps: dict[tuple[str, int, int, int, int], Step] = {}
-        self.trial_tuples: dict[tuple[str, str], tuple[RuleTrial]] = {}
         self.chain_plans: dict[tuple[int, str], list[tuple[int, Strategy, str]]] = {}
         self.ctx = ctx = RouteContext(
             state=state,
@@ -654,26 +654,22 @@ class _Run:
         return trials, steps, outcome, rep_id, rule_id, reason
 
     def _trials_tuple(self, trials: list[RuleTrial]) -> tuple[RuleTrial, ...]:
-        """The decision's trials; one shared tuple when only a shared trial record is in it."""
-        if len(trials) != 1:
-            return tuple(trials)
-        trial = trials[0]
-        key = (trial.rule_id, trial.result)
-        if self.trials.get(key) is not trial:
-            return (trial,)
-        found = self.trial_tuples.get(key)
-        if found is None:
-            found = self.trial_tuples[key] = (trial,)
-        return found
+        """The decision's trials; the shared one-trial tuple when only a shared record is in it."""
+        if len(trials) == 1:
+            shared = self.trials.get((trials[0].rule_id, trials[0].result))
+            if shared is not None and shared[0] is trials[0]:
+                return shared
+        return tuple(trials)
 
     def _trial(self, rule_id: str, result: str, detail: str = "") -> RuleTrial:
         """Shared (immutable) trial records for the outcomes without lead-specific detail."""
         key = (rule_id, result)
-        trial = self.trials.get(key)
-        if trial is None:
-            trial = build(RuleTrial, rule_id=rule_id, result=result, detail=detail)
-            self.trials[key] = trial
-        return trial
+        shared = self.trials.get(key)
+        if shared is None:
+            shared = self.trials[key] = (
+                build(RuleTrial, rule_id=rule_id, result=result, detail=detail),
+            )
+        return shared[0]
 
     def _try(self, rule_id: str, route: Strategy, lead: Lead, steps: list[Step]) -> _Found:
         ctx = self.ctx
