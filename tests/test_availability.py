@@ -237,6 +237,19 @@ def test_prorated_period_cap() -> None:
     assert drop.code == "period_cap"
 
 
+def _context(reps: list[Rep]) -> RouteContext:
+    """A routing context over ``reps`` with empty counters (as at the start of a call)."""
+    return RouteContext(
+        state=PoolState(reps=tuple(reps)),
+        seed=0,
+        open_counts={},
+        days={},
+        rotations={},
+        owners={},
+        order={r.id: i for i, r in enumerate(reps)},
+    )
+
+
 ZONES = (
     "Asia/Shanghai",
     "Asia/Urumqi",
@@ -260,15 +273,7 @@ def test_local_day_cache_agrees_with_direct_conversion(
     Berlin and the half-hour shift of Lord Howe Island included).
     """
     reps = [rep(f"r{i}", timezone=z) for i, z in enumerate(ZONES)]
-    ctx = RouteContext(
-        state=PoolState(reps=tuple(reps)),
-        seed=0,
-        open_counts={},
-        days={},
-        rotations={},
-        owners={},
-        order={r.id: i for i, r in enumerate(reps)},
-    )
+    ctx = _context(reps)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     for n, minutes in enumerate(offsets):
         now = start + timedelta(minutes=minutes)
@@ -305,15 +310,7 @@ def test_local_day_cache_agrees_with_direct_conversion(
 def test_local_day_at_midnight_and_dst_edges(tz: str, instants: list[str]) -> None:
     """Seconds either side of local midnight land on the right local day, in order."""
     who = rep("r", timezone=tz)
-    ctx = RouteContext(
-        state=PoolState(reps=(who,)),
-        seed=0,
-        open_counts={},
-        days={},
-        rotations={},
-        owners={},
-        order={"r": 0},
-    )
+    ctx = _context([who])
     for text in instants:
         now = datetime.fromisoformat(text)
         ctx._begin(lead("L1"), now, frozenset())
