@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from leadroute.audit import Decision, Drop, RuleTrial, Step
 from leadroute.conditions import AllOf, AnyOf, Condition, FieldCondition, Not, Predicate
 from leadroute.exceptions import (
@@ -44,6 +46,9 @@ from leadroute.rules import Rule
 from leadroute.state import ClosedLead, OpenLead, PooledLead, PoolState, RepLoad, Rotation
 
 __version__ = "0.1.0"
+
+# the library's logger: INFO for each call's counts, DEBUG for steps; silent unless the app configures logging
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "AllOf",

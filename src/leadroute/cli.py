@@ -177,11 +177,18 @@ def cmd_reclaim(args: argparse.Namespace, out: IO[str]) -> int:
 
 def cmd_simulate(args: argparse.Namespace, out: IO[str]) -> int:
     from leadroute.lab import HistoricalOutcome, compare, simulate, write_html
+    from leadroute.progress import terminal_progress
+    from leadroute.report import require_plotly
     from leadroute.strategies.availability import as_duration
 
     if len(args.rules) > 2:
         msg = "give one or two --rules files"
         raise LeadrouteError(msg)
+    if args.html:
+        try:  # before any work: a missing extra must not cost a whole simulation
+            require_plotly()
+        except ImportError as exc:
+            raise LeadrouteError(str(exc)) from None
     routers = [Router.from_config(path) for path in args.rules]
     state = read_json(args.state, PoolState)
     leads = read_jsonl(args.leads, Lead)
@@ -193,7 +200,10 @@ def cmd_simulate(args: argparse.Namespace, out: IO[str]) -> int:
     assert step is not None
     reports = []
     for path, router in zip(args.rules, routers, strict=True):
-        report = simulate(router, state, leads, outcomes, step=step, min_history=args.min_history)
+        with terminal_progress(f"simulate {Path(path).name}") as tick:
+            report = simulate(
+                router, state, leads, outcomes, step=step, min_history=args.min_history, progress=tick
+            )
         reports.append((Path(path).stem, report))
         out.write(f"== {path}\n{report.summary()}\n\n")
     if len(reports) == 2:

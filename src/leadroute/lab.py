@@ -15,21 +15,23 @@ Everything is deterministic: the same inputs give the same report.
 from __future__ import annotations
 
 import heapq
-import html
+import logging
 import math
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
+from leadroute import report as _report
 from leadroute.exceptions import InputError
 from leadroute.fast import build
 from leadroute.fit import FitModel
-from leadroute.models import FrozenModel, Lead
+from leadroute.models import FrozenModel, Lead, Rep
+from leadroute.regions import region_covers
 from leadroute.router import Router
 from leadroute.state import ZERO_LOAD, ClosedLead, OpenLead, PoolState
 
@@ -42,7 +44,10 @@ __all__ = [
     "compare",
     "gini",
     "simulate",
+    "write_html",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 class HistoricalOutcome(FrozenModel):
@@ -60,7 +65,14 @@ class HistoricalOutcome(FrozenModel):
 class RepShare(FrozenModel):
     """One rep's leads in a simulation against the share it should have had.
 
+    ``target_share`` is the rep's fair share *within the territories it can
+    serve*: each lead is shared among the active reps whose territories cover
+    its region (in proportion to their weights; a rep without territories
+    covers every lead), so a rep in a small region is not shown as starved.
+
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       ``target_share`` takes territories into account (was weight over the roster).
     """
 
     count: int
@@ -100,41 +112,31 @@ class SimulationReport(FrozenModel):
     expected_conversions: float | None = None
     learned_history: int = 0
     notes: tuple[str, ...] = ()
+    #: when the first and the last simulated lead arrived (``None``: no leads)
+    first_lead_at: AwareDatetime | None = None
+    last_lead_at: AwareDatetime | None = None
+    #: the clock step of the simulation
+    step: timedelta = timedelta(days=1)
+    #: active reps per team (``""``: reps without a team)
+    teams: dict[str, int] = Field(default_factory=dict)
+    #: the ids of the policy's rules, in order
+    rules: tuple[str, ...] = ()
+    #: leads each active rep could serve by territory
+    servable: dict[str, int] = Field(default_factory=dict)
+    #: expected conversions of each rep's leads (with enough outcomes)
+    expected_by_rep: dict[str, float] = Field(default_factory=dict)
+    #: clock steps that ended with the rep at its ``max_open``
+    full_steps: dict[str, int] = Field(default_factory=dict)
 
     def summary(self) -> str:
-        """A short text report."""
-        lines = [
-            f"policy {self.policy_revision}: {self.leads} leads, {self.assigned} assigned "
-            f"({_pct(self.assigned, self.leads)})",
-            f"fairness: gini {self.fairness.gini:.3f}, max/min "
-            f"{'-' if self.fairness.max_min_ratio is None else f'{self.fairness.max_min_ratio:.2f}'}, "
-            f"max share deviation {self.fairness.max_share_deviation:+.3%}",
-        ]
-        if self.wait_minutes:
-            w = self.wait_minutes
-            lines.append(
-                f"wait to assignment (min): mean {w['mean']:.1f}, p90 {w['p90']:.1f}, max {w['max']:.1f}"
-            )
-        if self.unassigned:
-            lines.append(
-                "unassigned: " + ", ".join(f"{k} {v}" for k, v in sorted(self.unassigned.items()))
-            )
-        if self.manual_review:
-            lines.append(
-                "manual review: "
-                + ", ".join(f"{k} {v}" for k, v in sorted(self.manual_review.items()))
-            )
-        if self.cap_hits:
-            lines.append(
-                "cap hits: " + ", ".join(f"{k} {v}" for k, v in sorted(self.cap_hits.items()))
-            )
-        if self.expected_conversions is not None:
-            lines.append(f"expected conversions: {self.expected_conversions:.1f}")
-        lines.extend(self.notes)
-        return "\n".join(lines)
+        """A short text report in plain words."""
+        return _report.summary_text(self)
 
     def to_html(self, path: str | Path, *, title: str = "leadroute simulation") -> Path:
-        """Write a self-contained HTML report with charts (needs ``pip install "leadroute[report]"``)."""
+        """Write a self-contained HTML report with charts (needs ``pip install "leadroute[report]"``).
+
+        See :func:`leadroute.report.write_html`.
+        """
         return write_html([("policy", self)], path, title=title)
 
 
@@ -171,6 +173,7 @@ def simulate(
     min_history: int = 300,
     prior_strength: float = 10.0,
     segment_by: Sequence[str] = ("industry",),
+    progress: Callable[[int, int], None] | None = None,
 ) -> SimulationReport:
     """Replay ``leads`` through ``router`` from ``state`` and measure the result.
 
@@ -186,13 +189,24 @@ def simulate(
         close_after: when a lead without a historical close time closes
             (``None``: it stays open).
         retry_pool: retry leads left in the pool for want of a rep.
+        progress: called as ``progress(done, total)`` after each clock step
+            with the leads routed so far (``done`` only grows and ends at
+            ``total``, the number of leads).
 
-    Target shares are the reps' weights over the active roster.
+    Target shares are each rep's fair share within the territories it can
+    serve (see :class:`RepShare`).
+
+    .. versionchanged:: 0.2.0
+       ``progress``; territory-aware target shares; the report describes what was simulated.
     """
     if step <= timedelta(0):
         msg = f"step={step!r}: must be positive"
         raise InputError(msg, field="step")
     stream = sorted(leads, key=lambda x: (x.created_at, x.id))
+    logger.info(
+        "simulate: %d leads, policy %s, %d reps", len(stream), router.policy_revision, len(state.reps)
+    )
+    start_state = state
     by_id = _outcomes(outcomes)
     fit: FitModel | None = None
     lead_of = {x.id: x for x in stream}
@@ -233,11 +247,11 @@ def simulate(
             end = clock + step
             state = closer.close_due(state, end)
             state, learned_upto = _learn(state, closed, learned_upto, clock)
-            progress = 0
+            retried = 0
             if retry_pool and _waiting(state):
                 retry = [p.lead for p in state.pool.values() if p.reason == "no_eligible_rep"]
                 state, rows, drops = router._replay(state, retry, now=clock)
-                progress = sum(1 for r in rows if r[1] is not None)
+                retried = sum(1 for r in rows if r[1] is not None)
                 _tally(rows, drops, counts, caps, waits, final, lead_of)
                 closer.opened(rows)
             batch = []
@@ -249,6 +263,10 @@ def simulate(
                 _tally(rows, drops, counts, caps, waits, final, lead_of)
                 closer.opened(rows)
             load_times.append(end)
+            if progress is not None:
+                progress(i, len(stream))
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("simulate: step to %s, %d of %d leads", end.isoformat(), i, len(stream))
             held = state.loads
             snapshots.append([0 if (x := held.get(r)) is None else x.open for r in rep_ids])
             clock = end
@@ -260,7 +278,7 @@ def simulate(
                 o.closed_at is not None and o.lead_id in state.open_leads for o in by_id.values()
             )
             if not (retry_pool and _waiting(state)) or (
-                progress == 0 and not (closable and state.open_leads)
+                retried == 0 and not (closable and state.open_leads)
             ):
                 break
             if extra_steps > 3650:
@@ -268,16 +286,20 @@ def simulate(
                 break
     # final outcome per lead: a rep id, or (outcome, reason) for leads without one
     assigned = 0
+    by_rep: Counter[str] = Counter()
     for lead_id, where in final.items():
         if type(where) is str:
             assigned += 1
             if fit is not None and fit.enabled:
-                expected += fit.estimate(where, lead_of[lead_id]).rate
+                rate = fit.estimate(where, lead_of[lead_id]).rate
+                expected += rate
+                by_rep[where] += rate
         elif where[0] == "manual_review":
             review[where[1]] += 1
         else:
             unassigned[where[1]] += 1
-    per_rep, fairness = _shares(state, counts)
+    targets, servable = _fair_shares(state.reps, stream)
+    per_rep, fairness = _shares(state, counts, targets)
     notes: list[str] = []
     if extra_steps > 3650:
         notes.append(notes_early)
@@ -289,7 +311,7 @@ def simulate(
             notes.append(
                 f"expected conversions off: {fit.closed} historical outcomes < {min_history}"
             )
-    return SimulationReport(
+    report = SimulationReport(
         policy_revision=router.policy_revision,
         leads=len(stream),
         assigned=assigned,
@@ -306,7 +328,23 @@ def simulate(
         expected_conversions=exp,
         learned_history=0 if fit is None else fit.closed,
         notes=tuple(notes),
+        first_lead_at=stream[0].created_at if stream else None,
+        last_lead_at=stream[-1].created_at if stream else None,
+        step=step,
+        teams=dict(
+            sorted(Counter(r.team or "" for r in start_state.reps if r.active).items())
+        ),
+        rules=tuple(r.id for r in router.rules),
+        servable=servable,
+        expected_by_rep={k: round(by_rep[k], 4) for k in sorted(by_rep)} if exp is not None else {},
+        full_steps=_full_steps(state.reps, rep_ids, snapshots),
     )
+    logger.info(
+        "simulate: done, %d of %d leads assigned, %d steps", assigned, len(stream), len(load_times)
+    )
+    if progress is not None and not stream:
+        progress(0, 0)
+    return report
 
 
 def _outcomes(
@@ -420,15 +458,60 @@ def _learn(
     return build(PoolState, **values), stop
 
 
-def _shares(state: PoolState, counts: Counter[str]) -> tuple[dict[str, RepShare], Fairness]:
+def _fair_shares(reps: Sequence[Rep], leads: Sequence[Lead]) -> tuple[dict[str, float], dict[str, int]]:
+    """Each active rep's fair share of ``leads`` within its territories, and the leads it can serve.
+
+    A lead is shared among the active reps whose territories cover its region,
+    in proportion to their weights; a rep without territories covers every
+    lead; a lead nobody covers is shared by the whole roster. Leads are
+    grouped by region first, so the cost is leads + regions x reps.
+    """
+    roster = [r for r in reps if r.active and not r.paused and r.weight > 0]
+    by_geo = Counter(x.geo for x in leads)
+    due: dict[str, float] = dict.fromkeys((r.id for r in roster), 0.0)
+    servable: dict[str, int] = dict.fromkeys((r.id for r in roster), 0)
+    for geo in sorted(by_geo, key=lambda g: (g is None, g or "")):
+        n = by_geo[geo]
+        cover = [
+            r
+            for r in roster
+            if not r.territories
+            or (geo is not None and any(region_covers(t, geo) for t in r.territories))
+        ]
+        for r in cover:
+            servable[r.id] += n
+        share_among = cover or roster
+        weights = sum(r.weight for r in share_among)
+        for r in share_among:
+            due[r.id] += n * r.weight / weights
+    total = sum(due.values())
+    if not total:
+        weights = sum(r.weight for r in roster)
+        return {r.id: r.weight / weights for r in roster} if weights else {}, servable
+    return {k: v / total for k, v in due.items()}, servable
+
+
+def _full_steps(reps: Sequence[Rep], rep_ids: list[str], snapshots: list[list[int]]) -> dict[str, int]:
+    """How many clock steps ended with each capped rep at its ``max_open``."""
+    caps = {r.id: r.capacity.max_open for r in reps}
+    out: dict[str, int] = {}
+    for j, rep_id in enumerate(rep_ids):
+        cap = caps.get(rep_id)
+        if cap:
+            out[rep_id] = sum(1 for snap in snapshots if snap[j] >= cap)
+    return out
+
+
+def _shares(
+    state: PoolState, counts: Counter[str], targets: Mapping[str, float]
+) -> tuple[dict[str, RepShare], Fairness]:
     roster = [r for r in state.reps if r.active and not r.paused]
     total = sum(counts.values())
-    weight_sum = sum(r.weight for r in roster)
     per: dict[str, RepShare] = {}
     for r in roster:
         n = counts.get(r.id, 0)
         share = n / total if total else 0.0
-        target = r.weight / weight_sum if weight_sum else 0.0
+        target = targets.get(r.id, 0.0)
         per[r.id] = RepShare(
             count=n,
             share=round(share, 6),
@@ -557,62 +640,9 @@ def write_html(
     *,
     title: str = "leadroute simulation",
 ) -> Path:
-    """A self-contained HTML page with share, load and fairness charts for ``reports``."""
-    try:
-        import plotly.graph_objects as go
-        from plotly.io import to_html
-    except ImportError:
-        msg = 'HTML reports need plotly: pip install "leadroute[report]"'
-        raise ImportError(msg) from None
-    parts: list[str] = []
-    share = go.Figure()
-    reps = sorted({k for _, r in reports for k in r.per_rep})
-    for name, r in reports:
-        share.add_bar(
-            name=f"{name} share",
-            x=reps,
-            y=[r.per_rep[k].share if k in r.per_rep else 0 for k in reps],
-        )
-    first = reports[0][1]
-    share.add_scatter(
-        name="target share",
-        x=reps,
-        y=[first.per_rep[k].target_share if k in first.per_rep else 0 for k in reps],
-        mode="markers",
-    )
-    share.update_layout(title="Share of leads per rep against target", barmode="group")
-    parts.append(to_html(share, full_html=False, include_plotlyjs=True))
-    load = go.Figure()
-    for name, r in reports:
-        totals = [sum(series[i] for series in r.load.values()) for i in range(len(r.load_times))]
-        peak = [
-            max((series[i] for series in r.load.values()), default=0)
-            for i in range(len(r.load_times))
-        ]
-        load.add_scatter(
-            name=f"{name} open leads (all reps)", x=list(r.load_times), y=totals, mode="lines"
-        )
-        load.add_scatter(name=f"{name} busiest rep", x=list(r.load_times), y=peak, mode="lines")
-    load.update_layout(title="Load over time")
-    parts.append(to_html(load, full_html=False, include_plotlyjs=False))
-    fair = go.Figure()
-    names = [n for n, _ in reports]
-    fair.add_bar(name="gini", x=names, y=[r.fairness.gini for _, r in reports])
-    fair.add_bar(
-        name="max share deviation", x=names, y=[r.fairness.max_share_deviation for _, r in reports]
-    )
-    fair.update_layout(title="Fairness", barmode="group")
-    parts.append(to_html(fair, full_html=False, include_plotlyjs=False))
-    summaries = "".join(
-        f"<h2>{html.escape(n)}</h2><pre>{html.escape(r.summary())}</pre>" for n, r in reports
-    )
-    if len(reports) == 2:
-        cmp = compare(reports[0][1], reports[1][1], (reports[0][0], reports[1][0]))
-        summaries += f"<h2>Comparison</h2><pre>{html.escape(cmp.table())}</pre>"
-    page = (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
-        f"<body><h1>{html.escape(title)}</h1>{summaries}{''.join(parts)}</body></html>"
-    )
-    out = Path(path)
-    out.write_text(page, encoding="utf-8")
-    return out
+    """A self-contained HTML page for ``reports`` (named policies), see :func:`leadroute.report.write_html`.
+
+    Needs plotly (``pip install "leadroute[report]"``); raises :class:`ImportError` naming the
+    extra before doing any work when it is missing.
+    """
+    return _report.write_html(reports, path, title=title)

@@ -21,6 +21,8 @@ rep, open with a new rep, or in the pool.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
     from leadroute.router import Router
 
 __all__ = ["ReclaimPolicy", "ReclaimWarning", "reclaim", "warnings"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,10 +147,15 @@ def _check_now(now: datetime) -> None:
 
 
 def reclaim(
-    router: Router, state: PoolState, now: datetime, policy: ReclaimPolicy
+    router: Router,
+    state: PoolState,
+    now: datetime,
+    policy: ReclaimPolicy,
+    *,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RoutingResult:
     """The implementation of :meth:`leadroute.Router.reclaim`."""
-    from leadroute.router import _Run, decision_id
+    from leadroute.router import PROGRESS_EVERY, _Run, decision_id
 
     _check_now(now)
     moves: list[tuple[OpenLead, str, datetime]] = []
@@ -155,7 +164,11 @@ def reclaim(
         found = _due(state, rec, policy)
         if found is not None and found[1] <= now:
             moves.append((rec, found[0], found[1]))
+    logger.debug("reclaim: %d open leads at %s, %d due", len(state.open_leads), now, len(moves))
     if not moves:
+        if progress is not None:
+            progress(0, 0)
+        logger.info("reclaim: %d open leads, none moved", len(state.open_leads))
         result = build(RoutingResult, assignments=(), state=state, audit=())
         result._bind(router, state)
         return result
@@ -167,9 +180,14 @@ def reclaim(
     freed = state.replace(loads=loads, open_leads=open_leads)
     run = _Run(router, freed)
     decisions: list[Decision] = []
-    for rec, kind, due in moves:
+    total = len(moves)
+    for done, (rec, kind, due) in enumerate(moves):
+        if progress is not None and done and done % PROGRESS_EVERY == 0:
+            progress(done, total)
         lead = rec.lead
         lead_id = lead.id
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("reclaim: lead %s of %s is due (%s, %s)", lead_id, rec.rep_id, kind, due)
         previous = (*rec.previous_reps, rec.rep_id)
         if kind == "sla" and rec.times_reassigned < policy.max_reassignments:
             d = run.route(lead, now, exclude=previous)
@@ -243,6 +261,17 @@ def reclaim(
         )
     new_state = run.finish(now)
     assignments = assignments_of(decisions)
+    if progress is not None:
+        progress(total, total)
+    if logger.isEnabledFor(logging.INFO):
+        moved = sum(1 for a in assignments if a.rep_id is not None)
+        logger.info(
+            "reclaim: %d open leads, %d moved: %d to a new rep, %d to the pool or review",
+            len(state.open_leads),
+            total,
+            moved,
+            total - moved,
+        )
     result = build(RoutingResult, assignments=assignments, state=new_state, audit=tuple(decisions))
     result._bind(router, freed)
     return result

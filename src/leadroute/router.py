@@ -15,7 +15,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -65,6 +66,12 @@ __all__ = ["Router"]
 
 #: Days of per-day counts kept in :class:`~leadroute.state.RepLoad` beyond the rep's period.
 DAYS_KEPT = 92
+
+
+logger = logging.getLogger(__name__)
+
+#: leads between two calls of a ``progress`` callback in :meth:`Router.assign`
+PROGRESS_EVERY = 1000
 
 
 class Router:
@@ -209,6 +216,7 @@ class Router:
         now: datetime | None = None,
         *,
         audit: Literal["full", "outcome"] = "full",
+        progress: Callable[[int, int], None] | None = None,
     ) -> RoutingResult:
         """Route ``leads`` against ``state``; the input state is not changed.
 
@@ -220,6 +228,12 @@ class Router:
         :class:`~leadroute.exceptions.LeadAlreadyOpenError` or
         :class:`~leadroute.exceptions.UnknownRepError`, naming the ids,
         before anything is routed.
+
+        ``progress``, if given, is called as ``progress(done, total)`` every
+        :data:`PROGRESS_EVERY` leads and once at the end (``done == total``).
+
+        .. versionchanged:: 0.2.0
+           ``progress``.
         """
         batch = list(leads)
         self._validate(state, batch, now)
@@ -230,12 +244,26 @@ class Router:
         order = sorted(range(len(batch)), key=lambda i: _order_key(batch[i]))
         run.ctx.batch = tuple(batch[i] for i in order)
         decisions: list[Decision | None] = [None] * len(batch)
-        for i in order:
+        total = len(batch)
+        logger.debug(
+            "assign: %d leads, policy %s, state revision %d",
+            total,
+            self.policy_revision,
+            state.revision,
+        )
+        for done, i in enumerate(order, 1):
             lead = batch[i]
             at = now or lead.created_at
             decisions[i] = run.route(lead, at)
+            if progress is not None and done % PROGRESS_EVERY == 0 and done != total:
+                progress(done, total)
+        if progress is not None:
+            progress(total, total)
         decided = tuple(d for d in decisions if d is not None)
         assignments = assignments_of(decided)
+        if logger.isEnabledFor(logging.INFO):
+            placed = sum(1 for a in assignments if a.rep_id is not None)
+            logger.info("assign: %d leads, %d assigned, %d not", total, placed, total - placed)
         latest: datetime | None = now
         if latest is None:
             for lead in batch:
@@ -270,7 +298,12 @@ class Router:
         return run.finish(latest), out, run.drop_counts
 
     def reclaim(
-        self, state: PoolState, now: datetime, policy: ReclaimPolicy | None = None
+        self,
+        state: PoolState,
+        now: datetime,
+        policy: ReclaimPolicy | None = None,
+        *,
+        progress: Callable[[int, int], None] | None = None,
     ) -> RoutingResult:
         """Apply the pool's recycle policies at ``now``; one audited move per reclaimed lead.
 
@@ -278,11 +311,15 @@ class Router:
         activity within the SLA are reassigned through these rules (previous
         owners excluded), leads idle for ``recycle_after`` go back to the pool.
         ``assignments`` lists the moved leads only; every other open lead stays
-        as it was.
+        as it was. ``progress``, if given, is called as ``progress(done, total)``
+        over the leads to move (every :data:`PROGRESS_EVERY` and at the end).
+
+        .. versionchanged:: 0.2.0
+           ``progress``.
         """
         from leadroute.lifecycle import ReclaimPolicy, reclaim
 
-        return reclaim(self, state, now, policy or ReclaimPolicy())
+        return reclaim(self, state, now, policy or ReclaimPolicy(), progress=progress)
 
     def reclaim_warnings(
         self,
