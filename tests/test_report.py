@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import io
 import json
 import os
 import re
@@ -81,9 +82,13 @@ def test_no_warning_below_the_concentration_threshold() -> None:
     """A rep 40% above its fair share is named in the headline but not warned about."""
     r = made({"a": 35, "b": 25, "c": 20, "d": 20}, EVEN)
     v = verdict([("P", r)])
-    assert v.text == "P assigns all 100 leads; its busiest rep, a, gets 40% more than its fair share."
+    assert (
+        v.text == "P assigns all 100 leads; its busiest rep, a, gets 40% more than its fair share."
+    )
     assert v.warnings == ()
-    assert verdict([("P", r)], concentration=0.3).warnings[0].startswith("Leads are concentrated in P")
+    assert (
+        verdict([("P", r)], concentration=0.3).warnings[0].startswith("Leads are concentrated in P")
+    )
 
 
 def test_busiest_rep_is_measured_against_fair_share_not_count() -> None:
@@ -106,7 +111,13 @@ def test_unserved_leads_are_warned_about() -> None:
 
 def test_fair_share_counts_only_the_leads_a_rep_can_serve() -> None:
     """A rep alone in a small region has a small fair share, not an even split of the roster."""
-    state = PoolState(reps=(rep("cn1", territories=("CN",)), rep("cn2", territories=("CN",)), rep("de", territories=("DE",))))
+    state = PoolState(
+        reps=(
+            rep("cn1", territories=("CN",)),
+            rep("cn2", territories=("CN",)),
+            rep("de", territories=("DE",)),
+        )
+    )
     leads = [lead(f"C{i}", i, country="CN") for i in range(80)]
     leads += [lead(f"D{i}", 100 + i, country="DE") for i in range(20)]
     report = simulate(Router(rules=[Rule(id="geo", route=Geo() >> RoundRobin())]), state, leads)
@@ -119,7 +130,9 @@ def test_fair_share_counts_only_the_leads_a_rep_can_serve() -> None:
 def test_fair_share_without_territories_follows_weights() -> None:
     """Reps without territories cover every lead, so the fair share is the weight share."""
     state = PoolState(reps=(rep("a", weight=3), rep("b", weight=1)))
-    report = simulate(Router(rules=[Rule(id="r", route=Weighted())]), state, [lead(f"L{i}", i) for i in range(8)])
+    report = simulate(
+        Router(rules=[Rule(id="r", route=Weighted())]), state, [lead(f"L{i}", i) for i in range(8)]
+    )
     assert report.per_rep["a"].target_share == 0.75
     assert report.per_rep["a"].count == 6
 
@@ -133,14 +146,26 @@ def test_report_describes_what_was_simulated() -> None:
     assert report.rules == ("all",)
     assert report.first_lead_at == leads[0].created_at
     text = summary_text(report)
-    assert "simulated: leads from 2026-03-02 to 2026-03-04 (3 days), 3 active reps (east 2, no team 1)" in text
+    assert (
+        "simulated: leads from 2026-03-02 to 2026-03-04 (3 days), 3 active reps (east 2, no team 1)"
+        in text
+    )
 
 
 def test_old_report_json_still_loads() -> None:
     """A report saved before the new fields existed loads with their defaults."""
     old = made({"a": 1}, {"a": 1.0}).model_dump(
         mode="json",
-        exclude={"first_lead_at", "last_lead_at", "step", "teams", "rules", "servable", "expected_by_rep", "full_steps"},
+        exclude={
+            "first_lead_at",
+            "last_lead_at",
+            "step",
+            "teams",
+            "rules",
+            "servable",
+            "expected_by_rep",
+            "full_steps",
+        },
     )
     loaded = SimulationReport.model_validate(old)
     assert loaded.servable == {}
@@ -150,13 +175,20 @@ def test_old_report_json_still_loads() -> None:
 def concentrated_pair() -> list[tuple[str, SimulationReport]]:
     """Two simulated policies, the second piling leads on one rep."""
     state = PoolState(
-        reps=(rep("cn1", territories=("CN",)), rep("cn2", territories=("CN",)), rep("de", territories=("DE",), team="dach"))
+        reps=(
+            rep("cn1", territories=("CN",)),
+            rep("cn2", territories=("CN",)),
+            rep("de", territories=("DE",), team="dach"),
+        )
     )
     leads = [lead(f"C{i:03d}", i * 30, country="CN") for i in range(90)]
     leads += [lead(f"D{i:03d}", i * 45, country="DE") for i in range(30)]
     even = Router(rules=[Rule(id="geo", route=Geo() >> RoundRobin())])
     skewed = Router(rules=[Rule(id="heavy", route=Weighted(weights={"cn1": 9, "cn2": 1, "de": 1}))])
-    return [("territory", simulate(even, state, leads)), ("weighted", simulate(skewed, state, leads))]
+    return [
+        ("territory", simulate(even, state, leads)),
+        ("weighted", simulate(skewed, state, leads)),
+    ]
 
 
 def test_html_page_leads_with_the_verdict() -> None:
@@ -167,7 +199,12 @@ def test_html_page_leads_with_the_verdict() -> None:
     v = verdict(reports)
     assert v.warnings
     verdict_at = page.index(html.escape(v.text))
-    assert verdict_at < page.index("What was simulated") < page.index("Per rep") < page.index("chart-share")
+    assert (
+        verdict_at
+        < page.index("What was simulated")
+        < page.index("Per rep")
+        < page.index("chart-share")
+    )
     assert html.escape(v.warnings[0]) in page
     assert page.count("class='chart'") == 3
 
@@ -229,7 +266,9 @@ def _chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None:
         if os.environ.get("CI") == "true":
-            pytest.fail("Chromium is not installed; CI must install it (.ci/run: apt-get install chromium)")
+            pytest.fail(
+                "Chromium is not installed; CI must install it (.ci/run: apt-get install chromium)"
+            )
         pytest.skip("Chromium is not installed (apt-get install chromium); CI runs this test")
     return found
 
@@ -289,3 +328,32 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     assert shot.exists(), run.stderr[-3000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     print(f"screenshot of the report: {shot}")
+
+
+def test_cli_html_without_plotly_fails_before_simulating(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`simulate --html` without plotly stops with the extra's name before any simulation runs."""
+    import leadroute.lab
+    import leadroute.report
+    from leadroute.cli import main
+
+    def missing() -> None:
+        raise ImportError('HTML reports need plotly: pip install "leadroute[report]"')
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("simulate ran")
+
+    monkeypatch.setattr(leadroute.report, "require_plotly", missing)
+    monkeypatch.setattr(leadroute.lab, "simulate", never)
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"rules": [{"id": "all", "route": ["RoundRobin"]}]}))
+    state = tmp_path / "state.json"
+    state.write_text(PoolState(reps=(rep("a"),)).model_dump_json())
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text(lead("L1").model_dump_json() + "\n")
+    argv = ["simulate", "--rules", str(rules), "--state", str(state), "--leads", str(leads)]
+    code = main([*argv, "--html", str(tmp_path / "r.html")], io.StringIO())
+    assert code == 2
+    assert 'pip install "leadroute[report]"' in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()

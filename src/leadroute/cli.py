@@ -202,7 +202,13 @@ def cmd_simulate(args: argparse.Namespace, out: IO[str]) -> int:
     for path, router in zip(args.rules, routers, strict=True):
         with terminal_progress(f"simulate {Path(path).name}") as tick:
             report = simulate(
-                router, state, leads, outcomes, step=step, min_history=args.min_history, progress=tick
+                router,
+                state,
+                leads,
+                outcomes,
+                step=step,
+                min_history=args.min_history,
+                progress=tick,
             )
         reports.append((Path(path).stem, report))
         out.write(f"== {path}\n{report.summary()}\n\n")

@@ -204,7 +204,10 @@ def simulate(
         raise InputError(msg, field="step")
     stream = sorted(leads, key=lambda x: (x.created_at, x.id))
     logger.info(
-        "simulate: %d leads, policy %s, %d reps", len(stream), router.policy_revision, len(state.reps)
+        "simulate: %d leads, policy %s, %d reps",
+        len(stream),
+        router.policy_revision,
+        len(state.reps),
     )
     start_state = state
     by_id = _outcomes(outcomes)
@@ -266,7 +269,9 @@ def simulate(
             if progress is not None:
                 progress(i, len(stream))
             if logger.isEnabledFor(logging.DEBUG):
-                logger.debug("simulate: step to %s, %d of %d leads", end.isoformat(), i, len(stream))
+                logger.debug(
+                    "simulate: step to %s, %d of %d leads", end.isoformat(), i, len(stream)
+                )
             held = state.loads
             snapshots.append([0 if (x := held.get(r)) is None else x.open for r in rep_ids])
             clock = end
@@ -286,14 +291,14 @@ def simulate(
                 break
     # final outcome per lead: a rep id, or (outcome, reason) for leads without one
     assigned = 0
-    by_rep: Counter[str] = Counter()
+    by_rep: dict[str, float] = {}
     for lead_id, where in final.items():
         if type(where) is str:
             assigned += 1
             if fit is not None and fit.enabled:
                 rate = fit.estimate(where, lead_of[lead_id]).rate
                 expected += rate
-                by_rep[where] += rate
+                by_rep[where] = by_rep.get(where, 0.0) + rate
         elif where[0] == "manual_review":
             review[where[1]] += 1
         else:
@@ -331,9 +336,7 @@ def simulate(
         first_lead_at=stream[0].created_at if stream else None,
         last_lead_at=stream[-1].created_at if stream else None,
         step=step,
-        teams=dict(
-            sorted(Counter(r.team or "" for r in start_state.reps if r.active).items())
-        ),
+        teams=dict(sorted(Counter(r.team or "" for r in start_state.reps if r.active).items())),
         rules=tuple(r.id for r in router.rules),
         servable=servable,
         expected_by_rep={k: round(by_rep[k], 4) for k in sorted(by_rep)} if exp is not None else {},
@@ -458,7 +461,9 @@ def _learn(
     return build(PoolState, **values), stop
 
 
-def _fair_shares(reps: Sequence[Rep], leads: Sequence[Lead]) -> tuple[dict[str, float], dict[str, int]]:
+def _fair_shares(
+    reps: Sequence[Rep], leads: Sequence[Lead]
+) -> tuple[dict[str, float], dict[str, int]]:
     """Each active rep's fair share of ``leads`` within its territories, and the leads it can serve.
 
     A lead is shared among the active reps whose territories cover its region,
@@ -491,7 +496,9 @@ def _fair_shares(reps: Sequence[Rep], leads: Sequence[Lead]) -> tuple[dict[str, 
     return {k: v / total for k, v in due.items()}, servable
 
 
-def _full_steps(reps: Sequence[Rep], rep_ids: list[str], snapshots: list[list[int]]) -> dict[str, int]:
+def _full_steps(
+    reps: Sequence[Rep], rep_ids: list[str], snapshots: list[list[int]]
+) -> dict[str, int]:
     """How many clock steps ended with each capped rep at its ``max_open``."""
     caps = {r.id: r.capacity.max_open for r in reps}
     out: dict[str, int] = {}

@@ -119,7 +119,9 @@ def _fair_phrase(gap: Gap | None) -> str:
     if gap.over < 0.05:
         return "every rep gets its fair share (within 5%)"
     if gap.over >= 1:
-        return f"its busiest rep, {gap.rep_id}, gets {gap.share / gap.target:.1f} times its fair share"
+        return (
+            f"its busiest rep, {gap.rep_id}, gets {gap.share / gap.target:.1f} times its fair share"
+        )
     return f"its busiest rep, {gap.rep_id}, gets {_pct(gap.over)} more than its fair share"
 
 
@@ -153,12 +155,18 @@ def verdict(
         gap = busiest_rep(r)
         if gap is not None and gap.over >= concentration:
             if gains.get(name):
-                warnings.append(f"{name}'s gain comes with concentration: {_concentration(gap, r.assigned)}.")
+                warnings.append(
+                    f"{name}'s gain comes with concentration: {_concentration(gap, r.assigned)}."
+                )
             else:
-                warnings.append(f"Leads are concentrated in {name}: {_concentration(gap, r.assigned)}.")
+                warnings.append(
+                    f"Leads are concentrated in {name}: {_concentration(gap, r.assigned)}."
+                )
         left = r.leads - r.assigned
         if r.leads and left / r.leads >= 0.05:
-            why = ", ".join(f"{k} {_n(v)}" for k, v in sorted({**r.unassigned, **r.manual_review}.items()))
+            why = ", ".join(
+                f"{k} {_n(v)}" for k, v in sorted({**r.unassigned, **r.manual_review}.items())
+            )
             warnings.append(
                 f"{name} leaves {_n(left)} of {_n(r.leads)} leads ({_pct(left / r.leads)}) without a rep"
                 + (f" ({why})." if why else ".")
@@ -180,7 +188,9 @@ def _alone(name: str, r: SimulationReport) -> str:
     if r.assigned == r.leads:
         head = f"{name} assigns all {_n(r.leads)} leads"
     else:
-        head = f"{name} assigns {_n(r.assigned)} of {_n(r.leads)} leads ({_pct(r.assigned / r.leads)})"
+        head = (
+            f"{name} assigns {_n(r.assigned)} of {_n(r.leads)} leads ({_pct(r.assigned / r.leads)})"
+        )
     conv = (
         ""
         if r.expected_conversions is None
@@ -236,7 +246,9 @@ def _team(r: SimulationReport) -> str:
     rest = r.teams.get("", 0)
     if named and rest:
         named.append(f"no team {rest}")
-    return f"{total} active rep{'s' if total != 1 else ''}" + (f" ({', '.join(named)})" if named else "")
+    return f"{total} active rep{'s' if total != 1 else ''}" + (
+        f" ({', '.join(named)})" if named else ""
+    )
 
 
 def summary_text(report: SimulationReport) -> str:
@@ -268,7 +280,9 @@ def summary_text(report: SimulationReport) -> str:
             f"wait to assignment (min): mean {w['mean']:.1f}, p90 {w['p90']:.1f}, max {w['max']:.1f}"
         )
     if r.unassigned:
-        lines.append("left in the pool: " + ", ".join(f"{k} {v}" for k, v in sorted(r.unassigned.items())))
+        lines.append(
+            "left in the pool: " + ", ".join(f"{k} {v}" for k, v in sorted(r.unassigned.items()))
+        )
     if r.manual_review:
         lines.append(
             "manual review: " + ", ".join(f"{k} {v}" for k, v in sorted(r.manual_review.items()))
@@ -341,7 +355,9 @@ def _scope(reports: Sequence[tuple[str, SimulationReport]]) -> str:
             f"from {_n(first.learned_history)} historical outcomes.</li>"
         )
     else:
-        items.append("<li><b>Conversions:</b> not estimated (no or too few historical outcomes).</li>")
+        items.append(
+            "<li><b>Conversions:</b> not estimated (no or too few historical outcomes).</li>"
+        )
     return "<ul>" + "".join(items) + "</ul>"
 
 
@@ -355,7 +371,10 @@ def _results(reports: Sequence[tuple[str, SimulationReport]]) -> str:
         return "-" if g is None else f"{g.rep_id}: {_pct(g.share, 1)} vs {_pct(g.target, 1)} fair"
 
     measures: list[tuple[str, Any]] = [
-        ("leads assigned", lambda r: f"{_n(r.assigned)} ({_pct(r.assigned / r.leads, 1)})" if r.leads else "0"),
+        (
+            "leads assigned",
+            lambda r: f"{_n(r.assigned)} ({_pct(r.assigned / r.leads, 1)})" if r.leads else "0",
+        ),
         ("left in the pool", lambda r: _n(sum(r.unassigned.values()))),
         ("sent to manual review", lambda r: _n(sum(r.manual_review.values()))),
         (
@@ -381,10 +400,10 @@ def _per_rep(reports: Sequence[tuple[str, SimulationReport]], concentration: flo
     conv = any(r.expected_by_rep for _, r in reports)
     head = ["rep", "can serve", "fair share"]
     for name, _ in reports:
-        p = f"{name}: " if many else ""
-        head += [f"{p}leads", f"{p}share", f"{p}vs fair"]
-        head += [f"{p}steps full"] if full else []
-        head += [f"{p}exp. conversions"] if conv else []
+        pre = f"{name}: " if many else ""
+        head += [f"{pre}leads", f"{pre}share", f"{pre}vs fair"]
+        head += [f"{pre}steps full"] if full else []
+        head += [f"{pre}exp. conversions"] if conv else []
     rows: list[list[str]] = []
     classes: list[str] = []
     for k in reps:
@@ -432,7 +451,12 @@ def _figures(reports: Sequence[tuple[str, SimulationReport]]) -> list[tuple[str,
         x=reps,
         y=[first.per_rep[k].target_share if k in first.per_rep else 0.0 for k in reps],
         mode="markers",
-        marker={"symbol": "line-ew-open", "size": 28, "color": "#111", "line": {"width": 3, "color": "#111"}},
+        marker={
+            "symbol": "line-ew-open",
+            "size": 28,
+            "color": "#111",
+            "line": {"width": 3, "color": "#111"},
+        },
         hovertemplate="%{x}: fair share %{y:.1%}<extra></extra>",
     )
     share.update_layout(barmode="group", yaxis={"title": "share of leads", "tickformat": ".0%"})
@@ -460,7 +484,9 @@ def _figures(reports: Sequence[tuple[str, SimulationReport]]) -> list[tuple[str,
         line_color="#e67700",
         annotation_text=f"+{CONCENTRATION:.0%}: concentration",
     )
-    ratio.update_layout(barmode="group", yaxis={"title": "leads as % of fair share", "tickformat": ".0%"})
+    ratio.update_layout(
+        barmode="group", yaxis={"title": "leads as % of fair share", "tickformat": ".0%"}
+    )
     out.append(("fairness", "Leads per rep as a percentage of its fair share (100% = fair)", ratio))
 
     load = make_subplots(
@@ -473,15 +499,34 @@ def _figures(reports: Sequence[tuple[str, SimulationReport]]) -> list[tuple[str,
         steps = range(len(r.load_times))
         totals = [sum(series[i] for series in r.load.values()) for i in steps]
         peak = [max((series[i] for series in r.load.values()), default=0) for i in steps]
-        style = {"color": _COLOURS[j % len(_COLOURS)], "dash": _DASHES[j % len(_DASHES)], "width": 2}
+        style = {
+            "color": _COLOURS[j % len(_COLOURS)],
+            "dash": _DASHES[j % len(_DASHES)],
+            "width": 2,
+        }
         x = [t.isoformat() for t in r.load_times]
         load.add_scatter(
-            name=name, legendgroup=name, x=x, y=totals, mode="lines", line=style, opacity=0.85,
-            row=1, col=1,
+            name=name,
+            legendgroup=name,
+            x=x,
+            y=totals,
+            mode="lines",
+            line=style,
+            opacity=0.85,
+            row=1,
+            col=1,
         )
         load.add_scatter(
-            name=name, legendgroup=name, showlegend=False, x=x, y=peak, mode="lines",
-            line=style, opacity=0.85, row=1, col=2,
+            name=name,
+            legendgroup=name,
+            showlegend=False,
+            x=x,
+            y=peak,
+            mode="lines",
+            line=style,
+            opacity=0.85,
+            row=1,
+            col=2,
         )
     load.update_yaxes(title_text="open leads", row=1, col=1)
     load.update_yaxes(title_text="open leads", row=1, col=2)
@@ -519,11 +564,11 @@ def render_html(
             div_id=f"chart-{key}",
             config={"displaylogo": False, "responsive": True},
         )
-        charts.append(f"<section class='chart' data-chart='{key}'><h3>{_e(caption)}</h3>{div}</section>")
+        charts.append(
+            f"<section class='chart' data-chart='{key}'><h3>{_e(caption)}</h3>{div}</section>"
+        )
     warn = "".join(f"<p class='warning'>&#9888; {_e(w)}</p>" for w in v.warnings)
-    texts = "".join(
-        f"<h3>{_e(name)}</h3><pre>{_e(r.summary())}</pre>" for name, r in reports
-    )
+    texts = "".join(f"<h3>{_e(name)}</h3><pre>{_e(r.summary())}</pre>" for name, r in reports)
     body = (
         f"<h1>{_e(title)}</h1>"
         f"<p class='verdict'>{_e(v.text)}</p>{warn}"
