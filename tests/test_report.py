@@ -146,10 +146,8 @@ def test_report_describes_what_was_simulated() -> None:
     assert report.rules == ("all",)
     assert report.first_lead_at == leads[0].created_at
     text = summary_text(report)
-    assert (
-        "simulated: leads from 2026-03-02 to 2026-03-04 (3 days), 3 active reps (east 2, no team 1)"
-        in text
-    )
+    assert "simulated: leads from 2026-03-02 to 2026-03-04 (3 days), in steps of 1 day" in text
+    assert "team: 3 active reps (east 2, no team 1)" in text
 
 
 def test_old_report_json_still_loads() -> None:

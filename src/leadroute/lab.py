@@ -472,7 +472,7 @@ def _fair_shares(
     grouped by region first, so the cost is leads + regions x reps.
     """
     roster = [r for r in reps if r.active and not r.paused and r.weight > 0]
-    by_geo = Counter(x.geo for x in leads)
+    by_geo = Counter(x.region or x.country for x in leads)
     due: dict[str, float] = dict.fromkeys((r.id for r in roster), 0.0)
     servable: dict[str, int] = dict.fromkeys((r.id for r in roster), 0)
     for geo in sorted(by_geo, key=lambda g: (g is None, g or "")):

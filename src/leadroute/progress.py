@@ -49,6 +49,8 @@ def terminal_progress(
         label: the text before the figures.
         force: draw even when ``stream`` is not a terminal.
         bar: use tqdm when it is installed (else, or when ``False``, one line per 10%).
+
+    .. versionadded:: 0.2.0
     """
     out = sys.stderr if stream is None else stream
     if not force and not _is_terminal(out):

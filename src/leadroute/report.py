@@ -88,6 +88,8 @@ def busiest_rep(report: SimulationReport) -> Gap | None:
     """The rep furthest above its fair share (``None`` when no rep has a fair share and leads).
 
     Ties go to the rep with more leads, then the smaller id.
+
+    .. versionadded:: 0.2.0
     """
     best: Gap | None = None
     for rep_id in sorted(report.per_rep):
@@ -142,6 +144,8 @@ def verdict(
     assigned or more expected conversions, the warning says the gain comes
     with concentration. Reports of more than two policies are each
     described on their own.
+
+    .. versionadded:: 0.2.0
     """
     warnings: list[str] = []
     if len(reports) == 2:
@@ -252,14 +256,18 @@ def _team(r: SimulationReport) -> str:
 
 
 def summary_text(report: SimulationReport) -> str:
-    """The plain-text summary of one report (what :meth:`SimulationReport.summary` prints)."""
+    """The plain-text summary of one report (what :meth:`SimulationReport.summary` prints).
+
+    .. versionadded:: 0.2.0
+    """
     r = report
     lines = [
         f"policy {r.policy_revision[:12]}: {_n(r.leads)} leads, {_n(r.assigned)} assigned "
         f"({'-' if not r.leads else _pct(r.assigned / r.leads, 1)})",
     ]
     if r.first_lead_at is not None:
-        lines.append(f"simulated: leads from {_period(r)}, {_team(r)}, steps of {_step(r.step)}")
+        lines.append(f"simulated: leads from {_period(r)}, in steps of {_step(r.step)}")
+        lines.append(f"team: {_team(r)}")
     if r.expected_conversions is not None:
         lines.append(f"expected conversions: {r.expected_conversions:,.1f}")
     gap = busiest_rep(r)
@@ -297,7 +305,10 @@ def summary_text(report: SimulationReport) -> str:
 
 
 def require_plotly() -> None:
-    """Raise :class:`ImportError` naming the ``report`` extra when plotly is not installed."""
+    """Raise :class:`ImportError` naming the ``report`` extra when plotly is not installed.
+
+    .. versionadded:: 0.2.0
+    """
     if importlib.util.find_spec("plotly") is None:
         raise ImportError(_INSTALL)
 
@@ -547,7 +558,10 @@ def render_html(
     title: str = "leadroute simulation",
     concentration: float = CONCENTRATION,
 ) -> str:
-    """The report page as a string (needs plotly; see :func:`write_html`)."""
+    """The report page as a string (needs plotly; see :func:`write_html`).
+
+    .. versionadded:: 0.2.0
+    """
     require_plotly()
     from plotly.io import to_html
 
@@ -603,6 +617,8 @@ def write_html(
     One self-contained file (plotly's JavaScript inlined, no network needed).
     Needs plotly: raises :class:`ImportError` naming the ``report`` extra
     before any work when it is missing.
+
+    .. versionadded:: 0.2.0
     """
     require_plotly()
     page = render_html(reports, title=title, concentration=concentration)
