@@ -12,11 +12,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
 
-from leadroute import PoolState, Router, Rule, SimulationReport, simulate
-from leadroute.lab import Fairness, RepShare
+from leadroute import Lead, PoolState, Rep, Router, Rule, SimulationReport, simulate
+from leadroute.lab import Fairness, RepShare, _fair_shares
+from leadroute.regions import region_covers
 from leadroute.report import busiest_rep, render_html, summary_text, verdict
 from leadroute.strategies import Geo, RoundRobin, Weighted
+from leadroute.testing import lead_batches, pool_states
 from tests.conftest import lead, rep
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -355,3 +358,27 @@ def test_cli_html_without_plotly_fails_before_simulating(
     assert code == 2
     assert 'pip install "leadroute[report]"' in capsys.readouterr().err
     assert not (tmp_path / "r.html").exists()
+
+
+@settings(max_examples=60, deadline=None)
+@given(state=pool_states(), batch=lead_batches())
+def test_fair_shares_sum_to_one_and_stay_within_reach(state: PoolState, batch: list[Lead]) -> None:
+    """Fair shares of an active roster sum to 1; no rep's exceeds the share of leads it can serve."""
+    targets, servable = _fair_shares(state.reps, batch)
+    if not batch or not targets:
+        return
+    assert sum(targets.values()) == pytest.approx(1.0)
+    uncovered = any(
+        not any(servable_by(r, x) for r in state.reps if r.id in targets) for x in batch
+    )
+    if not uncovered:
+        for rep_id, share in targets.items():
+            assert share <= servable[rep_id] / len(batch) + 1e-9
+
+
+def servable_by(r: Rep, x: Lead) -> bool:
+    """Whether rep ``r`` covers lead ``x`` by territory (no territories: every lead)."""
+    geo = x.region or x.country
+    return not r.territories or (
+        geo is not None and any(region_covers(t, geo) for t in r.territories)
+    )

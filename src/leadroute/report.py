@@ -34,6 +34,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from leadroute.exceptions import InputError
+
 if TYPE_CHECKING:
     from leadroute.lab import SimulationReport
 
@@ -106,6 +108,10 @@ def _n(x: int) -> str:
     return f"{x:,}"
 
 
+def _leads(n: int) -> str:
+    return f"{n:,} lead{'' if n == 1 else 's'}"
+
+
 def _pct(x: float, digits: int = 0) -> str:
     return f"{x:.{digits}%}"
 
@@ -129,7 +135,7 @@ def _fair_phrase(gap: Gap | None) -> str:
 
 def _concentration(gap: Gap, total: int) -> str:
     return (
-        f"{gap.rep_id} gets {_n(gap.count)} of {_n(total)} leads ({_pct(gap.share)}), "
+        f"{gap.rep_id} gets {_n(gap.count)} of {_leads(total)} ({_pct(gap.share)}), "
         f"{gap.share / gap.target:.1f} times its fair share ({_pct(gap.target)})"
     )
 
@@ -172,7 +178,7 @@ def verdict(
                 f"{k} {_n(v)}" for k, v in sorted({**r.unassigned, **r.manual_review}.items())
             )
             warnings.append(
-                f"{name} leaves {_n(left)} of {_n(r.leads)} leads ({_pct(left / r.leads)}) without a rep"
+                f"{name} leaves {_n(left)} of {_leads(r.leads)} ({_pct(left / r.leads)}) without a rep"
                 + (f" ({why})." if why else ".")
             )
     return Verdict(text, tuple(warnings))
@@ -190,10 +196,10 @@ def _alone(name: str, r: SimulationReport) -> str:
     if r.leads == 0:
         return f"{name} had no leads to route."
     if r.assigned == r.leads:
-        head = f"{name} assigns all {_n(r.leads)} leads"
+        head = f"{name} assigns all {_leads(r.leads)}"
     else:
         head = (
-            f"{name} assigns {_n(r.assigned)} of {_n(r.leads)} leads ({_pct(r.assigned / r.leads)})"
+            f"{name} assigns {_n(r.assigned)} of {_leads(r.leads)} ({_pct(r.assigned / r.leads)})"
         )
     conv = (
         ""
@@ -211,7 +217,7 @@ def _versus(na: str, a: SimulationReport, nb: str, b: SimulationReport) -> str:
         word = "more" if d > 0 else "fewer"
         head = f"{nb} assigns {_pct(abs(d))} {word} leads than {na} ({_n(b.assigned)} against {_n(a.assigned)})"
     else:
-        head = f"{nb} assigns {_n(b.assigned)} leads, {na} none"
+        head = f"{nb} assigns {_leads(b.assigned)}, {na} none"
     ea, eb = a.expected_conversions, b.expected_conversions
     conv = ""
     if ea is not None and eb is not None:
@@ -262,7 +268,7 @@ def summary_text(report: SimulationReport) -> str:
     """
     r = report
     lines = [
-        f"policy {r.policy_revision[:12]}: {_n(r.leads)} leads, {_n(r.assigned)} assigned "
+        f"policy {r.policy_revision[:12]}: {_leads(r.leads)}, {_n(r.assigned)} assigned "
         f"({'-' if not r.leads else _pct(r.assigned / r.leads, 1)})",
     ]
     if r.first_lead_at is not None:
@@ -273,7 +279,7 @@ def summary_text(report: SimulationReport) -> str:
     gap = busiest_rep(r)
     if gap is not None:
         lines.append(
-            f"busiest rep: {gap.rep_id} with {_n(gap.count)} leads ({_pct(gap.share, 1)}) "
+            f"busiest rep: {gap.rep_id} with {_leads(gap.count)} ({_pct(gap.share, 1)}) "
             f"against a fair share of {_pct(gap.target, 1)} ({gap.over:+.0%})"
         )
     ratio = r.fairness.max_min_ratio
@@ -566,8 +572,8 @@ def render_html(
     from plotly.io import to_html
 
     if not reports:
-        msg = "write_html needs at least one (name, report) pair"
-        raise ValueError(msg)
+        msg = "reports: give at least one (name, report) pair"
+        raise InputError(msg, field="reports")
     v = verdict(reports, concentration=concentration)
     charts: list[str] = []
     for j, (key, caption, fig) in enumerate(_figures(reports)):
