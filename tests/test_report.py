@@ -62,7 +62,7 @@ def test_headline_compares_leads_conversions_and_busiest_rep() -> None:
     b = made({"a": 30, "b": 24, "c": 25, "d": 25}, EVEN, leads=104, expected=36.0)
     v = verdict([("A", a), ("B", b)])
     assert v.text == (
-        "B assigns 4% more leads than A (104 against 100) and expects 6.0 more conversions; "
+        "B assigns 4% more leads than A (104 against 100) and expects 6.0 more conversions (+20%); "
         "its busiest rep, a, gets 15% more than its fair share (under A: +0%)."
     )
     assert v.warnings == ()
@@ -73,7 +73,7 @@ def test_concentration_warning_names_the_gain() -> None:
     a = made({"a": 250, "b": 250, "c": 250, "d": 250}, EVEN, expected=100.0)
     b = made({"a": 932, "b": 30, "c": 20, "d": 18}, EVEN, expected=154.0)
     v = verdict([("rotation", a), ("fit", b)])
-    assert "expects 54 more conversions" in v.text
+    assert "expects 54 more conversions (+54%)" in v.text
     assert "its busiest rep, a, gets 3.7 times its fair share" in v.text
     assert v.warnings == (
         "fit's gain comes with concentration: a gets 932 of 1,000 leads (93%), "

@@ -226,6 +226,8 @@ def _versus(na: str, a: SimulationReport, nb: str, b: SimulationReport) -> str:
             conv = " and expects about as many conversions"
         else:
             conv = f" and expects {_num(abs(d))} {'more' if d > 0 else 'fewer'} conversions"
+            if ea > 0:
+                conv += f" ({d / ea:+.0%})"
     gb, ga = busiest_rep(b), busiest_rep(a)
     fair = _fair_phrase(gb)
     if gb is not None and gb.over >= 0.05 and ga is not None:
