@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 
-from leadroute import Lead, PoolState, Rep, Router, Rule, SimulationReport, simulate
+from leadroute import Lead, PoolState, Rep, Router, Rule, SimulationReport, compare, simulate
 from leadroute.lab import Fairness, RepShare, _fair_shares
 from leadroute.regions import region_covers
 from leadroute.report import busiest_rep, render_html, summary_text, verdict
@@ -382,3 +382,11 @@ def servable_by(r: Rep, x: Lead) -> bool:
     return not r.territories or (
         geo is not None and any(region_covers(t, geo) for t in r.territories)
     )
+
+
+def test_compare_carries_the_concentration_warning() -> None:
+    """The text comparison (and so the CLI) warns about a gain that comes with concentration."""
+    a = made({"a": 250, "b": 250, "c": 250, "d": 250}, EVEN, expected=100.0)
+    b = made({"a": 932, "b": 30, "c": 20, "d": 18}, EVEN, expected=154.0)
+    differences = compare(a, b, ("rotation", "fit")).differences
+    assert differences[-1].startswith("Warning: fit's gain comes with concentration: a gets 932")

@@ -636,6 +636,7 @@ def compare(
     for n, k in moved:
         if n:
             diffs.append(f"{k}: {a.per_rep[k].count} -> {b.per_rep[k].count} leads.")
+    diffs.extend(f"Warning: {w}" for w in _report.verdict([(na, a), (nb, b)]).warnings)
     if not diffs:
         diffs.append("No difference that matters.")
     return Comparison(names=names, rows=tuple(rows), differences=tuple(diffs))
