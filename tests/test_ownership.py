@@ -246,6 +246,7 @@ def test_ownership_in_roster_and_every_change_audited(
     reps = ("a", "b", "c", "d")
     state = PoolState(reps=tuple(rep(r, capacity=Capacity(max_open=4)) for r in reps))
     router = Router(rules=[Rule(id="r", route=CapacityCap() >> (Ownership() | RoundRobin()))])
+    state = router.assign(state, [lead(f"S{i}", i, company=f"Co{i % 4}") for i in range(6)]).state
     audited: list[tuple[str, str | None, str | None]] = []
     now = T0
     n = 0
