@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 import pytest
 from hypothesis import given, settings
@@ -20,6 +21,7 @@ from leadroute import (
     UnknownRepError,
     transfer_accounts,
 )
+from leadroute.ownership import OwnershipAction
 from leadroute.strategies import CapacityCap, Ownership, RoundRobin
 from tests.conftest import T0, lead, rep
 
@@ -27,14 +29,13 @@ HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 ROUTER = Router(rules=[Rule(id="all", route=CapacityCap() >> (Ownership() | RoundRobin()))])
 SLA = ReclaimPolicy(first_touch=2 * HOUR, working_time=False, recycle_after=None)
-ACME = {"company": "ACME Inc."}
 
 
 @pytest.fixture
 def pool() -> PoolState:
     """Reps a, b, c; lead L1 of account acme assigned to a at T0."""
     state = PoolState(reps=(rep("a"), rep("b"), rep("c")))
-    return ROUTER.assign(state, [lead("L1", **ACME)]).state
+    return ROUTER.assign(state, [lead("L1", company="ACME Inc.")]).state
 
 
 def test_without_policy_sla_move_keeps_account_and_state_json(pool: PoolState) -> None:
@@ -68,7 +69,7 @@ def test_next_lead_of_account_follows_the_transfer(pool: PoolState) -> None:
         first_touch=2 * HOUR, working_time=False, recycle_after=None, ownership=OwnershipPolicy()
     )
     state = ROUTER.reclaim(pool, T0 + 3 * HOUR, policy).state
-    r = ROUTER.assign(state, [lead("L2", 240, **ACME)])
+    r = ROUTER.assign(state, [lead("L2", 240, company="ACME Inc.")])
     assert r.assignments[0].rep_id == "b"
 
 
@@ -118,7 +119,7 @@ def test_protection_holds_account_against_automatic_moves(pool: PoolState) -> No
 def test_manual_move_transfers_with_policy(pool: PoolState) -> None:
     """assign_manually(ownership=...) moves the account and records who did it."""
     s = pool.assign_manually(
-        lead("L1", **ACME), "c", at=T0 + HOUR, by="boss", ownership=OwnershipPolicy()
+        lead("L1", company="ACME Inc."), "c", at=T0 + HOUR, by="boss", ownership=OwnershipPolicy()
     )
     assert s.owners["acme"] == "c"
     change = s.account_history["acme"][-1]
@@ -128,7 +129,7 @@ def test_manual_move_transfers_with_policy(pool: PoolState) -> None:
 def test_manual_move_release_leaves_account_unowned(pool: PoolState) -> None:
     """on_manual='release' unowns the account instead of giving it to the new rep."""
     s = pool.assign_manually(
-        lead("L1", **ACME),
+        lead("L1", company="ACME Inc."),
         "c",
         at=T0 + HOUR,
         by="boss",
@@ -139,7 +140,7 @@ def test_manual_move_release_leaves_account_unowned(pool: PoolState) -> None:
 
 def test_manual_move_without_policy_unchanged(pool: PoolState) -> None:
     """Without a policy a manual move keeps the account with its owner, as in 0.1."""
-    s = pool.assign_manually(lead("L1", **ACME), "c", at=T0 + HOUR, by="boss")
+    s = pool.assign_manually(lead("L1", company="ACME Inc."), "c", at=T0 + HOUR, by="boss")
     assert s.owners["acme"] == "a"
     assert s.account_history == {}
 
@@ -147,7 +148,11 @@ def test_manual_move_without_policy_unchanged(pool: PoolState) -> None:
 def test_state_with_history_round_trips(pool: PoolState) -> None:
     """A state with account history round-trips through JSON exactly."""
     s = pool.assign_manually(
-        lead("L1", **ACME), "c", at=T0 + HOUR, by="boss", ownership=OwnershipPolicy(protection=DAY)
+        lead("L1", company="ACME Inc."),
+        "c",
+        at=T0 + HOUR,
+        by="boss",
+        ownership=OwnershipPolicy(protection=DAY),
     )
     text = s.model_dump_json()
     again = PoolState.model_validate_json(text)
@@ -252,9 +257,8 @@ def test_ownership_in_roster_and_every_change_audited(
     n = 0
     for op, k, action in ops:
         now += HOUR
-        own = OwnershipPolicy(
-            on_sla=action, on_recycle=action, on_manual=action, protection=k * HOUR
-        )  # type: ignore[arg-type]
+        act = cast("OwnershipAction", action)
+        own = OwnershipPolicy(on_sla=act, on_recycle=act, on_manual=act, protection=k * HOUR)
         before = len(state.ownership_changes())
         open_ids = sorted(state.open_leads)
         if op == "assign":

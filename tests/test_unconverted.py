@@ -13,11 +13,11 @@ from tests.conftest import T0, lead, rep
 DAY = timedelta(days=1)
 ROUTER = Router(
     rules=[
-        Rule(id="sales", route=Team("sales") >> RoundRobin()),
+        Rule(id="sales", route=Team(("sales",)) >> RoundRobin()),
         Rule(
             id="nurture",
             when={"field": "tags", "contains": "never"},
-            route=Team("nurture") >> RoundRobin(),
+            route=Team(("nurture",)) >> RoundRobin(),
         ),
     ]
 )
