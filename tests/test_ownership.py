@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import cast
 
 import pytest
@@ -226,6 +227,29 @@ def test_transfer_bad_input_names_the_place() -> None:
         transfer_accounts(state, "a", "b", at=T0, by="")
 
 
+def test_history_of_another_account_is_rejected(pool: PoolState) -> None:
+    """A state whose account_history files a change under the wrong account does not load."""
+    s = pool.assign_manually(
+        lead("L1", company="ACME Inc."), "c", at=T0 + HOUR, by="boss", ownership=OwnershipPolicy()
+    )
+    data = s.model_dump(mode="json")
+    data["account_history"]["other"] = data["account_history"].pop("acme")
+    with pytest.raises(ValueError, match="account_history.other"):
+        PoolState.model_validate(data)
+
+
+def test_docs_scenarios_run() -> None:
+    """The end-to-end ownership example in docs/lifecycle.md runs as written."""
+    docs = Path(__file__).resolve().parent.parent / "docs" / "lifecycle.md"
+    if not docs.exists():
+        pytest.skip("needs the source tree")
+    text = docs.read_text(encoding="utf-8")
+    code = text.split("### The scenarios, end to end", 1)[1].split("```python", 1)[1]
+    namespace: dict[str, object] = {}
+    exec(compile(code.split("```", 1)[0], "lifecycle.md", "exec"), namespace)
+    assert isinstance(namespace["state"], PoolState)
+
+
 def test_policy_rejects_unknown_action() -> None:
     """An unknown action is an InputError naming the field."""
     with pytest.raises(InputError, match="on_sla"):
@@ -299,5 +323,8 @@ def test_ownership_in_roster_and_every_change_audited(
                 audited.append((c.account, c.from_rep, c.to_rep))
             state = r2.state
         assert set(state.owners.values()) <= set(reps)
+        known = set(state.open_leads) | set(state.pool) | {c.lead.id for c in state.history}
+        assert len(known) == len(state.open_leads) + len(state.pool) + len(state.history)
+        assert known == {f"S{i}" for i in range(6)} | {f"N{i}" for i in range(n)}
     recorded = [(c.account, c.from_rep, c.to_rep) for c in state.ownership_changes()]
     assert sorted(recorded, key=str) == sorted(audited, key=str)

@@ -232,6 +232,18 @@ class PoolState(FrozenModel):
             raise ValueError(msg)
         return self
 
+    @model_validator(mode="after")
+    def _history_consistent(self) -> PoolState:
+        for key, changes in self.account_history.items():
+            for i, change in enumerate(changes):
+                if change.account != key:
+                    msg = f"account_history.{key}[{i}]: the change is of account {change.account!r}"
+                    raise ValueError(msg)
+                if i and change.at < changes[i - 1].at:
+                    msg = f"account_history.{key}[{i}]: changes are not in time order"
+                    raise ValueError(msg)
+        return self
+
     @cached_property
     def rep_index(self) -> dict[str, Rep]:
         """Reps by id."""

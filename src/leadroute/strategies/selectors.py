@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from leadroute.exceptions import StrategyError
 from leadroute.hashing import unit_draw
+from leadroute.models import lead_value
 from leadroute.strategies.base import Pick, Selector
 
 if TYPE_CHECKING:
@@ -370,8 +371,6 @@ class ManualReview(Selector):
         if self.by == "score" and self.scorecard is not None:
             value: Any = self.scorecard.cached_score(lead, ctx)
         else:
-            from leadroute.models import lead_value
-
             value = lead_value(lead, self.by)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
             return None
@@ -403,6 +402,28 @@ class ManualReview(Selector):
             ctx.memo[key] = found
         return found
 
+    def _window(
+        self, ctx: RouteContext, rows: list[tuple[float, str]], lo: int, hi: int
+    ) -> list[tuple[float, str]]:
+        """``rows[lo:hi]`` as sorted ``(-value, id)`` keys; slid from the last window when close."""
+        key = (id(self), "window")
+        last = ctx.memo.get(key)
+        if last is not None and last[0] == lo and last[1] == hi:
+            ranked: list[tuple[float, str]] = last[2]
+            return ranked
+        if last is not None and lo >= last[0] and hi >= last[1] and lo <= last[1]:
+            ranked = last[2]
+            if (lo - last[0]) + (hi - last[1]) <= max(16, len(ranked) // 8):
+                for v, i in rows[last[0] : lo]:
+                    del ranked[bisect.bisect_left(ranked, (-v, i))]
+                for v, i in rows[last[1] : hi]:
+                    bisect.insort(ranked, (-v, i))
+                ctx.memo[key] = (lo, hi, ranked)
+                return ranked
+        ranked = sorted((-v, i) for v, i in rows[lo:hi])
+        ctx.memo[key] = (lo, hi, ranked)
+        return ranked
+
     def _ranked(self, lead: Lead, ctx: RouteContext) -> Pick | None:
         assert self.top is not None
         value = self._number(lead, ctx)
@@ -412,11 +433,11 @@ class ManualReview(Selector):
         now = ctx.now
         lo = bisect.bisect_right(times, now - self.window)
         hi = bisect.bisect_right(times, now)
-        window = rows[lo:hi]
-        if not any(i == lead.id for _v, i in window):
-            window.append((value, lead.id))
-        n = len(window)
-        rank = sum(1 for v, i in window if v > value or (v == value and i < lead.id))
+        ranked = self._window(ctx, rows, lo, hi)
+        me = (-value, lead.id)
+        rank = bisect.bisect_left(ranked, me)
+        inside = rank < len(ranked) and ranked[rank] == me
+        n = len(ranked) + (0 if inside else 1)
         cut = math.ceil(self.top * n)
         if rank >= cut:
             return None
