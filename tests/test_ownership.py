@@ -207,6 +207,20 @@ def test_transfer_through_router_spreads_by_route() -> None:
     assert r.state.with_reps((rep("b"), rep("c"))).reps
 
 
+def test_transfer_protection_holds_against_sla_sweep() -> None:
+    """A transfer with protection keeps the new owner through a later SLA move of the lead."""
+    state = PoolState(reps=(rep("a"), rep("b"), rep("c")))
+    state = ROUTER.assign(state, [lead("L1", company="ACME Inc.")]).state
+    moved = transfer_accounts(state, "a", "b", at=T0 + HOUR, by="ops", protection=DAY)
+    assert moved.changes[0].protected_until == T0 + HOUR + DAY
+    policy = ReclaimPolicy(
+        first_touch=HOUR, working_time=False, recycle_after=None, ownership=OwnershipPolicy()
+    )
+    r = ROUTER.reclaim(moved.state, T0 + 3 * HOUR, policy)
+    assert r.assignments[0].rep_id in ("a", "c")
+    assert r.state.owners["acme"] == "b"
+
+
 def test_transfer_is_deterministic() -> None:
     """The same transfer gives byte-identical results."""
     state = _three_accounts()

@@ -237,6 +237,7 @@ def transfer_accounts(
     note: str | None = None,
     leads: Literal["accounts", "all", "none"] = "accounts",
     force: bool = False,
+    protection: timedelta = timedelta(0),
 ) -> TransferResult:
     """Move every account ``from_rep`` owns (and their open leads) to ``to``.
 
@@ -246,7 +247,8 @@ def transfer_accounts(
     its first lead; an account with no open lead is released and its next
     lead routes afresh. ``leads`` picks the open leads that move with the
     accounts: those of the moved accounts (default), ``all`` of the rep's
-    open leads, or ``none``.
+    open leads, or ``none``. ``protection`` gives each new owner a
+    protection period.
 
     To a rep id, the rep's caps (open, per day, per period) must hold all
     moved leads, else :class:`~leadroute.exceptions.CapacityExceededError`
@@ -259,11 +261,17 @@ def transfer_accounts(
     .. versionadded:: 0.2.0
     """
     _check(state, from_rep, at, by, leads)
+    protect = as_duration(protection, "protection", "transfer_accounts") or timedelta(0)
     accounts = sorted(k for k, v in state.owners.items() if v == from_rep)
     moving = _moving(state, from_rep, set(accounts), leads)
     if isinstance(to, str):
-        return _to_rep(state, from_rep, to, accounts, moving, at=at, by=by, note=note, force=force)
-    return _to_router(state, from_rep, to, accounts, moving, at=at, by=by, note=note)
+        return _to_rep(
+            state, from_rep, to, accounts, moving,
+            at=at, by=by, note=note, force=force, protection=protect,
+        )  # fmt: skip
+    return _to_router(
+        state, from_rep, to, accounts, moving, at=at, by=by, note=note, protection=protect
+    )
 
 
 def _to_rep(
@@ -277,6 +285,7 @@ def _to_rep(
     by: str,
     note: str | None,
     force: bool,
+    protection: timedelta,
 ) -> TransferResult:
     rep = state.rep(to)
     if to == from_rep:
@@ -307,7 +316,8 @@ def _to_rep(
     for account in accounts:
         change, fact = change_owner(
             owners, history, account=account, losing=from_rep, action="transfer", to=to,
-            at=at, cause="transfer", by=by, note=note, respect_protection=False,
+            at=at, cause="transfer", by=by, note=note, protection=protection,
+            respect_protection=False,
         )  # fmt: skip
         if change is not None:
             changes.append(change)
@@ -392,6 +402,7 @@ def _to_router(
     at: datetime,
     by: str,
     note: str | None,
+    protection: timedelta,
 ) -> TransferResult:
     from leadroute.router import _Run
 
@@ -440,7 +451,7 @@ def _to_router(
         change, fact = change_owner(
             final, history, account=account, losing=from_rep,
             action="transfer", to=target, at=at, cause="transfer", by=by, note=note,
-            respect_protection=False,
+            protection=protection, respect_protection=False,
         )  # fmt: skip
         if change is not None:
             changes.append(change)

@@ -306,6 +306,7 @@ class Router:
         by: str,
         note: str | None = None,
         leads: Literal["accounts", "all", "none"] = "accounts",
+        protection: timedelta = timedelta(0),
     ) -> TransferResult:
         """Route ``from_rep``'s accounts and their open leads through these rules (caps apply).
 
@@ -315,7 +316,9 @@ class Router:
         """
         from leadroute.ownership import transfer_accounts
 
-        return transfer_accounts(state, from_rep, self, at=at, by=by, note=note, leads=leads)
+        return transfer_accounts(
+            state, from_rep, self, at=at, by=by, note=note, leads=leads, protection=protection
+        )
 
     def _validate(self, state: PoolState, batch: Sequence[Lead], now: datetime | None) -> None:
         if now is not None and (now.tzinfo is None or now.utcoffset() is None):

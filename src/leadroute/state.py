@@ -371,6 +371,7 @@ class PoolState(FrozenModel):
         by: str,
         note: str | None = None,
         force: bool = False,
+        protection: timedelta = timedelta(0),
     ) -> PoolState:
         """A new state with ``from_rep``'s accounts (and their open leads) moved to rep ``to``.
 
@@ -381,7 +382,9 @@ class PoolState(FrozenModel):
         """
         from leadroute.ownership import transfer_accounts
 
-        return transfer_accounts(self, from_rep, to, at=at, by=by, note=note, force=force).state
+        return transfer_accounts(
+            self, from_rep, to, at=at, by=by, note=note, force=force, protection=protection
+        ).state
 
     def replace(self, **changes: object) -> PoolState:
         """A validated copy with ``changes`` applied (``model_copy`` would skip validation)."""
