@@ -248,7 +248,7 @@ def test_history_of_another_account_is_rejected(pool: PoolState) -> None:
     )
     data = s.model_dump(mode="json")
     data["account_history"]["other"] = data["account_history"].pop("acme")
-    with pytest.raises(ValueError, match="account_history.other"):
+    with pytest.raises(ValueError, match=r"account_history\.other"):
         PoolState.model_validate(data)
 
 
