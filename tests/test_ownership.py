@@ -87,6 +87,31 @@ def test_sla_release_and_keep(pool: PoolState) -> None:
         assert r.state.owners.get("acme") == owner
 
 
+def test_policy_per_rule() -> None:
+    """A mapping gives each assigning rule its own policy, '*' the others, none the rest."""
+    router = Router(
+        rules=[
+            Rule(id="key", when={"field": "tags", "contains": "key"}, route=RoundRobin()),
+            Rule(id="all", route=RoundRobin()),
+        ]
+    )
+    state = PoolState(reps=(rep("a"), rep("b"), rep("c")))
+    leads = [lead("K", 0, company="Kay", tags=("key",)), lead("N", 1, company="Enn")]
+    state = router.assign(state, leads).state
+    owners = dict(state.owners)
+    policy = ReclaimPolicy(
+        first_touch=HOUR,
+        working_time=False,
+        recycle_after=None,
+        ownership={"key": OwnershipPolicy(on_sla="keep"), "*": OwnershipPolicy()},
+    )
+    r = router.reclaim(state, T0 + 3 * HOUR, policy)
+    assert r.state.owners["kay"] == owners["kay"]
+    assert r.state.owners["enn"] == r.state.open_leads["N"].rep_id != owners["enn"]
+    with pytest.raises(InputError, match="ownership"):
+        ReclaimPolicy(ownership={"key": "keep"})  # type: ignore[dict-item]
+
+
 def test_recycle_keep_overrides_the_old_release(pool: PoolState) -> None:
     """on_recycle='keep' keeps the account with the rep who lost the stale lead."""
     policy = ReclaimPolicy(

@@ -27,6 +27,7 @@ rep, open with a new rep, or in the pool.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
@@ -78,8 +79,10 @@ class ReclaimPolicy:
     #: unconverted leads, its ``when`` not checked. .. versionadded:: 0.2.0
     unconverted_to: str = "pool"
     #: what happens to the account of a moved lead (``None``: as in 0.1 -- kept on SLA
-    #: moves, released by the losing rep on recycling). .. versionadded:: 0.2.0
-    ownership: OwnershipPolicy | None = None
+    #: moves, released by the losing rep on recycling); or per rule: a mapping from the
+    #: id of the rule that assigned the lead to a policy, ``"*"`` for the other rules.
+    #: .. versionadded:: 0.2.0
+    ownership: OwnershipPolicy | Mapping[str, OwnershipPolicy] | None = None
 
     def __post_init__(self) -> None:
         for name in ("first_touch", "recycle_after", "protection", "cooldown", "unconverted_after"):
@@ -93,12 +96,32 @@ class ReclaimPolicy:
         if not isinstance(self.unconverted_to, str) or not self.unconverted_to:
             msg = f"ReclaimPolicy(unconverted_to={self.unconverted_to!r}): 'pool' or a rule id"
             raise InputError(msg, field="unconverted_to")
-        if self.ownership is not None and not isinstance(self.ownership, OwnershipPolicy):
-            msg = f"ReclaimPolicy(ownership={self.ownership!r}): an OwnershipPolicy"
+        own = self.ownership
+        if isinstance(own, Mapping):
+            for key, each in own.items():
+                if not isinstance(key, str) or not isinstance(each, OwnershipPolicy):
+                    msg = (
+                        f"ReclaimPolicy(ownership[{key!r}]={each!r}): an OwnershipPolicy by rule id"
+                    )
+                    raise InputError(msg, field=f"ownership.{key}")
+            object.__setattr__(self, "ownership", dict(own))
+        elif own is not None and not isinstance(own, OwnershipPolicy):
+            msg = f"ReclaimPolicy(ownership={own!r}): an OwnershipPolicy or a mapping of them"
             raise InputError(msg, field="ownership")
         if self.after_max not in ("pool", "manual_review"):
             msg = f"ReclaimPolicy(after_max={self.after_max!r}): use 'pool' or 'manual_review'"
             raise InputError(msg, field="after_max")
+
+    def ownership_for(self, rec: OpenLead) -> OwnershipPolicy | None:
+        """The ownership policy for ``rec`` (by the rule that assigned it, else ``"*"``).
+
+        .. versionadded:: 0.2.0
+        """
+        own = self.ownership
+        if own is None or isinstance(own, OwnershipPolicy):
+            return own
+        found = own.get(rec.rule_id) if rec.rule_id is not None else None
+        return found if found is not None else own.get("*")
 
     def sla_due(self, rep: Rep, rec: OpenLead) -> datetime | None:
         """When the first-touch SLA of ``rec`` runs out (``None`` if touched or off)."""
@@ -188,7 +211,6 @@ def reclaim(
 
     _check_now(now)
     nurture = _nurture_rule(router, policy)
-    own = policy.ownership
     moves: list[tuple[OpenLead, ReclaimKind, datetime]] = []
     for lead_id in sorted(state.open_leads, key=lambda k: (state.open_leads[k].assigned_at, k)):
         rec = state.open_leads[lead_id]
@@ -212,6 +234,7 @@ def reclaim(
         lead = rec.lead
         lead_id = lead.id
         previous = (*rec.previous_reps, rec.rep_id)
+        own = policy.ownership_for(rec)
         if kind == "unconverted" and nurture is not None:
             d = _route_rule(run, nurture, lead, now, (rec.rep_id,))
             note = (
