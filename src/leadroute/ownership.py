@@ -254,7 +254,8 @@ def transfer_accounts(
     moved leads, else :class:`~leadroute.exceptions.CapacityExceededError`
     names the cap (``force=True`` moves them anyway); nothing is changed on
     an error. Deterministic: accounts in key order, leads in assignment
-    order. Every moved lead gets an audited decision (reason
+    order. A moved lead keeps its activity times; an untouched one's SLA
+    counts from the transfer. Every moved lead gets an audited decision (reason
     ``transferred``) and every account an :class:`OwnershipChange`
     (cause ``transfer``) in ``account_history``.
 
@@ -424,6 +425,8 @@ def _to_router(
         if d.outcome == "assigned":
             run.open_new[lead_id] = run.open_new[lead_id].model_copy(
                 update={
+                    "first_activity_at": rec.first_activity_at,
+                    "last_activity_at": rec.last_activity_at,
                     "times_reassigned": rec.times_reassigned + 1,
                     "previous_reps": previous,
                     "times_recycled": rec.times_recycled,
