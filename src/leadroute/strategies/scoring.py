@@ -775,31 +775,35 @@ class CardFit(Selector):
         if not candidates:
             return None
         card = self.card
-        scored = [(*card.score(lead, rep, ctx), rep) for rep in candidates]
+        total = sum(f.weight for f in self.factors)
+        # the lead's points once; the rep's per candidate; summed in factor order as
+        # Scorecard.score does, so the figures are the same
+        plan = [
+            (f, f.weight / total, None if f.source != "lead" else f.points(lead)[0])
+            for f in self.factors
+        ]
+        scored: list[tuple[float, Rep, dict[str, float]]] = []
+        for rep in candidates:
+            score = 0.0
+            points: dict[str, float] = {}
+            for f, w, pts in plan:
+                if pts is None:
+                    pts = f.points_for(lead, rep, ctx)[0]
+                    points[f.label] = pts
+                score += w * pts
+            scored.append((round(score, 4), rep, points))
         top = max(s[0] for s in scored)
-        tied = [rep for score, _p, rep in scored if score == top]
+        tied = [rep for score, rep, _p in scored if score == top]
         best, _v, _ = longest_waiting(tied, ctx.last_served)
-        parts = next(p for score, p, rep in scored if rep is best)
         ctx.lead_facts[self.fact] = top
-        ctx.lead_facts[f"{self.fact}_factors"] = parts
+        ctx.lead_facts[f"{self.fact}_factors"] = card.score(lead, best, ctx)[1]
         why = f"{best.id} has the highest card score {top:g} ({len(tied)} tied)"
-        shown = sorted(scored, key=lambda s: (-s[0], ctx.order(s[2].id)))[:10]
+        if not ctx.explain:
+            return Pick(best, why, {})
+        shown = sorted(scored, key=lambda s: (-s[0], ctx.order(s[1].id)))[:10]
         rationale: dict[str, Any] = {
             "why": why,
             "score": top,
-            "candidates": {
-                rep.id: {
-                    "score": score,
-                    **{
-                        name: part["points"]
-                        for name, part in p.items()
-                        if name in self._rep_labels()
-                    },
-                }
-                for score, p, rep in shown
-            },
+            "candidates": {rep.id: {"score": score, **p} for score, rep, p in shown},
         }
         return Pick(best, why, rationale)
-
-    def _rep_labels(self) -> frozenset[str]:
-        return frozenset(f.label for f in self.factors if f.source != "lead")
