@@ -174,6 +174,16 @@ def test_top_share_by_scorecard_score() -> None:
     assert [a.outcome for a in result.assignments] == ["assigned", "manual_review", "assigned"]
 
 
+def test_top_review_config_round_trip() -> None:
+    """ManualReview(top, by, window, scorecard) survives to_config / from_config."""
+    card = Scorecard(factors=(Factor("source", 1, table={"referral": 100}),))
+    review = ManualReview(top=0.05, by="score", window=timedelta(days=7), scorecard=card)
+    router = Router(rules=[Rule(id="r", route=review | RoundRobin())])
+    cfg = router.to_config()
+    assert cfg["rules"][0]["route"]["options"][0]["window"] == "P7D"
+    assert Router.from_config(cfg) == router
+
+
 def test_top_and_sample_are_exclusive() -> None:
     """Giving both top and sample is a StrategyError naming top."""
     with pytest.raises(StrategyError, match="top"):
