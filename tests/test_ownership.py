@@ -246,6 +246,17 @@ def test_transfer_protection_holds_against_sla_sweep() -> None:
     assert r.state.owners["acme"] == "b"
 
 
+def test_transfer_through_router_pools_when_nobody_fits() -> None:
+    """Leads the rules cannot place go to the pool; their accounts are released."""
+    state = PoolState(reps=(rep("a"), rep("b", capacity=Capacity(max_open=0))))
+    state = ROUTER.assign(state, [lead("L1", company="ACME Inc.")]).state
+    r = ROUTER.transfer_accounts(state, "a", at=T0 + HOUR, by="ops")
+    assert [(d.outcome, d.reason) for d in r.audit] == [("pool", "transfer_no_eligible_rep")]
+    assert r.state.pool["L1"].previous_reps == ("a",)
+    assert "acme" not in r.state.owners
+    assert r.changes[0].to_rep is None
+
+
 def test_transfer_is_deterministic() -> None:
     """The same transfer gives byte-identical results."""
     state = _three_accounts()

@@ -438,7 +438,7 @@ def _to_router(
             run.pool[lead_id] = PooledLead(
                 lead=rec.lead,
                 since=at,
-                reason="transfer_no_eligible_rep",
+                reason="transfer_no_eligible_rep" if d.outcome == "pool" else d.reason,
                 times_recycled=rec.times_recycled,
                 previous_reps=previous,
             )
@@ -472,7 +472,9 @@ def _to_router(
         if rec.account_key is not None and rec.account_key in facts:
             extra["ownership"] = facts[rec.account_key]
             steps = (*steps, ownership_step(facts[rec.account_key]))
-        reason = "transferred" if d.outcome == "assigned" else "transfer_no_eligible_rep"
+        reason = {"assigned": "transferred", "pool": "transfer_no_eligible_rep"}.get(
+            d.outcome, d.reason
+        )
         decisions.append(
             d.model_copy(update={"reason": reason, "steps": steps, "facts": {**d.facts, **extra}})
         )
