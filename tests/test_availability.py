@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
+from leadroute.exceptions import ModelError as ValidationError
 
 from leadroute import Capacity, PoolState, Rep, Router, Rule, TimeWindow
 from leadroute.context import RouteContext

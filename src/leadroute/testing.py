@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from hypothesis import strategies as st
 
 from leadroute.audit import Decision, Step
+from leadroute.exceptions import InputError
 from leadroute.models import Capacity, Lead, Rep
 from leadroute.result import RoutingResult
 from leadroute.router import Router
@@ -84,7 +85,7 @@ def _field(
 def _done(overrides: dict[str, Any], what: str) -> None:
     if overrides:
         msg = f"{what}() got unknown overrides {sorted(overrides)}"
-        raise TypeError(msg)
+        raise InputError(msg, field=str(sorted(overrides)[0]))
 
 
 def _opt(inner: st.SearchStrategy[T]) -> st.SearchStrategy[T | None]:
