@@ -1,3 +1,5 @@
+# mypy: disable-error-code="misc"
+# (the many small lambdas that bind loop values as defaults are not worth annotating one by one)
 """Fuzz count: malformed values through every public entry point.
 
 Drives deterministic random malformed values (wrong types, NaN / inf,
@@ -284,7 +286,10 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.n):
         for name, cls, make in models:
             data = mutate(rng, make())
-            t.run(f"{name}()", lambda cls=cls, data=data: cls(**data) if isinstance(data, dict) else cls(data))
+            t.run(
+                f"{name}()",
+                lambda cls=cls, data=data: cls(**data) if isinstance(data, dict) else cls(data),
+            )
             t.run(f"{name}.model_validate", lambda cls=cls, data=data: cls.model_validate(data))
             text = jsonish(data)
             t.run(
@@ -297,21 +302,27 @@ def main(argv: list[str] | None = None) -> int:
         if router is not None:
             res = t.run(
                 "assign (loaded config)",
-                lambda router=router: router.assign(state0, [Lead.model_validate(lead_data(i)) for i in range(5)]),
+                lambda router=router: router.assign(
+                    state0, [Lead.model_validate(lead_data(i)) for i in range(5)]
+                ),
             )
             if res is not None:
                 check_state(t, "assign", res.state)
         rules = mutate(rng, CONFIG["rules"])
-        t.run("Router(rules=[dict])", lambda rules=rules: Router(rules=rules if isinstance(rules, list) else [rules]))
+        t.run(
+            "Router(rules=[dict])",
+            lambda rules=rules: Router(rules=rules if isinstance(rules, list) else [rules]),
+        )
         t.run(
             "Router(...)",
-            lambda: Router(
-                rules=[], default=weird(rng), seed=weird(rng), max_drops=weird(rng)
-            ),
+            lambda: Router(rules=[], default=weird(rng), seed=weird(rng), max_drops=weird(rng)),
         )
         # assign with odd arguments
         now = weird(rng)
-        t.run("assign(now=...)", lambda now=now: router0.assign(state0, [Lead.model_validate(lead_data(1))], now=now))
+        t.run(
+            "assign(now=...)",
+            lambda now=now: router0.assign(state0, [Lead.model_validate(lead_data(1))], now=now),
+        )
         t.run("assign(leads=...)", lambda: router0.assign(state0, weird(rng)))
         t.run("assign(state=...)", lambda: router0.assign(weird(rng), []))
         far = rng.choice((timedelta(days=3000), timedelta(days=-3000), timedelta(0)))
@@ -326,8 +337,18 @@ def main(argv: list[str] | None = None) -> int:
             st = res.state
             ids = sorted(st.open_leads)
             lid = ids[0] if ids else "L2"
-            t.run("close", lambda st=st, lid=lid: st.close(rng.choice((lid, weird(rng))), weird(rng), weird(rng)))
-            t.run("record_activity", lambda st=st: st.record_activity(rng.choice((lid, weird(rng))), weird(rng)))
+            t.run(
+                "close",
+                lambda st=st, lid=lid: st.close(
+                    rng.choice((lid, weird(rng))), weird(rng), weird(rng)
+                ),
+            )
+            t.run(
+                "record_activity",
+                lambda st=st, lid=lid: st.record_activity(
+                    rng.choice((lid, weird(rng))), weird(rng)
+                ),
+            )
             t.run(
                 "assign_manually",
                 lambda st=st: st.assign_manually(
@@ -344,12 +365,24 @@ def main(argv: list[str] | None = None) -> int:
             t.run(
                 "ReclaimPolicy",
                 lambda: ReclaimPolicy(
-                    **{rng.choice(("first_touch", "max_reassignments", "after_max", "cooldown", "working_time")): weird(rng)}
+                    **{
+                        rng.choice(
+                            (
+                                "first_touch",
+                                "max_reassignments",
+                                "after_max",
+                                "cooldown",
+                                "working_time",
+                            )
+                        ): weird(rng)
+                    }
                 ),
             )
             t.run(
                 "reclaim(policy)",
-                lambda st=st: router0.reclaim(st, T0 + timedelta(days=rng.choice((1, 50))), ReclaimPolicy()),
+                lambda st=st: router0.reclaim(
+                    st, T0 + timedelta(days=rng.choice((1, 50))), ReclaimPolicy()
+                ),
             )
             t.run(
                 "simulate",

@@ -252,7 +252,8 @@ def _make(name: Any, params: dict[str, Any], path: str, reg: Mapping[str, type])
             )
         ftype = str(fields[key].type) if key in fields else ""
         kwargs[key] = _convert(value, ftype, f"{path}.{key}", reg)
-    return _construct(cls, name, kwargs, path)
+    made: Strategy = _construct(cls, name, kwargs, path)
+    return made
 
 
 def _construct(cls: type, name: str, kwargs: dict[str, Any], path: str) -> Any:
@@ -269,11 +270,14 @@ def _construct(cls: type, name: str, kwargs: dict[str, Any], path: str) -> Any:
         for key, value in kwargs.items():
             found = param_problem(cls, key, value)
             if found is not None:
-                raise ConfigError(f"{name}: {found[1]}", path=f"{path}.{found[0]}") from None
-        raise ConfigError(f"{name}: {exc}", path=path) from None
+                msg = f"{name}: {found[1]}"
+                raise ConfigError(msg, path=f"{path}.{found[0]}") from None
+        msg = f"{name}: {short_repr(str(exc))}"
+        raise ConfigError(msg, path=path) from None
     found = check_params(obj)
     if found is not None:
-        raise ConfigError(f"{name}: {found[1]}", path=f"{path}.{found[0]}")
+        msg = f"{name}: {found[1]}"
+        raise ConfigError(msg, path=f"{path}.{found[0]}")
     return obj
 
 

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Literal
 
 from leadroute.audit import Decision, RuleTrial, Step
 from leadroute.exceptions import InputError, StrategyError
-from leadroute.limits import MAX_COUNT, check_datetime, short_repr
 from leadroute.fast import build
+from leadroute.limits import MAX_COUNT, check_datetime, short_repr
 from leadroute.models import FrozenModel, Rep
 from leadroute.result import RoutingResult, assignments_of
 from leadroute.state import ZERO_LOAD, OpenLead, PooledLead, PoolState

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import reprlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -165,7 +165,9 @@ def check_json(value: Any, name: str, max_depth: int = MAX_DEPTH) -> None:
                 if isinstance(k, str) and len(k) > MAX_ID_LENGTH:
                     msg = f"{where}: a key longer than {MAX_ID_LENGTH} characters"
                     raise ValueError(msg)
-                stack.append((v, f"{where}.{short_repr(k) if not isinstance(k, str) else k}", depth + 1))
+                stack.append(
+                    (v, f"{where}.{short_repr(k) if not isinstance(k, str) else k}", depth + 1)
+                )
         elif isinstance(node, (list, tuple)):
             if len(node) > MAX_ITEMS:
                 msg = f"{where}: more than {MAX_ITEMS} items"

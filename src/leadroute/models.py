@@ -85,7 +85,7 @@ class FrozenModel(BaseModel):
     __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
     @classmethod
-    def model_validate(cls, obj: Any, **kwargs: Any) -> Self:  # type: ignore[override]
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Self:
         """Validate ``obj`` (a mapping or an instance); :class:`ModelError` if it is not valid."""
         try:
             return super().model_validate(obj, **kwargs)
@@ -95,7 +95,7 @@ class FrozenModel(BaseModel):
             raise model_error(cls.__name__, None, obj) from None
 
     @classmethod
-    def model_validate_json(cls, json_data: Any, **kwargs: Any) -> Self:  # type: ignore[override]
+    def model_validate_json(cls, json_data: Any, **kwargs: Any) -> Self:
         """Validate a JSON document; :class:`ModelError` if it is not valid."""
         try:
             return super().model_validate_json(json_data, **kwargs)

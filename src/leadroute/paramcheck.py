@@ -21,7 +21,6 @@ True
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import re
 import sys
@@ -36,8 +35,17 @@ from leadroute.limits import MAX_INT, MAX_ITEMS, MAX_NUMBER, MAX_TEXT_LENGTH, sh
 __all__ = ["check_params", "param_problem"]
 
 
-@functools.lru_cache(maxsize=512)
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
 def _hints(cls: type) -> dict[str, Any]:
+    found = _HINTS.get(cls)
+    if found is None:
+        found = _HINTS[cls] = _resolve(cls)
+    return found
+
+
+def _resolve(cls: type) -> dict[str, Any]:
     """Resolved annotations of ``cls``'s init fields (unresolvable ones left out)."""
     if not dataclasses.is_dataclass(cls):
         return {}
@@ -67,7 +75,7 @@ def _hints(cls: type) -> dict[str, Any]:
         tp: Any = f.type
         if isinstance(tp, str):
             try:
-                tp = eval(tp, glob)  # noqa: S307 - annotations of dataclass fields
+                tp = eval(tp, glob)
             except Exception:  # an annotation we cannot resolve is not checked
                 continue
         out[f.name] = tp
@@ -114,11 +122,11 @@ def _problem(value: Any, tp: Any, path: str) -> tuple[str, str] | None:
     bad = (path, "")  # the message is made once, by _message, only for the problem reported
     if origin in (Union, types.UnionType):
         args = typing.get_args(tp)
-        found = [_problem(value, a, path) for a in args]
-        if any(p is None for p in found):
+        options = [_problem(value, a, path) for a in args]
+        if any(p is None for p in options):
             return None
         # the nearest complaint: one below this level if any option went deeper
-        deeper = [p for p in found if p is not None and p[0] != path]
+        deeper = [p for p in options if p is not None and p[0] != path]
         return deeper[0] if deeper else bad
     if tp is type(None) or tp is None:
         return None if value is None else bad
@@ -192,7 +200,9 @@ def _problem(value: Any, tp: Any, path: str) -> tuple[str, str] | None:
     return None
 
 
-def _explained(found: tuple[str, str] | None, value: Any, tp: Any, name: str) -> tuple[str, str] | None:
+def _explained(
+    found: tuple[str, str] | None, value: Any, tp: Any, name: str
+) -> tuple[str, str] | None:
     if found is None or found[1]:
         return found
     inner: Any = value
@@ -213,16 +223,18 @@ def _steps(path: str, name: str) -> list[str | int]:
 
 def _descend(value: Any, tp: Any, part: str | int) -> tuple[Any, Any]:
     """The item ``part`` of ``value`` and its annotation (through unions that fit the shape)."""
-    options = (
-        typing.get_args(tp) if typing.get_origin(tp) in (Union, types.UnionType) else (tp,)
-    )
+    options = typing.get_args(tp) if typing.get_origin(tp) in (Union, types.UnionType) else (tp,)
     for option in options:
         origin = typing.get_origin(option)
         args = typing.get_args(option)
-        if isinstance(part, int) and origin is tuple and isinstance(value, (list, tuple)):
-            if part < len(value):
-                item_tp = args[0] if len(args) == 2 and args[1] is Ellipsis else args[part]
-                return value[part], item_tp
+        if (
+            isinstance(part, int)
+            and origin is tuple
+            and isinstance(value, (list, tuple))
+            and part < len(value)
+        ):
+            item_tp = args[0] if len(args) == 2 and args[1] is Ellipsis else args[part]
+            return value[part], item_tp
         if isinstance(part, str) and origin in (dict, Mapping) and isinstance(value, Mapping):
             return value.get(part), args[1] if len(args) == 2 else Any
     return value, tp
@@ -251,13 +263,12 @@ def check_params(obj: Any) -> tuple[str, str] | None:
         found = param_problem(cls, name, value)
         if found is not None:
             return found
-        if isinstance(value, tuple):
-            # bands of a ValueTier, factors of a Scorecard: check their own parameters
-            for i, item in enumerate(value):
-                if dataclasses.is_dataclass(item) and not _is_strategy(item):
-                    inner = check_params(item)
-                    if inner is not None:
-                        return (f"{name}[{i}].{inner[0]}", inner[1])
+        # bands of a ValueTier, factors of a Scorecard: check their own parameters
+        for i, item in enumerate(value if isinstance(value, tuple) else ()):
+            if dataclasses.is_dataclass(item) and not _is_strategy(item):
+                inner = check_params(item)
+                if inner is not None:
+                    return (f"{name}[{i}].{inner[0]}", inner[1])
     return None
 
 

@@ -269,7 +269,8 @@ class Router:
         building the audit records.
         """
         leads = _as_batch(leads)
-        self._validate(state, leads, now)
+        # the lab's states hold historical closes of leads it still routes (learned history)
+        self._validate(state, leads, now, closed=False)
         run = _Run(self, state, record=False)
         ordered = sorted(leads, key=_order_key)
         run.ctx.batch = tuple(ordered)
@@ -310,7 +311,9 @@ class Router:
 
         return warnings(state, now, horizon, ReclaimPolicy() if policy is None else policy)
 
-    def _validate(self, state: PoolState, batch: Sequence[Lead], now: datetime | None) -> None:
+    def _validate(
+        self, state: PoolState, batch: Sequence[Lead], now: datetime | None, closed: bool = True
+    ) -> None:
         if not isinstance(state, PoolState):
             msg = f"state: expected a PoolState, got {type(state).__name__}"
             raise InputError(msg, field="state")
@@ -339,14 +342,14 @@ class Router:
         if already:
             msg = f"leads already open in the state: {already}"
             raise LeadAlreadyOpenError(msg, lead_ids=already)
-        if state.history and seen:
-            closed = sorted(seen & state.closed_ids)
-            if closed:
+        if closed and state.history and seen:
+            again = sorted(seen & state.closed_ids)
+            if again:
                 msg = (
-                    f"leads already closed in the state: {closed[:10]}; a closed lead is not "
+                    f"leads already closed in the state: {again[:10]}; a closed lead is not "
                     "reopened: route a new inquiry under a new lead id"
                 )
-                raise LeadAlreadyClosedError(msg, lead_ids=closed)
+                raise LeadAlreadyClosedError(msg, lead_ids=again)
         if latest is not None:
             _check_future(batch, latest, now, state.as_of)
         unknown = [r for r in self._named if r not in state.rep_index] if self._named else []

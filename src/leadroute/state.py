@@ -9,7 +9,7 @@ round-trips through JSON exactly, so a CRM can store it anywhere.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from typing import Annotated, Literal
 
@@ -313,7 +313,7 @@ class PoolState(FrozenModel):
 #: The counters of a rep with none yet (shared; models are frozen).
 ZERO_LOAD = RepLoad()
 
-UTC_ZONE = timezone.utc
+UTC_ZONE = UTC
 #: Days a removed rep's day counts are kept after the state's ``as_of`` (the longest window).
 RETIRED_DAYS_KEPT = 366
 
