@@ -25,6 +25,8 @@ from leadroute.exceptions import (
 from leadroute.fast import assemble
 from leadroute.limits import (
     MAX_ITEMS,
+    MAX_YEAR,
+    MIN_YEAR,
     Count,
     Id,
     Instant,
@@ -69,10 +71,9 @@ class RepLoad(FrozenModel):
                 day = date.fromisoformat(key)
             except ValueError:
                 day = None
-            if day is None or len(key) != 10 or day.isoformat() != key:
-                msg = f"{short_repr(key)} is not a day like '2026-03-02'"
+            if day is None or len(key) != 10 or not MIN_YEAR <= day.year <= MAX_YEAR:
+                msg = f"{short_repr(key)} is not a day like '2026-03-02' in {MIN_YEAR}-{MAX_YEAR}"
                 raise ValueError(msg)
-            check_datetime(datetime(day.year, day.month, day.day, tzinfo=UTC_ZONE))
         return v
 
     def release(self, n: int = 1) -> RepLoad:
