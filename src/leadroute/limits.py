@@ -110,6 +110,8 @@ def check_datetime(value: datetime, name: str = "") -> datetime:
 
 
 def _sane(value: datetime) -> datetime:
+    if MIN_YEAR < value.year < MAX_YEAR:  # a day's offset cannot leave the window: no conversion
+        return value
     return check_datetime(value)
 
 
@@ -135,8 +137,52 @@ def check_json(value: Any, name: str, max_depth: int = MAX_DEPTH) -> None:
     Bounded: nesting within ``max_depth``, strings within ``MAX_TEXT_LENGTH``,
     lists and mappings within ``MAX_ITEMS``, numbers finite and within
     ``MAX_NUMBER`` (integers within ``MAX_INT``), so the value saves to JSON
-    and reloads equal. Checked without recursion.
+    and reloads equal.
     """
+    if _fits(value, max_depth):
+        return
+    _locate(value, name, max_depth)
+
+
+def _fits(node: Any, room: int) -> bool:
+    """Whether ``node`` is bounded (the fast check; recursion at most ``room`` deep)."""
+    kind = type(node)
+    if kind is str:
+        return len(node) <= MAX_TEXT_LENGTH
+    if kind is dict:
+        if room <= 0 or len(node) > MAX_ITEMS:
+            return False
+        for k, v in node.items():
+            if type(k) is str and len(k) > MAX_ID_LENGTH:
+                return False
+            if type(v) is str:
+                if len(v) > MAX_TEXT_LENGTH:
+                    return False
+            elif not _fits(v, room - 1):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        if room <= 0 or len(node) > MAX_ITEMS:
+            return False
+        for v in node:
+            if type(v) is str:
+                if len(v) > MAX_TEXT_LENGTH:
+                    return False
+            elif not _fits(v, room - 1):
+                return False
+        return True
+    if node is None or kind is bool:
+        return True
+    if kind is int:
+        return -MAX_INT <= node <= MAX_INT
+    if kind is float:
+        return math.isfinite(node) and abs(node) <= MAX_NUMBER
+    # a subclass of a JSON type: the slow check decides (and names the place)
+    return not isinstance(node, (str, int, float, Mapping, list, tuple))
+
+
+def _locate(value: Any, name: str, max_depth: int) -> None:
+    """Raise the ``ValueError`` naming the first place where ``value`` is not bounded."""
     stack: list[tuple[Any, str, int]] = [(value, name, 0)]
     while stack:
         node, where, depth = stack.pop()
