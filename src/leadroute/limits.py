@@ -174,7 +174,7 @@ def _fits(node: Any, room: int) -> bool:
     if node is None or kind is bool:
         return True
     if kind is int:
-        return -MAX_INT <= node <= MAX_INT
+        return bool(-MAX_INT <= node <= MAX_INT)
     if kind is float:
         return math.isfinite(node) and abs(node) <= MAX_NUMBER
     # a subclass of a JSON type: the slow check decides (and names the place)
