@@ -361,6 +361,16 @@ def main(argv: list[str] | None = None) -> int:
                 ),
             )
             t.run("with_reps", lambda st=st: st.with_reps(weird(rng)))
+            t.run(
+                "transfer_accounts",
+                lambda st=st: st.transfer_accounts(
+                    rng.choice(("alice", weird(rng))),
+                    rng.choice(("bob", weird(rng))),
+                    at=rng.choice((T0 + timedelta(days=1), weird(rng))),
+                    by=rng.choice(("me", weird(rng))),
+                    protection=rng.choice((timedelta(0), weird(rng))),
+                ),
+            )
             t.run("reclaim", lambda st=st: router0.reclaim(st, weird(rng), weird(rng)))
             t.run(
                 "ReclaimPolicy",

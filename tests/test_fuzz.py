@@ -260,7 +260,7 @@ def test_assign_arguments_raise_only_leadroute_errors(now: Any, leads: Any, stat
 
 
 @FUZZ
-@given(a=WEIRD, b=WEIRD, c=WEIRD, which=st.integers(0, 5))
+@given(a=WEIRD, b=WEIRD, c=WEIRD, which=st.integers(0, 7))
 def test_lifecycle_calls_raise_only_leadroute_errors(a: Any, b: Any, c: Any, which: int) -> None:
     """Lifecycle calls with malformed arguments raise only leadroute errors; input unchanged."""
     before = OPENED.model_dump_json()
@@ -272,6 +272,8 @@ def test_lifecycle_calls_raise_only_leadroute_errors(a: Any, b: Any, c: Any, whi
         lambda: OPENED.assign_manually(BATCH[0], a, at=T0, by=b, note=c, force=False),
         lambda: OPENED.with_reps(a),
         lambda: ROUTER.reclaim(OPENED, a, b),
+        lambda: OPENED.transfer_accounts("ann", a, at=b, by="boss", protection=c),
+        lambda: ROUTER.transfer_accounts(OPENED, a, at=T0, by=b, leads=c),
     ]
     _only_leadroute_errors(calls[which])
     assert OPENED.model_dump_json() == before
