@@ -9,6 +9,7 @@ asserts that the call either succeeds or raises a
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -29,6 +30,7 @@ from leadroute import (
     TimeWindow,
     simulate,
 )
+from leadroute.strategies import BUILTIN
 from tests.conftest import T0
 
 FUZZ = settings(
@@ -310,3 +312,18 @@ def test_testing_kit_bad_overrides_raise_only_leadroute_errors(
 
     make = getattr(testing, gen)
     _only_leadroute_errors(lambda: data.draw(make(**{key: value})))
+
+
+@FUZZ
+@given(
+    name=st.sampled_from(sorted(set(BUILTIN) - {"Chain", "Fallback"})),
+    data=st.data(),
+)
+def test_strategy_constructors_raise_only_leadroute_errors(name: str, data: st.DataObject) -> None:
+    """Built-in strategies built in Python with a malformed parameter raise only leadroute errors."""
+    cls = BUILTIN[name]
+    params = [f.name for f in dataclasses.fields(cls) if f.init]
+    if not params:
+        return
+    key = data.draw(st.sampled_from(params))
+    _only_leadroute_errors(lambda: cls(**{key: data.draw(WEIRD)}))

@@ -100,10 +100,16 @@ def test_team_teams_true_fails_at_load() -> None:
         _router_from([{"type": "Team", "teams": True}, "RoundRobin"])
 
 
-def test_wrong_parameter_type_in_python_route_fails_at_rule() -> None:
-    """A strategy built in Python with a wrong parameter type fails when the rule is built."""
-    with pytest.raises(ModelError, match="teams"):
-        Rule(id="r", route=Team(True) >> RoundRobin())  # type: ignore[arg-type]
+def test_wrong_parameter_type_in_python_fails_at_construction() -> None:
+    """A strategy built in Python with a wrong parameter type is a StrategyError naming it."""
+    with pytest.raises(StrategyError, match="teams"):
+        Team(True)  # type: ignore[arg-type]
+
+
+def test_wrong_type_tripping_post_init_is_strategy_error() -> None:
+    """A wrong type that the strategy's own checks trip over is still a StrategyError."""
+    with pytest.raises(StrategyError, match="period_days"):
+        CapacityCap(period_days="x")  # type: ignore[arg-type]
 
 
 def test_manual_review_reason_must_be_text() -> None:
