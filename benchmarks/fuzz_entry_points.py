@@ -227,6 +227,7 @@ class Tally:
         self.ok = 0
         self.leadroute = 0
         self.other: Counter[str] = Counter()
+        self.ok_by: Counter[str] = Counter()
         self.examples: dict[str, str] = {}
 
     def run(self, where: str, fn: Callable[[], Any]) -> Any:
@@ -242,6 +243,7 @@ class Tally:
             self.examples.setdefault(key, str(exc)[:160])
             return None
         self.ok += 1
+        self.ok_by[where] += 1
         return out
 
 
@@ -417,6 +419,9 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - started
     print(f"inputs tried: {t.tried} in {elapsed:.1f} s")
     print(f"  ok: {t.ok}   leadroute errors: {t.leadroute}")
+    loaded = t.ok_by["Router.from_config"]
+    crashed = sum(n for k, n in t.other.items() if k.startswith("assign (loaded config)"))
+    print(f"  configs that loaded: {loaded}; of them crashed in assign: {crashed}")
     print(f"  other exceptions: {sum(t.other.values())}")
     for key, n in t.other.most_common():
         print(f"    {n:6d}  {key}  e.g. {t.examples.get(key, '')!r}")
