@@ -29,6 +29,7 @@ from leadroute.strategies.base import (
     Strategy,
     as_strategy,
 )
+from leadroute.strategies.batch import BatchFit
 from leadroute.strategies.capacity import CapacityCap
 from leadroute.strategies.geo import Geo
 from leadroute.strategies.scoring import BestFit, Factor, Scorecard, Surge
@@ -47,6 +48,7 @@ __all__ = [
     "AssignTo",
     "Availability",
     "Band",
+    "BatchFit",
     "BestFit",
     "CapacityCap",
     "Chain",
@@ -82,6 +84,7 @@ BUILTIN: dict[str, type] = {
     for cls in (
         AssignTo,
         Availability,
+        BatchFit,
         BestFit,
         CapacityCap,
         Chain,
