@@ -32,7 +32,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from leadroute import Capacity, ClosedLead, Lead, PoolState, Rep, Router, Rule
@@ -44,7 +44,7 @@ from leadroute.strategies import BatchFit, BestFit, CapacityCap, RoundRobin, Str
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "x-education-leads.csv"
 REPS = 20
 PER_DAY = 40
-START = datetime(2025, 1, 1, tzinfo=timezone.utc)
+START = datetime(2025, 1, 1, tzinfo=UTC)
 _N = statistics.NormalDist()
 
 
@@ -73,9 +73,7 @@ def load(path: Path) -> tuple[list[Lead], list[float]]:
     for c, v in zip(cell_of, y, strict=True):
         wins[c] += v
         seen[c] += 1
-    base = [
-        min(0.97, max(0.03, (wins[c] + 20 * overall) / (seen[c] + 20))) for c in cell_of
-    ]
+    base = [min(0.97, max(0.03, (wins[c] + 20 * overall) / (seen[c] + 20))) for c in cell_of]
     leads = [
         Lead(
             id=r["Prospect ID"],
@@ -104,9 +102,7 @@ class Truth:
         return 1 / (1 + math.exp(-z))
 
 
-def run(
-    route: Strategy, state: PoolState, stream: list[Lead]
-) -> dict[str, str | None]:
+def run(route: Strategy, state: PoolState, stream: list[Lead]) -> dict[str, str | None]:
     """Route ``stream`` one day at a time; the rep per lead id."""
     router = Router(rules=[Rule(id="all", route=route)])
     out: dict[str, str | None] = {}
@@ -123,7 +119,9 @@ def run(
     return out
 
 
-def experiment(seed: int, leads: list[Lead], base: list[float]) -> list[tuple[str, float, float, float]]:
+def experiment(
+    seed: int, leads: list[Lead], base: list[float]
+) -> list[tuple[str, float, float, float]]:
     reps = [f"rep{k:02d}" for k in range(REPS)]
     segments = sorted({str(x.industry) for x in leads})
     truth = Truth(seed, reps, segments)
@@ -143,9 +141,7 @@ def experiment(seed: int, leads: list[Lead], base: list[float]) -> list[tuple[st
         for i, x in enumerate(hist)
     )
     cap = math.ceil(1.2 * len(test) / REPS)
-    team = tuple(
-        Rep(id=r, capacity=Capacity(max_per_period=cap, period_days=366)) for r in reps
-    )
+    team = tuple(Rep(id=r, capacity=Capacity(max_per_period=cap, period_days=366)) for r in reps)
     state = PoolState(reps=team, history=history, as_of=test[0].created_at)
     probs = [[truth.p(x, base_of[x.id], r) for r in reps] for x in test]
     best = solve([[-p for p in row] for row in probs], [cap] * REPS)
@@ -188,7 +184,9 @@ LEAD_BY = ("source",)
 def timings() -> None:
     """Solver timings on random instances (caps 1.2x an even share)."""
     print("\nsolver timings (random costs, caps 1.2x even share)")
-    print(f"{'leads':>6} {'reps':>5} {'python s':>9} {'scipy s':>9} {'greedy s':>9} {'same objective':>15}")
+    print(
+        f"{'leads':>6} {'reps':>5} {'python s':>9} {'scipy s':>9} {'greedy s':>9} {'same objective':>15}"
+    )
     for n, m in ((1000, 20), (1000, 200), (10000, 20), (10000, 200)):
         costs = [[-unit_draw(7, i, j) for j in range(m)] for i in range(n)]
         caps = [math.ceil(1.2 * n / m)] * m
@@ -231,16 +229,16 @@ def main(argv: list[str] | None = None, printer: Callable[[str], None] = print) 
     leads, base = load(DATA)
     results: dict[str, list[tuple[float, float, float]]] = {}
     for seed in range(1, args.seeds + 1):
-        for name, exp, pct, g in experiment(seed, leads, base):
-            results.setdefault(name, []).append((exp, pct, g))
+        for name, conv_, share_, g in experiment(seed, leads, base):
+            results.setdefault(name, []).append((conv_, share_, g))
     printer(f"{len(leads)} leads, {REPS} reps, {args.seeds} seeds; mean (sd) over seeds")
     printer(f"{'policy':<52} {'expected conv.':>14} {'% of optimum':>14} {'gini':>6}")
     for name, xs in results.items():
-        exp = statistics.fmean(x[0] for x in xs)
+        conv = statistics.fmean(x[0] for x in xs)
         pct = [x[1] * 100 for x in xs]
         sd = statistics.stdev(pct) if len(pct) > 1 else 0.0
         g = statistics.fmean(x[2] for x in xs)
-        printer(f"{name:<52} {exp:14.1f} {statistics.fmean(pct):8.1f} ({sd:3.1f}) {g:6.3f}")
+        printer(f"{name:<52} {conv:14.1f} {statistics.fmean(pct):8.1f} ({sd:3.1f}) {g:6.3f}")
     if args.timings:
         timings()
     return 0

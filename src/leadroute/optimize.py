@@ -333,7 +333,9 @@ def _prices(
         if big - cj < edge[j][m]:
             edge[j][m] = big - cj
     dist = [0.0 if count[j] < capacities[j] else float("inf") for j in range(m)]
-    for _ in range(m + 1):  # Bellman-Ford towards the reps with room (no negative cycles at an optimum)
+    for _ in range(
+        m + 1
+    ):  # Bellman-Ford towards the reps with room (no negative cycles at an optimum)
         changed = False
         for j in range(m):
             best = dist[j]

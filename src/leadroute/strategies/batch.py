@@ -88,7 +88,11 @@ class BatchFit(Selector):
         if not (isinstance(self.min_share, (int, float)) and 0 <= self.min_share <= 1):
             msg = f"BatchFit(min_share={self.min_share!r}): a multiple of the even share in 0..1"
             raise StrategyError(msg, field="min_share")
-        if isinstance(self.value_tiers, bool) or not isinstance(self.value_tiers, int) or self.value_tiers < 1:
+        if (
+            isinstance(self.value_tiers, bool)
+            or not isinstance(self.value_tiers, int)
+            or self.value_tiers < 1
+        ):
             msg = f"BatchFit(value_tiers={self.value_tiers!r}): an integer >= 1"
             raise StrategyError(msg, field="value_tiers")
         if self.prior_leads <= 0:
@@ -127,19 +131,17 @@ class BatchFit(Selector):
         deficit = recentred(ctx.credits, reps, share)
         n = len(leads)
         room = [
-            None if r.capacity.max_open is None else max(0, r.capacity.max_open - ctx.open_count(r.id))
+            None
+            if r.capacity.max_open is None
+            else max(0, r.capacity.max_open - ctx.open_count(r.id))
             for r in reps
         ]
         est: list[list[float]] = []
         for lead in leads:
-            row = []
-            for r in reps:
-                if self.explore:
-                    v = model.draw(r.id, lead, ctx.seed, "batchfit")
-                else:
-                    v = model.estimate(r.id, lead).rate
-                row.append(v)
-            est.append(row)
+            if self.explore:
+                est.append([model.draw(r.id, lead, ctx.seed, "batchfit") for r in reps])
+            else:
+                est.append([model.estimate(r.id, lead).rate for r in reps])
         for tier in _tiers(leads, self.value_tiers):
             part = len(tier) / n
             hi = []
@@ -156,7 +158,9 @@ class BatchFit(Selector):
                 if room[j] is not None:
                     cap = min(cap, room[j] or 0)
                 hi.append(cap)
-                low = max(0, math.ceil(part * deficit[j] + self.min_share * share[j] * len(tier) - 1e-9))
+                low = max(
+                    0, math.ceil(part * deficit[j] + self.min_share * share[j] * len(tier) - 1e-9)
+                )
                 lo.append(min(low, cap) if self.min_share > 0 else 0)
             # columns: each rep's guaranteed slots (a bonus makes them fill first), then the rest
             bonus = 2.0 + len(tier) * TIE
@@ -164,11 +168,11 @@ class BatchFit(Selector):
             costs: list[list[float | None]] = []
             for i in tier:
                 lead = leads[i]
-                base = [
+                base: list[float | None] = [
                     -est[i][j] + TIE * unit_draw(ctx.seed, "batchfit", lead.id, reps[j].id)
                     for j in range(m)
                 ]
-                costs.append([c - bonus for c in base] + base)
+                costs.append([None if c is None else c - bonus for c in base] + base)
             caps = [*lo, *(h - lo_ for h, lo_ in zip(hi, lo, strict=True))]
             result = solve(costs, caps, method=self.solver)
             for pos, i in enumerate(tier):
@@ -183,10 +187,9 @@ class BatchFit(Selector):
                 runner = None
                 gap = 0.0
                 # the runner-up: the best other rep at the plan's prices (either column of it)
-                row = costs[pos]
-                mine = (row[at] or 0.0) + result.prices[at]
+                mine = (costs[pos][at] or 0.0) + result.prices[at]
                 best_v = math.inf
-                for col, c in enumerate(row):
+                for col, c in enumerate(costs[pos]):
                     if c is None or col % m == j:
                         continue
                     v = c + result.prices[col]

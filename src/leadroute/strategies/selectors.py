@@ -174,10 +174,10 @@ class Weighted(Selector):
             # a rep dropped (or back) left the eligible credits off zero: recentre them
             best_c = -math.inf
             for rep in candidates:
-                c = updated.get(rep.id)
-                if c is None:
+                old = updated.get(rep.id)
+                if old is None:
                     continue
-                c -= excess * self.weight_of(rep) / total
+                c = old - excess * self.weight_of(rep) / total
                 updated[rep.id] = c
                 if c > best_c:
                     best, best_c = rep, c
