@@ -161,8 +161,8 @@ def experiment(
         ),
         ("pooled model, batch (BatchFit)", CapacityCap() >> BatchFit(lead_by=LEAD_BY)),
         (
-            "pooled model, batch, max_share=1.05",
-            CapacityCap() >> BatchFit(lead_by=LEAD_BY, max_share=1.05),
+            "pooled model, batch, horizon=400",
+            CapacityCap() >> BatchFit(lead_by=LEAD_BY, horizon=400),
         ),
     ]
     rows = []
@@ -178,7 +178,7 @@ def experiment(
     return rows
 
 
-LEAD_BY = ("source",)
+LEAD_BY = ("source", "attributes.activity")
 
 
 def timings() -> None:

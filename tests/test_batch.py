@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -136,6 +137,7 @@ def test_batch_same_output_in_another_process() -> None:
         ({"min_share": 2}, "min_share"),
         ({"value_tiers": 0}, "value_tiers"),
         ({"slack": -1}, "slack"),
+        ({"horizon": -5}, "horizon"),
         ({"solver": "cplex"}, "solver"),
     ],
 )
@@ -299,3 +301,22 @@ def test_weighted_recentres_after_drops(weights: list[int], masks: list[int]) ->
         ]
         credits = s.rotations["all:route[1]"].credits
         assert abs(sum(credits.get(r, 0.0) for r in eligible)) < 1e-9
+
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+@pytest.mark.skipif(not DOCS.exists(), reason="needs the source tree")
+@pytest.mark.parametrize(
+    ("page", "after"),
+    [("scoring.md", "### Worked example"), ("lab.md", "## Honest expected conversions")],
+)
+def test_quality_worked_examples_print_what_the_docs_show(
+    page: str, after: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The worked examples of batch fit and honest lab figures print the documented output."""
+    text = (DOCS / page).read_text(encoding="utf-8").split(after, 1)[1]
+    code = text.split("```python", 1)[1].split("```", 1)[0]
+    shown = text.split("prints\n\n```", 1)[1].split("```", 1)[0].strip()
+    exec(compile(code, f"{page}:{after}", "exec"), {})
+    assert capsys.readouterr().out.strip() == shown

@@ -47,6 +47,12 @@ class BatchFit(Selector):
     * at least ``ceil(d_j + min_share * s_j * n)`` when there are leads for it;
     * its open-lead room (``capacity.max_open``), if set.
 
+    ``horizon`` > 0 plans the batch together with that many recent closed
+    leads from the history standing in for the leads still to come (their
+    plan is thrown away): a batch lead then goes to a strong rep only if it
+    gains more there than the leads that will compete for the same room, which
+    brings daily batches close to a plan over the whole stream.
+
     ``value_tiers`` > 1 ranks the batch by lead value (``value``, else
     ``score``) into that many equal tiers and applies the caps in each tier,
     so reps get a fair part of the valuable leads, not only of the count.
@@ -69,6 +75,7 @@ class BatchFit(Selector):
     max_share: float = 1.2
     min_share: float = 0.0
     slack: float = 0.0
+    horizon: int = 0
     value_tiers: int = 1
     explore: bool = False
     prior_leads: float = 10.0
@@ -82,6 +89,9 @@ class BatchFit(Selector):
         if not (isinstance(self.max_share, (int, float)) and self.max_share >= 1):
             msg = f"BatchFit(max_share={self.max_share!r}): a multiple of the even share, >= 1"
             raise StrategyError(msg, field="max_share")
+        if isinstance(self.horizon, bool) or not isinstance(self.horizon, int) or self.horizon < 0:
+            msg = f"BatchFit(horizon={self.horizon!r}): a number of recent leads >= 0"
+            raise StrategyError(msg, field="horizon")
         if not (isinstance(self.slack, (int, float)) and 0 <= self.slack < math.inf):
             msg = f"BatchFit(slack={self.slack!r}): leads a rep may run ahead of its share, >= 0"
             raise StrategyError(msg, field="slack")
@@ -126,6 +136,12 @@ class BatchFit(Selector):
         ctx.memo[key] = plan
         if not reps or not leads:
             return plan
+        real = len(leads)
+        if self.horizon:
+            # recent closed leads stand in for the leads still to come: the batch competes
+            # with them for the reps' room, as it would with the future
+            ids = {x.id for x in leads}
+            leads.extend(c.lead for c in ctx.state.history[-self.horizon :] if c.lead.id not in ids)
         total_w = sum(r.weight for r in reps)
         share = [r.weight / total_w for r in reps]
         deficit = recentred(ctx.credits, reps, share)
@@ -176,6 +192,8 @@ class BatchFit(Selector):
             caps = [*lo, *(h - lo_ for h, lo_ in zip(hi, lo, strict=True))]
             result = solve(costs, caps, method=self.solver)
             for pos, i in enumerate(tier):
+                if i >= real:
+                    continue
                 at = result.assignment[pos]
                 lead = leads[i]
                 if at < 0:
