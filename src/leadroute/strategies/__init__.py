@@ -5,7 +5,8 @@
   :class:`FunctionFilter` (any plain function);
 * selectors: :class:`RoundRobin`, :class:`Weighted`, :class:`RandomPick`,
   :class:`LeastLoaded`, :class:`AssignTo`, :class:`ManualReview`, :class:`Ownership`;
-* scoring: :class:`Scorecard` (with :class:`Factor`), :class:`BestFit`, :class:`Surge`;
+* scoring: :class:`Scorecard` (with :class:`Factor`), :class:`BestFit`, :class:`Surge`,
+  :class:`CardFit`;
 * combinators: :class:`Chain` (``a >> b``) and :class:`Fallback` (``a | b``).
 
 Subclass :class:`Filter` (override ``check``) or :class:`Selector` (override
@@ -32,7 +33,7 @@ from leadroute.strategies.base import (
 from leadroute.strategies.batch import BatchFit
 from leadroute.strategies.capacity import CapacityCap
 from leadroute.strategies.geo import Geo
-from leadroute.strategies.scoring import BestFit, Factor, Scorecard, Surge
+from leadroute.strategies.scoring import BestFit, CardFit, Factor, Scorecard, Surge
 from leadroute.strategies.selectors import (
     AssignTo,
     LeastLoaded,
@@ -51,6 +52,7 @@ __all__ = [
     "BatchFit",
     "BestFit",
     "CapacityCap",
+    "CardFit",
     "Chain",
     "Factor",
     "Fallback",
@@ -87,6 +89,7 @@ BUILTIN: dict[str, type] = {
         BatchFit,
         BestFit,
         CapacityCap,
+        CardFit,
         Chain,
         Fallback,
         Geo,
