@@ -288,8 +288,8 @@ def test_weighted_recentres_after_drops(weights: list[int], masks: list[int]) ->
     reps = tuple(rep(f"r{k}", weight=w) for k, w in enumerate(weights))
 
     def allowed(x: Lead, r: Rep) -> bool:
-        mask = int(str(x.attributes["mask"])) or 1
-        return bool(mask >> int(r.id[1:]) & 1) or (mask % (1 << m)) == 0
+        mask = int(str(x.attributes["mask"])) % (1 << m)
+        return mask == 0 or bool(mask >> int(r.id[1:]) & 1)
 
     router = Router(rules=[Rule(id="all", route=allowed >> Weighted())])
     s = PoolState(reps=reps)
