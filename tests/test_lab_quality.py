@@ -98,3 +98,22 @@ def test_bad_evaluation_is_refused() -> None:
     with pytest.raises(InputError) as exc:
         simulate(Router(rules=[Rule(id="r", route=RoundRobin())]), state, [], evaluation="x")  # type: ignore[arg-type]
     assert exc.value.field == "evaluation"
+
+
+def test_activity_events_reach_the_response_component() -> None:
+    """First-activity times in the outcomes make BestFit's response favour the fast rep."""
+    leads = [lead(f"A{i:03d}", i * 60) for i in range(300)]
+    outcomes = [
+        HistoricalOutcome(
+            lead_id=x.id,
+            rep_id=("fast", "slow")[i % 2],
+            outcome="lost",
+            closed_at=x.created_at + DAY,
+            first_activity_at=x.created_at + timedelta(hours=1 if i % 2 == 0 else 48),
+        )
+        for i, x in enumerate(leads[:200])
+    ]
+    state = PoolState(reps=(rep("fast"), rep("slow")))
+    router = Router(rules=[Rule(id="r", route=BestFit(weights={"response": 1.0}, min_history=50))])
+    report = simulate(router, state, leads, outcomes, close_after=None)
+    assert report.per_rep["fast"].count > 2 * report.per_rep["slow"].count

@@ -47,15 +47,20 @@ __all__ = [
 
 
 class HistoricalOutcome(FrozenModel):
-    """What really happened to a lead: who worked it and how it ended.
+    """What really happened to a lead: who worked it, when they first did, how it ended.
 
     .. versionadded:: 0.1.0
+
+    .. versionchanged:: 0.2.0
+       ``first_activity_at``.
     """
 
     lead_id: str
     rep_id: str | None = None
     outcome: Literal["won", "lost", "disqualified"]
     closed_at: AwareDatetime | None = None
+    #: when the rep first worked the lead (activity); learned strategies read the response time.
+    first_activity_at: AwareDatetime | None = None
 
 
 class RepShare(FrozenModel):
@@ -222,8 +227,13 @@ def simulate(
     ``value_per_rep`` and ``value_gini`` give the balance of lead value
     (``value``, else ``score``), not only of counts.
 
+    An outcome's ``first_activity_at`` (an activity event) joins the learned
+    history with its close, so ``BestFit``'s response component reads real
+    first-touch times instead of a constant 0.5.
+
     .. versionchanged:: 0.2.0
-       ``evaluation``, ``bootstrap`` and ``seed``; value balance figures.
+       ``evaluation``, ``bootstrap`` and ``seed``; value balance figures;
+       activity events (``HistoricalOutcome.first_activity_at``).
     """
     if evaluation not in ("in_sample", "holdout"):
         msg = f"evaluation={evaluation!r}: use 'in_sample' or 'holdout'"
@@ -248,6 +258,7 @@ def simulate(
                 assigned_at=lead_of[o.lead_id].created_at,
                 closed_at=o.closed_at or lead_of[o.lead_id].created_at,
                 outcome=o.outcome,
+                first_activity_at=o.first_activity_at,
             )
             for o in by_id.values()
             if o.rep_id is not None and o.lead_id in lead_of
