@@ -41,7 +41,11 @@ from leadroute.lab import gini
 from leadroute.optimize import solve
 from leadroute.strategies import BatchFit, BestFit, CapacityCap, RoundRobin, Strategy
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "x-education-leads.csv"
+_ROOT = Path(__file__).resolve().parents[1]
+#: where the data set is looked for: ../shared/data next to the checkout (or a worktree's parent)
+DATA_PLACES = [
+    p / "shared" / "data" / "x-education-leads.csv" for p in (_ROOT.parent, _ROOT.parent.parent)
+]
 REPS = 20
 PER_DAY = 40
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -222,11 +226,16 @@ def main(argv: list[str] | None = None, printer: Callable[[str], None] = print) 
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--timings", action="store_true")
+    parser.add_argument("--csv", type=Path, default=None, help="the X Education CSV")
     args = parser.parse_args(argv)
-    if not DATA.exists():
-        printer(f"skipped: {DATA} not found (the X Education data set is not shipped)")
+    found = [args.csv] if args.csv else [p for p in DATA_PLACES if p.exists()]
+    if not found or not found[0].exists():
+        where = args.csv or DATA_PLACES[0]
+        printer(f"skipped: {where} not found (the X Education data set is not shipped)")
+        if args.timings:
+            timings()
         return 0
-    leads, base = load(DATA)
+    leads, base = load(found[0])
     results: dict[str, list[tuple[float, float, float]]] = {}
     for seed in range(1, args.seeds + 1):
         for name, conv_, share_, g in experiment(seed, leads, base):

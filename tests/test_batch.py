@@ -320,3 +320,19 @@ def test_quality_worked_examples_print_what_the_docs_show(
     shown = text.split("prints\n\n```", 1)[1].split("```", 1)[0].strip()
     exec(compile(code, f"{page}:{after}", "exec"), {})
     assert capsys.readouterr().out.strip() == shown
+
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_quality.py"
+
+
+@pytest.mark.skipif(not BENCH.exists(), reason="needs the source tree")
+def test_quality_benchmark_skips_without_the_data_set() -> None:
+    """bench_quality.py without the data file prints a skip message and exits 0."""
+    out = subprocess.run(
+        [sys.executable, str(BENCH), "--csv", str(BENCH.parent / "absent.csv")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0
+    assert out.stdout.startswith("skipped:")
