@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -336,3 +337,37 @@ def test_quality_benchmark_skips_without_the_data_set() -> None:
     )
     assert out.returncode == 0
     assert out.stdout.startswith("skipped:")
+
+
+def test_batch_min_share_guarantees_slots() -> None:
+    """min_share=1.0 gives each rep at least its even share even where the other converts better."""
+    leads = [lead(f"R{i}", i, industry="retail", source="web") for i in range(10)]
+    router = Router(rules=[Rule(id="all", route=BatchFit(max_share=1.2, min_share=1.0))])
+    counts = Counter(a.rep_id for a in router.assign(state(), leads).assignments)
+    assert counts == {"ann": 5, "bo": 5}
+
+
+def test_batch_value_tiers_share_the_valuable_leads() -> None:
+    """value_tiers=2 caps each rep within the high-value and the low-value half alike."""
+    leads = [
+        lead(f"V{i}", i, industry="retail" if i % 2 else "tech", source="web", value=1000.0)
+        for i in range(4)
+    ] + [lead(f"W{i}", 10 + i, industry="retail", source="web", value=10.0) for i in range(4)]
+    router = Router(rules=[Rule(id="all", route=BatchFit(max_share=1.0, value_tiers=2))])
+    got = {a.lead_id: a.rep_id for a in router.assign(state(), leads).assignments}
+    high = Counter(got[f"V{i}"] for i in range(4))
+    low = Counter(got[f"W{i}"] for i in range(4))
+    assert high == {"ann": 2, "bo": 2}
+    assert low == {"ann": 2, "bo": 2}
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("scipy") is None, reason='needs pip install "leadroute[solver]"'
+)
+def test_batch_scipy_solver_same_plan_here() -> None:
+    """BatchFit(solver='scipy') plans the worked example as the pure-Python solver does."""
+    a = Router(rules=[Rule(id="all", route=BatchFit(max_share=1.0))]).assign(state(), batch())
+    b = Router(rules=[Rule(id="all", route=BatchFit(max_share=1.0, solver="scipy"))]).assign(
+        state(), batch()
+    )
+    assert [x.rep_id for x in a.assignments] == [x.rep_id for x in b.assignments]
