@@ -211,6 +211,44 @@ def timings() -> None:
         print(f"{n:>6} {m:>5} {t_py:9.2f} {t_sp} {t_g:9.2f} {same:>15}")
 
 
+def incremental(printer: Callable[[str], None] = print) -> None:
+    """One-lead assigns with 50,000 closed leads: relearning (segment model) vs extending (pooled)."""
+    reps = tuple(Rep(id=f"r{k}") for k in range(20))
+    history = []
+    for i in range(50_000):
+        x = Lead(
+            id=f"h{i}",
+            created_at=START + timedelta(minutes=i),
+            industry=f"s{i % 19}",
+            source=f"src{i % 7}",
+        )
+        history.append(
+            ClosedLead(
+                lead=x,
+                rep_id=f"r{i % 20}",
+                assigned_at=x.created_at,
+                closed_at=x.created_at + timedelta(minutes=1),
+                outcome="won" if unit_draw(i) < 0.3 else "lost",
+            )
+        )
+    later = START + timedelta(days=60)
+    printer("\none-lead assign, 50,000 closed leads, one new close between calls (ms per call)")
+    for kind in ("segment", "pooled"):
+        state = PoolState(reps=reps, history=tuple(history[:-10]))
+        router = Router(rules=[Rule(id="a", route=BestFit(model_kind=kind))])
+        times = []
+        for j in range(10):
+            x = Lead(id=f"n{kind}{j}", created_at=later, industry="s1", source="src1")
+            t = time.perf_counter()
+            result = router.assign(state, [x])
+            times.append((time.perf_counter() - t) * 1000)
+            state = result.state.model_copy(update={"history": (*state.history, history[-10 + j])})
+        printer(
+            f"  BestFit(model_kind={kind!r}): first {times[0]:.1f}, "
+            f"then median {statistics.median(times[1:]):.1f}"
+        )
+
+
 def _greedy(costs: list[list[float]], caps: list[int]) -> list[int]:
     """The plain baseline: each lead its cheapest rep with room, in order."""
     left = list(caps)
@@ -250,6 +288,7 @@ def main(argv: list[str] | None = None, printer: Callable[[str], None] = print) 
         printer(f"{name:<52} {conv:14.1f} {statistics.fmean(pct):8.1f} ({sd:3.1f}) {g:6.3f}")
     if args.timings:
         timings()
+        incremental(printer)
     return 0
 
 
