@@ -371,3 +371,21 @@ def test_batch_scipy_solver_same_plan_here() -> None:
         state(), batch()
     )
     assert [x.rep_id for x in a.assignments] == [x.rep_id for x in b.assignments]
+
+
+def test_batch_and_pooled_bestfit_round_trip_through_config() -> None:
+    """BatchFit and BestFit(model_kind='pooled') load from and write back to a rule file."""
+    from leadroute.config import router_from_config, router_to_config
+
+    raw = {
+        "rules": [
+            {
+                "id": "a",
+                "route": {"type": "BatchFit", "max_share": 1.1, "horizon": 100},
+            },
+            {"id": "b", "route": {"type": "BestFit", "model_kind": "pooled", "explore": True}},
+        ]
+    }
+    router = router_from_config(raw)
+    again = router_from_config(router_to_config(router))
+    assert again.policy_revision == router.policy_revision
