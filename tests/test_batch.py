@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadroute import ClosedLead, Lead, PoolState, Rep, Router, Rule, StrategyError
+from leadroute.config import router_from_config, router_to_config
 from leadroute.fit import PooledFit
 from leadroute.hashing import unit_draw
 from leadroute.strategies import BatchFit, BestFit, Weighted
@@ -375,8 +376,6 @@ def test_batch_scipy_solver_same_plan_here() -> None:
 
 def test_batch_and_pooled_bestfit_round_trip_through_config() -> None:
     """BatchFit and BestFit(model_kind='pooled') load from and write back to a rule file."""
-    from leadroute.config import router_from_config, router_to_config
-
     raw = {
         "rules": [
             {
