@@ -277,7 +277,9 @@ def summary_text(report: SimulationReport) -> str:
         lines.append(f"simulated: leads from {_period(r)}, in steps of {_step(r.step)}")
         lines.append(f"team: {_team(r)}")
     if r.expected_conversions is not None:
-        lines.append(f"expected conversions: {r.expected_conversions:,.1f}")
+        lines.append(f"expected conversions: {_expected(r)}")
+    if r.expected_interval is not None and r.expected_method is not None:
+        lines.append(r.expected_method)
     gap = busiest_rep(r)
     if gap is not None:
         lines.append(
@@ -290,6 +292,8 @@ def summary_text(report: SimulationReport) -> str:
         f"{'-' if ratio is None else f'{ratio:.2f}'}, largest gap to fair share "
         f"{r.fairness.max_share_deviation * 100:.1f} points"
     )
+    if r.value_gini is not None:
+        lines.append(f"lead value: gini {r.value_gini:.3f} over the reps (0 = even)")
     if r.wait_minutes:
         w = r.wait_minutes
         lines.append(
@@ -310,6 +314,17 @@ def summary_text(report: SimulationReport) -> str:
         )
     lines.extend(r.notes)
     return "\n".join(lines)
+
+
+def _expected(r: SimulationReport) -> str:
+    """Expected conversions with their 95% interval when the report has one."""
+    if r.expected_conversions is None:
+        return "-"
+    text = f"{r.expected_conversions:,.1f}"
+    if r.expected_interval is not None:
+        lo, hi = r.expected_interval
+        text += f" (95% interval {lo:,.1f} to {hi:,.1f})"
+    return text
 
 
 def require_plotly() -> None:
@@ -368,7 +383,9 @@ def _scope(reports: Sequence[tuple[str, SimulationReport]]) -> str:
             f"<li><b>Policy {_e(name)}:</b> rules {_e(rules)} (revision "
             f"<code>{_e(r.policy_revision[:12])}</code>).</li>"
         )
-    if first.expected_conversions is not None:
+    if first.expected_conversions is not None and first.expected_method:
+        items.append(f"<li><b>Conversions:</b> {_e(first.expected_method)}</li>")
+    elif first.expected_conversions is not None:
         items.append(
             f"<li><b>Conversions:</b> expected from each rep's win rate per segment, learned "
             f"from {_n(first.learned_history)} historical outcomes.</li>"
@@ -396,12 +413,13 @@ def _results(reports: Sequence[tuple[str, SimulationReport]]) -> str:
         ),
         ("left in the pool", lambda r: _n(sum(r.unassigned.values()))),
         ("sent to manual review", lambda r: _n(sum(r.manual_review.values()))),
-        (
-            "expected conversions",
-            lambda r: "-" if r.expected_conversions is None else f"{r.expected_conversions:,.1f}",
-        ),
+        ("expected conversions", _expected),
         ("busiest rep against fair share", busiest),
         ("evenness (Gini, 0 = even)", lambda r: f"{r.fairness.gini:.3f}"),
+        (
+            "evenness of lead value (Gini)",
+            lambda r: "-" if r.value_gini is None else f"{r.value_gini:.3f}",
+        ),
         ("mean wait to assignment", lambda r: wait(r, "mean")),
         ("90% assigned within", lambda r: wait(r, "p90")),
         ("times a full rep was skipped", lambda r: _n(sum(r.cap_hits.values()))),
