@@ -60,6 +60,7 @@ from leadroute.strategies.tiers import ValueTier
 if TYPE_CHECKING:
     from leadroute.conditions import Condition
     from leadroute.lifecycle import ReclaimPolicy, ReclaimWarning
+    from leadroute.stores import Store
 
 __all__ = ["Router"]
 
@@ -204,7 +205,7 @@ class Router:
     # -- the one call ------------------------------------------------------------------
     def assign(
         self,
-        state: PoolState,
+        state: PoolState | Store,
         leads: Iterable[Lead],
         now: datetime | None = None,
         *,
@@ -220,7 +221,12 @@ class Router:
         :class:`~leadroute.exceptions.LeadAlreadyOpenError` or
         :class:`~leadroute.exceptions.UnknownRepError`, naming the ids,
         before anything is routed.
+
+        ``state`` may be a :class:`leadroute.stores.Store`: the call then runs
+        as one transaction against the store (see :meth:`Store.assign`).
         """
+        if not isinstance(state, PoolState):
+            return state.assign(self, leads, now, audit=audit)
         batch = list(leads)
         self._validate(state, batch, now)
         if audit not in ("full", "outcome"):
@@ -270,7 +276,7 @@ class Router:
         return run.finish(latest), out, run.drop_counts
 
     def reclaim(
-        self, state: PoolState, now: datetime, policy: ReclaimPolicy | None = None
+        self, state: PoolState | Store, now: datetime, policy: ReclaimPolicy | None = None
     ) -> RoutingResult:
         """Apply the pool's recycle policies at ``now``; one audited move per reclaimed lead.
 
@@ -278,10 +284,13 @@ class Router:
         activity within the SLA are reassigned through these rules (previous
         owners excluded), leads idle for ``recycle_after`` go back to the pool.
         ``assignments`` lists the moved leads only; every other open lead stays
-        as it was.
+        as it was. ``state`` may be a :class:`leadroute.stores.Store` (one
+        transaction that reads only the leads falling due).
         """
         from leadroute.lifecycle import ReclaimPolicy, reclaim
 
+        if not isinstance(state, PoolState):
+            return state.reclaim(self, now, policy or ReclaimPolicy())
         return reclaim(self, state, now, policy or ReclaimPolicy())
 
     def reclaim_warnings(

@@ -1,0 +1,163 @@
+"""The in-process store: one :class:`~leadroute.PoolState` behind a lock (the reference).
+
+.. versionadded:: 0.2.0
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from leadroute.fast import build
+from leadroute.lifecycle import reclaim as reclaim_state
+from leadroute.models import Lead, Rep
+from leadroute.result import RoutingResult
+from leadroute.state import CloseOutcome, OpenLead, PoolState
+from leadroute.stores.base import (
+    AuditRow,
+    Store,
+    aware,
+    check_batch,
+    closed_error,
+    merge_result,
+)
+
+if TYPE_CHECKING:
+    from leadroute.lifecycle import ReclaimPolicy
+    from leadroute.router import Router
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore(Store):
+    """A thread-safe in-process store; the reference the database stores are tested against.
+
+    >>> from datetime import datetime, timezone
+    >>> from leadroute import Lead, Rep, Router, Rule
+    >>> from leadroute.strategies import RoundRobin
+    >>> store = MemoryStore(PoolState(reps=(Rep(id="ann"), Rep(id="bo"))))
+    >>> router = Router(rules=[Rule(id="all", route=RoundRobin())])
+    >>> t = datetime(2026, 3, 2, 9, tzinfo=timezone.utc)
+    >>> router.assign(store, [Lead(id="L1", created_at=t)]).assignments[0].rep_id
+    'ann'
+    >>> router.assign(store, [Lead(id="L1", created_at=t)]).assignments[0].reason
+    'already_open'
+
+    .. versionadded:: 0.2.0
+    """
+
+    def __init__(self, state: PoolState | None = None) -> None:
+        self._lock = threading.RLock()
+        self._state = state if state is not None else PoolState()
+        self._rows: list[AuditRow] = []
+
+    def _closed_ids(self, ids: Iterable[str]) -> list[str]:
+        state = self._state
+        wanted = {i for i in ids if i not in state.open_leads and i not in state.pool}
+        return sorted({c.lead.id for c in state.history if c.lead.id in wanted})
+
+    def _log(self, kind: str, lead_id: str | None, at: datetime, data: dict[str, Any]) -> None:
+        self._rows.append(AuditRow(len(self._rows) + 1, kind, lead_id, at, data))
+
+    def assign(
+        self,
+        router: Router,
+        leads: Iterable[Lead],
+        now: datetime | None = None,
+        *,
+        audit: Literal["full", "outcome"] = "full",
+    ) -> RoutingResult:
+        batch = list(leads)
+        check_batch(batch)
+        aware(now, "now")
+        with self._lock:
+            state = self._state
+            existing: dict[str, OpenLead] = {}
+            fresh: list[Lead] = []
+            for lead in batch:
+                rec = state.open_leads.get(lead.id)
+                if rec is not None:
+                    existing[lead.id] = rec
+                else:
+                    fresh.append(lead)
+            closed = self._closed_ids(lead.id for lead in fresh)
+            if closed:
+                raise closed_error(closed)
+            if not fresh:
+                return merge_result(batch, existing, None, state)
+            routed = router.assign(state, fresh, now, audit=audit)
+            self._state = routed.state
+            for d in routed.audit:
+                self._log("decision", d.lead_id, d.at, d.model_dump(mode="json"))
+            return merge_result(batch, existing, routed, routed.state)
+
+    def reclaim(self, router: Router, now: datetime, policy: ReclaimPolicy) -> RoutingResult:
+        with self._lock:
+            result = reclaim_state(router, self._state, now, policy)
+            self._state = result.state
+            for d in result.audit:
+                self._log("decision", d.lead_id, d.at, d.model_dump(mode="json"))
+            return result
+
+    def record_activity(self, lead_id: str, at: datetime) -> None:
+        with self._lock:
+            self._state = self._state.record_activity(lead_id, at)
+            self._log("activity", lead_id, at, {"at": at.isoformat()})
+
+    def close(self, lead_id: str, outcome: CloseOutcome, at: datetime) -> None:
+        with self._lock:
+            self._state = self._state.close(lead_id, outcome, at)
+            self._log("close", lead_id, at, {"outcome": outcome})
+
+    def assign_manually(
+        self,
+        lead: Lead,
+        rep_id: str,
+        *,
+        at: datetime,
+        by: str,
+        note: str | None = None,
+        force: bool = False,
+    ) -> None:
+        with self._lock:
+            self._state = self._state.assign_manually(
+                lead, rep_id, at=at, by=by, note=note, force=force
+            )
+            self._log(
+                "assign_manually",
+                lead.id,
+                at,
+                {"rep_id": rep_id, "by": by, "note": note, "force": force},
+            )
+
+    def set_reps(self, reps: Sequence[Rep]) -> None:
+        with self._lock:
+            self._state = self._state.with_reps(tuple(reps))
+
+    def snapshot(self) -> PoolState:
+        with self._lock:
+            return self._state
+
+    def load(self, state: PoolState) -> None:
+        with self._lock:
+            self._state = build(PoolState, **{k: getattr(state, k) for k in PoolState.model_fields})
+
+    def audit(
+        self,
+        *,
+        lead_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        kind: str | None = None,
+    ) -> list[AuditRow]:
+        with self._lock:
+            return [
+                r
+                for r in self._rows
+                if (lead_id is None or r.lead_id == lead_id)
+                and (since is None or r.at >= since)
+                and (until is None or r.at < until)
+                and (kind is None or r.kind == kind)
+            ]
