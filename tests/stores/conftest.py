@@ -44,7 +44,7 @@ def _free_port() -> int:
 def _unavailable(reason: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"PostgreSQL is required in CI: {reason}")
-    print(f"skipping PostgreSQL store tests: {reason}")  # noqa: T201 - the printed reason
+    print(f"skipping PostgreSQL store tests: {reason}")
     pytest.skip(reason)
 
 
@@ -71,18 +71,45 @@ def postgres_server() -> Iterator[str]:
     log = base / "server.log"
     try:
         subprocess.run(
-            [*prefix, f"{bindir}/initdb", "-D", str(data), "-A", "trust", "-U", "postgres",
-             "--no-sync", "-E", "UTF8"],
-            check=True, capture_output=True, timeout=120,
+            [
+                *prefix,
+                f"{bindir}/initdb",
+                "-D",
+                str(data),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
         opts = (
             f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=60"
         )
         subprocess.run(
-            [*prefix, f"{bindir}/pg_ctl", "-D", str(data), "-o", opts, "-l", str(log), "-w",
-             "-t", "60", "start"],
-            check=True, capture_output=True, timeout=120,
+            [
+                *prefix,
+                f"{bindir}/pg_ctl",
+                "-D",
+                str(data),
+                "-o",
+                opts,
+                "-l",
+                str(log),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
     except (subprocess.SubprocessError, OSError) as exc:
         detail = log.read_text() if log.exists() else ""
@@ -94,7 +121,9 @@ def postgres_server() -> Iterator[str]:
     finally:
         subprocess.run(
             [*prefix, f"{bindir}/pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop"],
-            capture_output=True, timeout=120, check=False,
+            capture_output=True,
+            timeout=120,
+            check=False,
         )
         shutil.rmtree(base, ignore_errors=True)
 

@@ -83,7 +83,10 @@ def _rich_state() -> PoolState:
 def test_load_snapshot_round_trip_is_exact(make_store: Factory) -> None:
     """``load(state)`` then ``snapshot()`` gives the same JSON."""
     state = _rich_state()
-    assert state.history and state.pool and state.owners and state.rotations
+    assert state.history
+    assert state.pool
+    assert state.owners
+    assert state.rotations
     store = make_store()
     store.load(state)
     assert store.snapshot().model_dump_json() == state.model_dump_json()

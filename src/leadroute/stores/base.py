@@ -77,6 +77,8 @@ class AuditRow:
     lead_id: str | None
     at: datetime
     data: dict[str, Any]
+    #: when the lead was created (decision and manual-assignment rows)
+    created_at: datetime | None = None
 
     @property
     def decision(self) -> Decision:
@@ -256,11 +258,16 @@ class Store(ABC):
     ) -> list[AuditRow]:
         """Audit rows, oldest first, by lead id and/or time range ``since <= at < until``."""
 
+    def counters(self) -> PoolState:
+        """The roster, counters and rotation memory only (no lead records): cheap to read."""
+        state = self.snapshot()
+        return state.replace(open_leads={}, pool={}, owners={}, history=())
+
     def closed_leads(
         self, *, since: datetime | None = None, until: datetime | None = None
     ) -> list[tuple[str, str, str, datetime]]:
         """``(lead id, rep id, outcome, closed at)`` of leads closed in ``since <= at < until``."""
-        out = []
+        out: list[tuple[str, str, str, datetime]] = []
         for c in self.snapshot().history:
             if (since is None or c.closed_at >= since) and (until is None or c.closed_at < until):
                 out.append((c.lead.id, c.rep_id, c.outcome, c.closed_at))

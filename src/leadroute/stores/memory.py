@@ -58,8 +58,15 @@ class MemoryStore(Store):
         wanted = {i for i in ids if i not in state.open_leads and i not in state.pool}
         return sorted({c.lead.id for c in state.history if c.lead.id in wanted})
 
-    def _log(self, kind: str, lead_id: str | None, at: datetime, data: dict[str, Any]) -> None:
-        self._rows.append(AuditRow(len(self._rows) + 1, kind, lead_id, at, data))
+    def _log(
+        self,
+        kind: str,
+        lead_id: str | None,
+        at: datetime,
+        data: dict[str, Any],
+        created: datetime | None = None,
+    ) -> None:
+        self._rows.append(AuditRow(len(self._rows) + 1, kind, lead_id, at, data, created))
 
     def assign(
         self,
@@ -89,16 +96,22 @@ class MemoryStore(Store):
                 return merge_result(batch, existing, None, state)
             routed = router.assign(state, fresh, now, audit=audit)
             self._state = routed.state
+            created = {lead.id: lead.created_at for lead in fresh}
             for d in routed.audit:
-                self._log("decision", d.lead_id, d.at, d.model_dump(mode="json"))
+                self._log(
+                    "decision", d.lead_id, d.at, d.model_dump(mode="json"), created[d.lead_id]
+                )
             return merge_result(batch, existing, routed, routed.state)
 
     def reclaim(self, router: Router, now: datetime, policy: ReclaimPolicy) -> RoutingResult:
         with self._lock:
-            result = reclaim_state(router, self._state, now, policy)
+            before = self._state
+            result = reclaim_state(router, before, now, policy)
             self._state = result.state
             for d in result.audit:
-                self._log("decision", d.lead_id, d.at, d.model_dump(mode="json"))
+                rec = before.open_leads[d.lead_id]
+                data = d.model_dump(mode="json")
+                self._log("decision", d.lead_id, d.at, data, rec.lead.created_at)
             return result
 
     def record_activity(self, lead_id: str, at: datetime) -> None:
@@ -130,6 +143,7 @@ class MemoryStore(Store):
                 lead.id,
                 at,
                 {"rep_id": rep_id, "by": by, "note": note, "force": force},
+                lead.created_at,
             )
 
     def set_reps(self, reps: Sequence[Rep]) -> None:

@@ -303,12 +303,16 @@ class SQLStore(Store):
         reps = self._reps(tx)
         if full:
             owner_rows = self._execute("SELECT account_key, rep_id FROM lr_owners ORDER BY seq")
-            lead_rows = self._execute("SELECT lead_id, status, seq, data FROM lr_leads ORDER BY seq")
+            lead_rows = self._execute(
+                "SELECT lead_id, status, seq, data FROM lr_leads ORDER BY seq"
+            )
             hist_rows = self._execute("SELECT data FROM lr_history ORDER BY seq")
         else:
             keys = sorted(set(accounts))
             owner_rows = (
-                self._in("SELECT account_key, rep_id, seq FROM lr_owners WHERE account_key IN", keys)
+                self._in(
+                    "SELECT account_key, rep_id, seq FROM lr_owners WHERE account_key IN", keys
+                )
                 if keys
                 else []
             )
@@ -359,7 +363,9 @@ class SQLStore(Store):
         tx: _Tx,
         before: PoolState,
         after: PoolState,
-        audit: Iterable[tuple[str, str | None, datetime, datetime | None, str | None, str | None, str]],
+        audit: Iterable[
+            tuple[str, str | None, datetime, datetime | None, str | None, str | None, str]
+        ],
         *,
         moved: frozenset[str] = frozenset(),
     ) -> None:
@@ -449,7 +455,16 @@ class SQLStore(Store):
                 ],
             )
         rows = [
-            (tx.seq(), kind, lead_id, utc_text(at), None if c is None else utc_text(c), rep, out, data)
+            (
+                tx.seq(),
+                kind,
+                lead_id,
+                utc_text(at),
+                None if c is None else utc_text(c),
+                rep,
+                out,
+                data,
+            )
             for kind, lead_id, at, c, rep, out, data in audit
         ]
         if rows:
@@ -520,9 +535,7 @@ class SQLStore(Store):
             before = self._partial(tx, ids, accounts, full=full)
             existing = {i: before.open_leads[i] for i in ids if i in before.open_leads}
             fresh = [lead for lead in batch if lead.id not in existing]
-            closed = self._closed_ids(
-                [lead.id for lead in fresh if lead.id not in before.pool]
-            )
+            closed = self._closed_ids([lead.id for lead in fresh if lead.id not in before.pool])
             if closed:
                 raise closed_error(closed)
             if not fresh:
@@ -619,7 +632,15 @@ class SQLStore(Store):
             before = self._partial(tx, [lead_id], [], history=True)
             after = before.close(lead_id, outcome, at)
             rec = before.open_leads[lead_id]
-            row = ("close", lead_id, at, None, rec.rep_id, outcome, json.dumps({"outcome": outcome}))
+            row = (
+                "close",
+                lead_id,
+                at,
+                None,
+                rec.rep_id,
+                outcome,
+                json.dumps({"outcome": outcome}),
+            )
             self._save(tx, before, after, [row])
 
         self._write(run)
@@ -684,8 +705,15 @@ class SQLStore(Store):
 
     def load(self, state: PoolState) -> None:
         def run(tx: _Tx) -> None:
-            for table in ("lr_reps", "lr_loads", "lr_rotations", "lr_owners", "lr_leads", "lr_history"):
-                self._execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+            for table in (
+                "lr_reps",
+                "lr_loads",
+                "lr_rotations",
+                "lr_owners",
+                "lr_leads",
+                "lr_history",
+            ):
+                self._execute(f"DELETE FROM {table}")
             tx.lead_rows.clear()
             empty = build(
                 PoolState,
@@ -728,14 +756,21 @@ class SQLStore(Store):
         if kind is not None:
             where.append("kind = ?")
             params.append(kind)
-        sql = "SELECT seq, kind, lead_id, at_utc, data FROM lr_audit"
+        sql = "SELECT seq, kind, lead_id, at_utc, data, created_utc FROM lr_audit"
         if where:
             sql += " WHERE " + " AND ".join(where)
         with self._read():
             rows = self._execute(sql + " ORDER BY seq", params)
         return [
-            AuditRow(int(seq), k, lid, from_utc_text(at), json.loads(data))
-            for seq, k, lid, at, data in rows
+            AuditRow(
+                int(seq),
+                k,
+                lid,
+                from_utc_text(at),
+                json.loads(data),
+                None if c is None else from_utc_text(c),
+            )
+            for seq, k, lid, at, data, c in rows
         ]
 
     def closed_leads(
@@ -750,15 +785,9 @@ class SQLStore(Store):
             rows = self._execute(sql + " ORDER BY seq", params)
         return [(a, b, c, from_utc_text(d)) for a, b, c, d in rows]
 
-    def lead_created(self, lead_ids: Sequence[str]) -> dict[str, datetime]:
-        """When each of ``lead_ids`` was created, from its decision rows."""
+    def counters(self) -> PoolState:
         with self._read():
-            rows = self._in(
-                "SELECT lead_id, created_utc FROM lr_audit WHERE created_utc IS NOT NULL "
-                "AND lead_id IN",
-                list(lead_ids),
-            )
-        return {a: from_utc_text(b) for a, b in rows}
+            return self._partial(_Tx(self._meta()), [], [])
 
     def counts(self) -> dict[str, int]:
         """Rows per status (``open``, ``pool``), closed history rows and audit rows."""
@@ -856,4 +885,3 @@ class SQLiteStore(SQLStore):
 
     def disconnect(self) -> None:
         self._conn.close()
-
