@@ -197,8 +197,9 @@ def main() -> None:
             with psycopg.connect(dsn, autocommit=True) as conn:
                 conn.execute("DROP DATABASE IF EXISTS leadroute_bench")
                 conn.execute("CREATE DATABASE leadroute_bench")
-            head = dsn.rsplit("/", 1)[0]
-            return PostgresStore(f"{head}/leadroute_bench")
+            head, _sep, tail = dsn.rpartition("/")
+            query = tail.partition("?")[2]
+            return PostgresStore(f"{head}/leadroute_bench" + (f"?{query}" if query else ""))
 
         run_backend("postgres", postgres, sizes, args.calls)
     else:

@@ -72,6 +72,12 @@ class PostgresStore(SQLStore):
             return []
         return cur.fetchall()
 
+    def _do(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._conn.execute(self._sql(sql) if params else sql, params or None)
+
+    def _pipeline(self) -> Any:
+        return self._conn.pipeline()
+
     def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         with self._conn.cursor() as cur:
             cur.executemany(self._sql(sql), rows)

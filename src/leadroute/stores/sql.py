@@ -18,7 +18,7 @@ import threading
 import time
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -169,6 +169,14 @@ class SQLStore(Store):
     @abstractmethod
     def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Run one statement for many parameter rows."""
+
+    def _do(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run one statement whose result nobody reads (may be sent without waiting)."""
+        self._execute(sql, params)
+
+    def _pipeline(self) -> Any:
+        """A context in which :meth:`_do` statements may be sent together (one round trip)."""
+        return nullcontext()
 
     @abstractmethod
     def _transaction(self, write: bool) -> Any:
@@ -370,7 +378,20 @@ class SQLStore(Store):
         moved: frozenset[str] = frozenset(),
     ) -> None:
         """Write what changed from ``before`` to ``after`` and the audit rows; update meta."""
-        ex = self._execute
+        with self._pipeline():
+            self._save_rows(tx, before, after, audit, moved)
+
+    def _save_rows(
+        self,
+        tx: _Tx,
+        before: PoolState,
+        after: PoolState,
+        audit: Iterable[
+            tuple[str, str | None, datetime, datetime | None, str | None, str | None, str]
+        ],
+        moved: frozenset[str],
+    ) -> None:
+        ex = self._do
         if after.reps is not before.reps:
             ex("DELETE FROM lr_reps")
             self._executemany(
@@ -500,7 +521,7 @@ class SQLStore(Store):
         known = tx.lead_rows.get(lead_id)
         if known is None:
             seq = tx.seq()
-            self._execute(
+            self._do(
                 "INSERT INTO lr_leads (lead_id, status, seq, rep_id, assigned_utc, untouched, "
                 "last_touch_utc, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (lead_id, status, seq, *cols, data),
@@ -508,7 +529,7 @@ class SQLStore(Store):
         else:
             # a record that stays open (or pooled) keeps its place; one that moves gets a new one
             seq = known[1] if known[0] == status and not moved else tx.seq()
-            self._execute(
+            self._do(
                 "UPDATE lr_leads SET status = ?, seq = ?, rep_id = ?, assigned_utc = ?, "
                 "untouched = ?, last_touch_utc = ?, data = ? WHERE lead_id = ?",
                 (status, seq, *cols, data, lead_id),
@@ -567,25 +588,25 @@ class SQLStore(Store):
         aware(now, "now")
         full = needs_full_state(router)
 
+        if not full:
+            # a sweep with nothing due reads two index ranges and takes no write lock
+            with self._read():
+                tx = _Tx(self._meta())
+                if not self._due_rows(now, policy):
+                    as_of = None if tx.as_of is None else datetime.fromisoformat(tx.as_of)
+                    idle = build(
+                        PoolState,
+                        **{
+                            **_EMPTY,
+                            "reps": self._reps(tx),
+                            "revision": tx.revision,
+                            "as_of": as_of,
+                        },
+                    )
+                    return reclaim_state(router, idle, now, policy)
+
         def run(tx: _Tx) -> RoutingResult:
-            rows: dict[str, tuple[Any, ...]] = {}
-            if not full:
-                if policy.first_touch is not None:
-                    edge = utc_text(now - policy.first_touch)
-                    for r in self._execute(
-                        "SELECT lead_id, status, seq, data FROM lr_leads WHERE status = 'open' "
-                        "AND untouched = 1 AND assigned_utc <= ?",
-                        (edge,),
-                    ):
-                        rows[r[0]] = r
-                if policy.recycle_after is not None:
-                    edge = utc_text(now - policy.recycle_after)
-                    for r in self._execute(
-                        "SELECT lead_id, status, seq, data FROM lr_leads WHERE status = 'open' "
-                        "AND last_touch_utc <= ?",
-                        (edge,),
-                    ):
-                        rows[r[0]] = r
+            rows = {} if full else self._due_rows(now, policy)
             accounts = [
                 k
                 for k in (OpenLead.model_validate_json(r[3]).account_key for r in rows.values())
@@ -617,6 +638,22 @@ class SQLStore(Store):
             return result
 
         return self._write(run)
+
+    def _due_rows(self, now: datetime, policy: ReclaimPolicy) -> dict[str, tuple[Any, ...]]:
+        """Open lead rows that may be due at ``now`` (a superset: working time and protection
+        only delay a lead; the engine decides), in one statement over two indexes."""
+        parts: list[str] = []
+        params: list[str] = []
+        head = "SELECT lead_id, status, seq, data FROM lr_leads WHERE status = 'open' AND "
+        if policy.first_touch is not None:
+            parts.append(head + "untouched = 1 AND assigned_utc <= ?")
+            params.append(utc_text(now - policy.first_touch))
+        if policy.recycle_after is not None:
+            parts.append(head + "last_touch_utc <= ?")
+            params.append(utc_text(now - policy.recycle_after))
+        if not parts:
+            return {}
+        return {r[0]: r for r in self._execute(" UNION ".join(parts), params)}
 
     def record_activity(self, lead_id: str, at: datetime) -> None:
         def run(tx: _Tx) -> None:
@@ -715,18 +752,7 @@ class SQLStore(Store):
             ):
                 self._execute(f"DELETE FROM {table}")
             tx.lead_rows.clear()
-            empty = build(
-                PoolState,
-                as_of=None,
-                revision=0,
-                reps=(),
-                loads={},
-                rotations={},
-                owners={},
-                open_leads={},
-                pool={},
-                history=(),
-            )
+            empty = build(PoolState, **_EMPTY)
             when = state.as_of or datetime.fromisoformat("1970-01-01T00:00:00+00:00")
             data = json.dumps({"revision": state.revision, "open": len(state.open_leads)})
             self._save(tx, empty, state, [("load", None, when, None, None, None, data)])
@@ -799,6 +825,19 @@ class SQLStore(Store):
             out["closed"] = int(self._execute("SELECT COUNT(*) FROM lr_history")[0][0])
             out["audit"] = int(self._execute("SELECT COUNT(*) FROM lr_audit")[0][0])
         return out
+
+
+_EMPTY: dict[str, Any] = {
+    "as_of": None,
+    "revision": 0,
+    "reps": (),
+    "loads": {},
+    "rotations": {},
+    "owners": {},
+    "open_leads": {},
+    "pool": {},
+    "history": (),
+}
 
 
 def _created(state: PoolState, lead_id: str) -> datetime | None:
