@@ -179,8 +179,11 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=300, help="timed calls per figure")
     parser.add_argument("--postgres", default=os.environ.get("LEADROUTE_TEST_POSTGRES"))
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--sizes", help="pool sizes, comma-separated (default 1000,1000000)")
     args = parser.parse_args()
     sizes = [1_000, 20_000] if args.quick else [1_000, 1_000_000]
+    if args.sizes:
+        sizes = [int(x) for x in args.sizes.split(",")]
     if not args.skip_sqlite:
         folder = Path(tempfile.mkdtemp(prefix="bench-store-"))
         counter = iter(range(1000))

@@ -87,8 +87,10 @@ class PostgresStore(SQLStore):
         with self._conn.transaction():
             yield
 
-    def _lock_pool(self) -> None:
-        self._execute("SELECT id FROM lr_meta WHERE id = 1 FOR UPDATE")
+    def _lock_pool(self) -> tuple[Any, ...]:
+        return self._execute(
+            "SELECT revision, as_of, roster_version, next_seq FROM lr_meta WHERE id = 1 FOR UPDATE"
+        )[0]
 
     def _transient(self, exc: BaseException) -> bool:
         return isinstance(exc, self._errors)

@@ -63,6 +63,8 @@ T = TypeVar("T")
 SCHEMA_VERSION = 2
 
 _LOAD_FIELDS = {"open", "days"}
+#: batches up to this many leads (and accounts) are read in one statement
+_ONE_READ = 500
 
 # -- schema ------------------------------------------------------------------------------
 
@@ -125,7 +127,7 @@ def migrations(dialect: str) -> dict[int, list[str]]:
 class _Tx:
     """What one write transaction read: seq counter, the meta row, lead seqs."""
 
-    __slots__ = ("as_of", "lead_rows", "next_seq", "revision", "roster_version")
+    __slots__ = ("as_of", "closed", "lead_rows", "next_seq", "revision", "roster_version")
 
     def __init__(self, row: Sequence[Any]) -> None:
         self.revision = int(row[0])
@@ -133,6 +135,8 @@ class _Tx:
         self.roster_version = int(row[2])
         self.next_seq = int(row[3])
         self.lead_rows: dict[str, tuple[str, int]] = {}
+        #: the batch's lead ids with closed history (when the one-statement read found them)
+        self.closed: set[str] | None = None
 
     def seq(self) -> int:
         self.next_seq += 1
@@ -186,9 +190,10 @@ class SQLStore(Store):
     def _transient(self, exc: BaseException) -> bool:
         """Whether ``exc`` is a conflict worth retrying."""
 
-    @abstractmethod
-    def _lock_pool(self) -> None:
-        """Inside a write transaction: serialise with every other writer of this pool."""
+    def _lock_pool(self) -> tuple[Any, ...]:
+        """Inside a write transaction: serialise with every other writer of this pool; the
+        meta row."""
+        return self._meta()
 
     # -- transactions -----------------------------------------------------------------
     def _write(self, fn: Callable[[_Tx], T]) -> T:
@@ -197,8 +202,7 @@ class SQLStore(Store):
             attempt += 1
             try:
                 with self._lock, self._transaction(True):
-                    self._lock_pool()
-                    tx = _Tx(self._meta())
+                    tx = _Tx(self._lock_pool())
                     out = fn(tx)
                     if self._before_commit is not None:
                         self._before_commit()
@@ -315,6 +319,8 @@ class SQLStore(Store):
                 "SELECT lead_id, status, seq, data FROM lr_leads ORDER BY seq"
             )
             hist_rows = self._execute("SELECT data FROM lr_history ORDER BY seq")
+        elif len(lead_ids) <= _ONE_READ and len(accounts) <= _ONE_READ:
+            return self._partial_one_read(tx, reps, lead_ids, accounts, open_rows, history)
         else:
             keys = sorted(set(accounts))
             owner_rows = (
@@ -357,6 +363,107 @@ class SQLStore(Store):
             open_leads=open_leads,
             pool=pool,
             history=tuple(ClosedLead.model_validate_json(r[0]) for r in hist_rows),
+        )
+
+    def _partial_one_read(
+        self,
+        tx: _Tx,
+        reps: tuple[Rep, ...],
+        lead_ids: Sequence[str],
+        accounts: Sequence[str],
+        open_rows: Sequence[tuple[Any, ...]],
+        history: bool,
+    ) -> PoolState:
+        """:meth:`_partial` for a small batch in one statement (one round trip to a server).
+
+        Also notes the batch's lead ids that have closed history in ``tx.closed``.
+        """
+        ids = sorted(set(lead_ids))
+        keys = sorted(set(accounts))
+        parts = [
+            "SELECT 'L', rep_id, CAST(open_count AS TEXT), days, seq FROM lr_loads",
+            "SELECT 'R', path, NULL, data, seq FROM lr_rotations",
+        ]
+        params: list[Any] = []
+        if keys:
+            marks = ",".join("?" * len(keys))
+            parts.append(
+                f"SELECT 'O', account_key, rep_id, NULL, seq FROM lr_owners "
+                f"WHERE account_key IN ({marks})"
+            )
+            params.extend(keys)
+        if ids:
+            marks = ",".join("?" * len(ids))
+            parts.append(
+                f"SELECT 'D', lead_id, status, data, seq FROM lr_leads WHERE lead_id IN ({marks})"
+            )
+            params.extend(ids)
+            parts.append(
+                f"SELECT 'C', lead_id, NULL, NULL, MIN(seq) FROM lr_history "
+                f"WHERE lead_id IN ({marks}) GROUP BY lead_id"
+            )
+            params.extend(ids)
+            if history:
+                parts.append(
+                    f"SELECT 'H', lead_id, NULL, data, seq FROM lr_history "
+                    f"WHERE lead_id IN ({marks})"
+                )
+                params.extend(ids)
+        rows = self._execute(" UNION ALL ".join(parts) + " ORDER BY 1, 5", params)
+        cache = self._load_cache
+        rot_cache = self._rot_cache
+        loads: dict[str, RepLoad] = {}
+        rotations: dict[str, Rotation] = {}
+        owners: dict[str, str] = {}
+        lead_rows: list[tuple[Any, ...]] = list(open_rows)
+        closed: list[ClosedLead] = []
+        tx.closed = set()
+        for kind, key, b, c, seq in rows:
+            if kind == "L":
+                n = int(b)
+                hit = cache.get(key)
+                if hit is not None and hit[0] == n and hit[1] == c:
+                    loads[key] = hit[2]
+                else:
+                    load = assemble(RepLoad, {"open": n, "days": json.loads(c)}, _LOAD_FIELDS)
+                    cache[key] = (n, c, load)
+                    loads[key] = load
+            elif kind == "R":
+                found = rot_cache.get(key)
+                if found is not None and found[0] == c:
+                    rotations[key] = found[1]
+                else:
+                    rot = Rotation.model_validate_json(c)
+                    rot_cache[key] = (c, rot)
+                    rotations[key] = rot
+            elif kind == "O":
+                owners[key] = b
+            elif kind == "D":
+                lead_rows.append((key, b, seq, c))
+            elif kind == "C":
+                tx.closed.add(key)
+            else:
+                closed.append(ClosedLead.model_validate_json(c))
+        lead_rows.sort(key=lambda r: int(r[2]))
+        open_leads: dict[str, OpenLead] = {}
+        pool: dict[str, PooledLead] = {}
+        for lead_id, status, seq, data in lead_rows:
+            tx.lead_rows[lead_id] = (status, int(seq))
+            if status == "open":
+                open_leads[lead_id] = OpenLead.model_validate_json(data)
+            else:
+                pool[lead_id] = PooledLead.model_validate_json(data)
+        return build(
+            PoolState,
+            as_of=None if tx.as_of is None else datetime.fromisoformat(tx.as_of),
+            revision=tx.revision,
+            reps=reps,
+            loads=loads,
+            rotations=rotations,
+            owners=owners,
+            open_leads=open_leads,
+            pool=pool,
+            history=tuple(closed),
         )
 
     def _closed_ids(self, ids: Sequence[str]) -> list[str]:
@@ -915,9 +1022,6 @@ class SQLiteStore(SQLStore):
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-
-    def _lock_pool(self) -> None:
-        return  # BEGIN IMMEDIATE already holds the database's write lock
 
     def _transient(self, exc: BaseException) -> bool:
         return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
