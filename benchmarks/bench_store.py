@@ -81,18 +81,19 @@ def fill(store: SQLStore, n: int) -> None:
         store._execute("ANALYZE")
 
 
-def median_ms(fn: Callable[[int], object], calls: int) -> float:
-    """The median wall time of ``fn(i)`` over ``calls`` calls, in milliseconds."""
-    times = []
+def interleaved_ms(fns: list[Callable[[int], object]], calls: int) -> list[float]:
+    """Median milliseconds of each of ``fns``, calls interleaved (so machine load hits all)."""
+    times: list[list[float]] = [[] for _ in fns]
     for i in range(calls):
-        t = time.perf_counter()
-        fn(i)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1000
+        for k, fn in enumerate(fns):
+            t = time.perf_counter()
+            fn(i)
+            times[k].append(time.perf_counter() - t)
+    return [statistics.median(x) * 1000 for x in times]
 
 
-def baseline(store: SQLStore, calls: int, tag: str) -> float:
-    """The same rows written with the bare driver: one insert+update transaction per lead."""
+def baseline_call(store: SQLStore, tag: str) -> Callable[[int], None]:
+    """One lead written with the bare driver: the same rows, one insert+update transaction."""
     rec = OpenLead(lead=Lead(id="B", created_at=T0), rep_id="rep00", assigned_at=T0)
     data = rec.model_dump_json()
     decision = json.dumps({"lead_id": "B", "outcome": "assigned", "steps": ["x" * 400]})
@@ -101,9 +102,7 @@ def baseline(store: SQLStore, calls: int, tag: str) -> float:
 
     def one(i: int) -> None:
         with store._transaction(True):
-            store._lock_pool()
-            meta = store._meta()
-            seq = int(meta[3]) + 1
+            seq = int(store._lock_pool()[3]) + 1
             lead_id = f"base-{tag}-{i}"
             store._execute(
                 "INSERT INTO lr_leads (lead_id, status, seq, rep_id, assigned_utc, untouched, "
@@ -124,32 +123,26 @@ def baseline(store: SQLStore, calls: int, tag: str) -> float:
                 "UPDATE lr_meta SET revision = revision + 1, next_seq = ? WHERE id = 1", (seq + 1,)
             )
 
-    return median_ms(one, calls)
+    return one
 
 
-def measure(store: SQLStore, r: Router, calls: int, tag: str) -> dict[str, float]:
-    """The median milliseconds per one-lead call of each operation."""
+def operations(store: SQLStore, r: Router, tag: str) -> dict[str, Callable[[int], object]]:
+    """One-lead calls of each operation (call ``i`` touches lead ``new{i}``)."""
     now = T0 + timedelta(hours=1)
     return {
-        "assign": median_ms(
-            lambda i: r.assign(store, [Lead(id=f"new{i}", created_at=T0)], now=now), calls
-        ),
-        "record_activity": median_ms(
-            lambda i: store.record_activity(f"new{i}", now + timedelta(minutes=1)), calls
-        ),
-        "close": median_ms(lambda i: store.close(f"new{i}", "won", now), calls),
-        "reclaim (nothing due)": median_ms(
-            lambda i: r.reclaim(store, now, ReclaimPolicy(working_time=False)), calls
-        ),
-        "baseline insert+update": baseline(store, calls, tag),
+        "assign": lambda i: r.assign(store, [Lead(id=f"new{i}", created_at=T0)], now=now),
+        "record_activity": lambda i: store.record_activity(f"new{i}", now + timedelta(minutes=1)),
+        "close": lambda i: store.close(f"new{i}", "won", now),
+        "reclaim (nothing due)": lambda i: r.reclaim(store, now, ReclaimPolicy(working_time=False)),
+        "baseline insert+update": baseline_call(store, tag),
     }
 
 
 def run_backend(
     name: str, open_store: Callable[[], SQLStore], sizes: list[int], calls: int
-) -> None:
-    """Print the figures of one backend."""
-    results: dict[int, dict[str, float]] = {}
+) -> dict[str, list[float]]:
+    """Fill one store per size, time the operations interleaved across sizes, print figures."""
+    stores = []
     for n in sizes:
         store = open_store()
         store.set_reps(REPS)
@@ -157,19 +150,22 @@ def run_backend(
         r.assign(store, [Lead(id="warm", created_at=T0)], now=T0)
         t = time.perf_counter()
         fill(store, n)
-        filled = time.perf_counter() - t
-        figures = measure(store, r, calls, str(n))
-        results[n] = figures
-        print(f"{name}: {n:>9,} open leads (filled in {filled:.1f} s)")
-        for k, v in figures.items():
-            print(f"    {k:<24} median {v:7.3f} ms per call")
-        print(
-            f"    assign / baseline        {figures['assign'] / figures['baseline insert+update']:.2f}"
-        )
+        print(f"{name}: filled {n:,} open leads in {time.perf_counter() - t:.1f} s")
+        stores.append((store, operations(store, r, str(n))))
+    out: dict[str, list[float]] = {}
+    for op in stores[0][1]:
+        out[op] = interleaved_ms([ops[op] for _s, ops in stores], calls)
+    header = " ".join(f"{n:>12,}" for n in sizes)
+    print(f"{name}: median ms per one-lead call at {header} open leads   ratio")
+    for op, figures in out.items():
+        cells = " ".join(f"{f:12.3f}" for f in figures)
+        print(f"    {op:<24} {cells}   {figures[-1] / figures[0]:.2f}")
+    for k, n in enumerate(sizes):
+        ratio = out["assign"][k] / out["baseline insert+update"][k]
+        print(f"    assign / hand-written baseline at {n:,}: {ratio:.2f}")
+    for store, _ops in stores:
         store.disconnect()
-    small, large = results[sizes[0]], results[sizes[-1]]
-    for k in small:
-        print(f"{name}: {k:<24} {sizes[-1]:,} / {sizes[0]:,} open leads: {large[k] / small[k]:.2f}")
+    return out
 
 
 def main() -> None:
@@ -196,13 +192,16 @@ def main() -> None:
         dsn: str = args.postgres
         import psycopg
 
+        pg_counter = iter(range(1000))
+
         def postgres() -> SQLStore:
+            name = f"leadroute_bench{next(pg_counter)}"
             with psycopg.connect(dsn, autocommit=True) as conn:
-                conn.execute("DROP DATABASE IF EXISTS leadroute_bench")
-                conn.execute("CREATE DATABASE leadroute_bench")
+                conn.execute(f"DROP DATABASE IF EXISTS {name}")
+                conn.execute(f"CREATE DATABASE {name}")
             head, _sep, tail = dsn.rpartition("/")
             query = tail.partition("?")[2]
-            return PostgresStore(f"{head}/leadroute_bench" + (f"?{query}" if query else ""))
+            return PostgresStore(f"{head}/{name}" + (f"?{query}" if query else ""))
 
         run_backend("postgres", postgres, sizes, args.calls)
     else:

@@ -663,7 +663,11 @@ class SQLStore(Store):
             before = self._partial(tx, ids, accounts, full=full)
             existing = {i: before.open_leads[i] for i in ids if i in before.open_leads}
             fresh = [lead for lead in batch if lead.id not in existing]
-            closed = self._closed_ids([lead.id for lead in fresh if lead.id not in before.pool])
+            maybe = [lead.id for lead in fresh if lead.id not in before.pool]
+            known = tx.closed
+            closed = (
+                self._closed_ids(maybe) if known is None else sorted(i for i in maybe if i in known)
+            )
             if closed:
                 raise closed_error(closed)
             if not fresh:
