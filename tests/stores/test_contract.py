@@ -9,6 +9,7 @@ import pytest
 from leadroute import Capacity, Lead, PoolState, Rep, Router, Rule
 from leadroute.exceptions import CapacityExceededError, InputError, UnknownLeadError
 from leadroute.lifecycle import ReclaimPolicy
+from leadroute.ownership import OwnershipPolicy
 from leadroute.stores import LeadClosedError, MemoryStore, SQLStore
 from leadroute.strategies import BestFit, CapacityCap, Geo, RoundRobin
 from tests.conftest import T0, lead
@@ -48,6 +49,19 @@ def _script(store: object, router: Router) -> list[str]:
     s.record_activity("b0-1", T0 + timedelta(hours=3))  # type: ignore[attr-defined]
     s.close("b0-1", "won", T0 + timedelta(hours=4))  # type: ignore[attr-defined]
     s.assign_manually(lead("m1"), "cy", at=T0 + timedelta(hours=5), by="ops", force=True)  # type: ignore[attr-defined]
+    own = OwnershipPolicy(protection=timedelta(days=1))
+    s.assign_manually(
+        lead("b1-2", company="Co2"),
+        "cy",
+        at=T0 + timedelta(hours=6),
+        by="ops",
+        force=True,
+        ownership=own,
+    )  # type: ignore[attr-defined]
+    s.record_activity("b1-3", T0 + timedelta(hours=7))  # type: ignore[attr-defined]
+    policy = ReclaimPolicy(working_time=False, ownership=own, unconverted_after=timedelta(days=1))
+    res = router.reclaim(s, T0 + timedelta(days=2), policy)  # type: ignore[arg-type]
+    out.extend(a.model_dump_json() for a in res.assignments)
     res = router.reclaim(s, T0 + timedelta(days=2), ReclaimPolicy(working_time=False))  # type: ignore[arg-type]
     out.extend(a.model_dump_json() for a in res.assignments)
     res = router.reclaim(s, T0 + timedelta(days=60), ReclaimPolicy(first_touch=None))  # type: ignore[arg-type]

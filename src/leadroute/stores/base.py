@@ -23,6 +23,7 @@ from leadroute.strategies.base import walk
 
 if TYPE_CHECKING:
     from leadroute.lifecycle import ReclaimPolicy
+    from leadroute.ownership import OwnershipPolicy
     from leadroute.router import Router
 
 __all__ = [
@@ -228,6 +229,7 @@ class Store(ABC):
         by: str,
         note: str | None = None,
         force: bool = False,
+        ownership: OwnershipPolicy | None = None,
     ) -> None:
         """Assign ``lead`` to ``rep_id`` by hand (see :meth:`PoolState.assign_manually`)."""
 

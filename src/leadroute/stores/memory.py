@@ -26,6 +26,7 @@ from leadroute.stores.base import (
 
 if TYPE_CHECKING:
     from leadroute.lifecycle import ReclaimPolicy
+    from leadroute.ownership import OwnershipPolicy
     from leadroute.router import Router
 
 __all__ = ["MemoryStore"]
@@ -133,10 +134,11 @@ class MemoryStore(Store):
         by: str,
         note: str | None = None,
         force: bool = False,
+        ownership: OwnershipPolicy | None = None,
     ) -> None:
         with self._lock:
             self._state = self._state.assign_manually(
-                lead, rep_id, at=at, by=by, note=note, force=force
+                lead, rep_id, at=at, by=by, note=note, force=force, ownership=ownership
             )
             self._log(
                 "assign_manually",

@@ -19,7 +19,7 @@ import time
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -32,6 +32,7 @@ from leadroute.state import (
     ClosedLead,
     CloseOutcome,
     OpenLead,
+    OwnershipChange,
     PooledLead,
     PoolState,
     RepLoad,
@@ -53,6 +54,7 @@ from leadroute.stores.base import (
 
 if TYPE_CHECKING:
     from leadroute.lifecycle import ReclaimPolicy
+    from leadroute.ownership import OwnershipPolicy
     from leadroute.router import Router
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
@@ -60,7 +62,7 @@ __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 T = TypeVar("T")
 
 #: The schema version this leadroute writes; older databases are migrated on open.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _LOAD_FIELDS = {"open", "days"}
 #: batches up to this many leads (and accounts) are read in one statement
@@ -116,9 +118,21 @@ _V2_POSTGRES = [
 ]
 
 
+_V3 = [
+    # account ownership history (PoolState.account_history) and the worked-lead index
+    """CREATE TABLE lr_account_history (
+        account_key TEXT PRIMARY KEY, seq BIGINT NOT NULL, data TEXT NOT NULL)""",
+    "CREATE INDEX lr_leads_worked ON lr_leads (assigned_utc) WHERE status = 'open' AND untouched = 0",
+]
+
+
 def migrations(dialect: str) -> dict[int, list[str]]:
     """The statements that bring a schema from version ``n - 1`` to ``n``, by ``n``."""
-    return {1: _V1, 2: _V2_SQLITE if dialect == "sqlite" else _V2_POSTGRES}
+    return {1: _V1, 2: _V2_SQLITE if dialect == "sqlite" else _V2_POSTGRES, 3: _V3}
+
+
+def _changes(data: str) -> tuple[OwnershipChange, ...]:
+    return tuple(OwnershipChange.model_validate(x) for x in json.loads(data))
 
 
 # -- the shared transaction logic -------------------------------------------------------
@@ -319,6 +333,9 @@ class SQLStore(Store):
                 "SELECT lead_id, status, seq, data FROM lr_leads ORDER BY seq"
             )
             hist_rows = self._execute("SELECT data FROM lr_history ORDER BY seq")
+            acc_rows = self._execute(
+                "SELECT account_key, data FROM lr_account_history ORDER BY seq"
+            )
         elif len(lead_ids) <= _ONE_READ and len(accounts) <= _ONE_READ:
             return self._partial_one_read(tx, reps, lead_ids, accounts, open_rows, history)
         else:
@@ -344,6 +361,15 @@ class SQLStore(Store):
                 else []
             )
             hist_rows.sort(key=lambda r: r[1])
+            acc_rows = (
+                self._in(
+                    "SELECT account_key, data, seq FROM lr_account_history WHERE account_key IN",
+                    keys,
+                )
+                if keys
+                else []
+            )
+            acc_rows.sort(key=lambda r: r[2])
         open_leads: dict[str, OpenLead] = {}
         pool: dict[str, PooledLead] = {}
         for lead_id, status, seq, data in lead_rows:
@@ -363,6 +389,7 @@ class SQLStore(Store):
             open_leads=open_leads,
             pool=pool,
             history=tuple(ClosedLead.model_validate_json(r[0]) for r in hist_rows),
+            account_history={r[0]: _changes(r[1]) for r in acc_rows},
         )
 
     def _partial_one_read(
@@ -392,6 +419,11 @@ class SQLStore(Store):
                 f"WHERE account_key IN ({marks})"
             )
             params.extend(keys)
+            parts.append(
+                f"SELECT 'A', account_key, NULL, data, seq FROM lr_account_history "
+                f"WHERE account_key IN ({marks})"
+            )
+            params.extend(keys)
         if ids:
             marks = ",".join("?" * len(ids))
             parts.append(
@@ -417,6 +449,7 @@ class SQLStore(Store):
         owners: dict[str, str] = {}
         lead_rows: list[tuple[Any, ...]] = list(open_rows)
         closed: list[ClosedLead] = []
+        accounts_seen: dict[str, tuple[OwnershipChange, ...]] = {}
         tx.closed = set()
         for kind, key, b, c, seq in rows:
             if kind == "L":
@@ -442,6 +475,8 @@ class SQLStore(Store):
                 lead_rows.append((key, b, seq, c))
             elif kind == "C":
                 tx.closed.add(key)
+            elif kind == "A":
+                accounts_seen[key] = _changes(c)
             else:
                 closed.append(ClosedLead.model_validate_json(c))
         lead_rows.sort(key=lambda r: int(r[2]))
@@ -464,6 +499,7 @@ class SQLStore(Store):
             open_leads=open_leads,
             pool=pool,
             history=tuple(closed),
+            account_history=accounts_seen,
         )
 
     def _closed_ids(self, ids: Sequence[str]) -> list[str]:
@@ -551,6 +587,21 @@ class SQLStore(Store):
                 )
             else:
                 ex("UPDATE lr_owners SET rep_id = ? WHERE account_key = ?", (rep_id, key))
+        # account ownership history
+        for key, changes in after.account_history.items():
+            old_changes = before.account_history.get(key)
+            if old_changes is changes or old_changes == changes:
+                continue
+            data = json.dumps([c.model_dump(mode="json") for c in changes], separators=(",", ":"))
+            if old_changes is None:
+                ex(
+                    "INSERT INTO lr_account_history (account_key, seq, data) VALUES (?, ?, ?)",
+                    (key, tx.seq(), data),
+                )
+            else:
+                ex("UPDATE lr_account_history SET data = ? WHERE account_key = ?", (data, key))
+        for key in before.account_history.keys() - after.account_history.keys():
+            ex("DELETE FROM lr_account_history WHERE account_key = ?", (key,))
         # leads: open and pooled records
         gone = (before.open_leads.keys() | before.pool.keys()) - (
             after.open_leads.keys() | after.pool.keys()
@@ -762,6 +813,10 @@ class SQLStore(Store):
         if policy.recycle_after is not None:
             parts.append(head + "last_touch_utc <= ?")
             params.append(utc_text(now - policy.recycle_after))
+        worked: timedelta | None = getattr(policy, "unconverted_after", None)
+        if worked is not None:
+            parts.append(head + "untouched = 0 AND assigned_utc <= ?")
+            params.append(utc_text(now - worked))
         if not parts:
             return {}
         return {r[0]: r for r in self._execute(" UNION ".join(parts), params)}
@@ -802,13 +857,16 @@ class SQLStore(Store):
         by: str,
         note: str | None = None,
         force: bool = False,
+        ownership: OwnershipPolicy | None = None,
     ) -> None:
         check_batch([lead])
         account = account_key_of(lead)
 
         def run(tx: _Tx) -> None:
             before = self._partial(tx, [lead.id], [account] if account else [])
-            after = before.assign_manually(lead, rep_id, at=at, by=by, note=note, force=force)
+            after = before.assign_manually(
+                lead, rep_id, at=at, by=by, note=note, force=force, ownership=ownership
+            )
             data = json.dumps({"rep_id": rep_id, "by": by, "note": note, "force": force})
             row = ("assign_manually", lead.id, at, lead.created_at, rep_id, "assigned", data)
             self._save(tx, before, after, [row])
@@ -860,6 +918,7 @@ class SQLStore(Store):
                 "lr_owners",
                 "lr_leads",
                 "lr_history",
+                "lr_account_history",
             ):
                 self._execute(f"DELETE FROM {table}")
             tx.lead_rows.clear()
@@ -948,6 +1007,7 @@ _EMPTY: dict[str, Any] = {
     "open_leads": {},
     "pool": {},
     "history": (),
+    "account_history": {},
 }
 
 
