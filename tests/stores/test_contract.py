@@ -10,7 +10,7 @@ from leadroute import Capacity, Lead, PoolState, Rep, Router, Rule
 from leadroute.exceptions import CapacityExceededError, InputError, UnknownLeadError
 from leadroute.lifecycle import ReclaimPolicy
 from leadroute.ownership import OwnershipPolicy
-from leadroute.stores import LeadClosedError, MemoryStore, SQLStore
+from leadroute.stores import LeadClosedError, MemoryStore, SQLStore, Store
 from leadroute.strategies import BestFit, CapacityCap, Geo, RoundRobin
 from tests.conftest import T0, lead
 from tests.stores.conftest import Factory
@@ -38,17 +38,17 @@ def _leads(prefix: str, n: int, start: int = 0) -> list[Lead]:
     ]
 
 
-def _script(store: object, router: Router) -> list[str]:
+def _script(store: Store, router: Router) -> list[str]:
     """The same sequence of calls; returns the assignments as text."""
     out: list[str] = []
     s = store
-    s.set_reps(REPS)  # type: ignore[attr-defined]
+    s.set_reps(REPS)
     for k in range(3):
-        res = router.assign(s, _leads(f"b{k}-", 4), now=T0 + timedelta(hours=k))  # type: ignore[arg-type]
+        res = router.assign(s, _leads(f"b{k}-", 4), now=T0 + timedelta(hours=k))
         out.extend(a.model_dump_json() for a in res.assignments)
-    s.record_activity("b0-1", T0 + timedelta(hours=3))  # type: ignore[attr-defined]
-    s.close("b0-1", "won", T0 + timedelta(hours=4))  # type: ignore[attr-defined]
-    s.assign_manually(lead("m1"), "cy", at=T0 + timedelta(hours=5), by="ops", force=True)  # type: ignore[attr-defined]
+    s.record_activity("b0-1", T0 + timedelta(hours=3))
+    s.close("b0-1", "won", T0 + timedelta(hours=4))
+    s.assign_manually(lead("m1"), "cy", at=T0 + timedelta(hours=5), by="ops", force=True)
     own = OwnershipPolicy(protection=timedelta(days=1))
     s.assign_manually(
         lead("b1-2", company="Co2"),
@@ -57,16 +57,16 @@ def _script(store: object, router: Router) -> list[str]:
         by="ops",
         force=True,
         ownership=own,
-    )  # type: ignore[attr-defined]
-    s.record_activity("b1-3", T0 + timedelta(hours=7))  # type: ignore[attr-defined]
+    )
+    s.record_activity("b1-3", T0 + timedelta(hours=7))
     policy = ReclaimPolicy(working_time=False, ownership=own, unconverted_after=timedelta(days=1))
-    res = router.reclaim(s, T0 + timedelta(days=2), policy)  # type: ignore[arg-type]
+    res = router.reclaim(s, T0 + timedelta(days=2), policy)
     out.extend(a.model_dump_json() for a in res.assignments)
-    res = router.reclaim(s, T0 + timedelta(days=2), ReclaimPolicy(working_time=False))  # type: ignore[arg-type]
+    res = router.reclaim(s, T0 + timedelta(days=2), ReclaimPolicy(working_time=False))
     out.extend(a.model_dump_json() for a in res.assignments)
-    res = router.reclaim(s, T0 + timedelta(days=60), ReclaimPolicy(first_touch=None))  # type: ignore[arg-type]
+    res = router.reclaim(s, T0 + timedelta(days=60), ReclaimPolicy(first_touch=None))
     out.extend(a.model_dump_json() for a in res.assignments)
-    res = router.assign(s, _leads("late", 3), now=T0 + timedelta(days=61))  # type: ignore[arg-type]
+    res = router.assign(s, _leads("late", 3), now=T0 + timedelta(days=61))
     out.extend(a.model_dump_json() for a in res.assignments)
     return out
 

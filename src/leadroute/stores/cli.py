@@ -71,6 +71,9 @@ def reclaim(args: argparse.Namespace, router: Router, policy: object, out: IO[st
 
 def explain(args: argparse.Namespace, out: IO[str]) -> int:
     """``leadroute explain --store URL --lead ID``: every decision on the lead, oldest first."""
+    if getattr(args, "rep", None):
+        msg = "--rep works with --audit and --state files, not with --store"
+        raise LeadrouteError(msg)
     with open_store(args.store) as store:
         rows = store.audit(lead_id=args.lead)
     if not rows:
