@@ -11,7 +11,7 @@ from leadroute.exceptions import CapacityExceededError, InputError, UnknownLeadE
 from leadroute.lifecycle import ReclaimPolicy
 from leadroute.ownership import OwnershipPolicy
 from leadroute.stores import LeadClosedError, MemoryStore, SQLStore, Store
-from leadroute.strategies import BestFit, CapacityCap, Geo, RoundRobin
+from leadroute.strategies import BestFit, CapacityCap, Geo, RoundRobin, Surge
 from tests.conftest import T0, lead
 from tests.stores.conftest import Factory
 
@@ -222,3 +222,30 @@ def test_reclaim_reads_only_due_leads(tmp_path: object, sqlite_url: str) -> None
     res = _router().reclaim(store, T0 + timedelta(minutes=30), ReclaimPolicy(working_time=False))
     assert res.assignments == ()
     assert len(store.audit()) == audit_rows
+
+
+def test_learned_fit_reads_history_not_open_leads(make_store: Factory) -> None:
+    """A BestFit router's call sees the whole closed history but only the batch's lead records."""
+    state = _rich_state()
+    store = make_store()
+    store.load(state)
+    router = Router(rules=[Rule(id="fit", route=BestFit(min_history=0))])
+    stored = router.assign(store, _leads("f", 1), now=T0 + timedelta(days=62))
+    if isinstance(store, SQLStore):
+        assert stored.state.history == state.history
+        assert set(stored.state.open_leads) <= {"f0"}
+
+
+def test_surge_router_sees_the_whole_pool(make_store: Factory) -> None:
+    """A router with Surge (reads every open lead's arrival) routes as on the PoolState."""
+    state = _rich_state()
+    store = make_store()
+    store.load(state)
+    router = Router(
+        rules=[Rule(id="s", route=Surge(threshold=1, window=timedelta(days=90)) >> RoundRobin())]
+    )
+    batch = _leads("s", 3)
+    direct = router.assign(state, batch, now=T0 + timedelta(days=62))
+    stored = router.assign(store, batch, now=T0 + timedelta(days=62))
+    assert stored.assignments == direct.assignments
+    assert stored.audit == direct.audit

@@ -137,22 +137,33 @@ def closed_error(ids: Sequence[str]) -> LeadClosedError:
     return LeadClosedError(msg, lead_ids=found)
 
 
-#: Strategy classes that read the whole pool (history, open leads) from ``ctx.state``.
-FULL_STATE_STRATEGIES = frozenset({"BestFit", "Surge"})
+#: Strategy classes that read every open and pooled lead from ``ctx.state`` (surge arrivals).
+FULL_STATE_STRATEGIES = frozenset({"Surge"})
+#: Strategy classes that read the closed-lead history from ``ctx.state`` (learned fit).
+HISTORY_STRATEGIES = frozenset({"BestFit"})
 
 
-def needs_full_state(router: Router) -> bool:
-    """Whether the router's routes read whole-pool state (learned fit, surge arrivals)."""
-    found = getattr(router, "_store_full_state", None)
+def state_needs(router: Router) -> Literal["", "history", "pool"]:
+    """What whole-pool state the router's routes read: ``pool`` (everything: surge
+    arrivals, or a strategy with ``reads_pool_state = True``), ``history`` (closed leads:
+    learned fit, or ``reads_history = True``) or nothing."""
+    found: Literal["", "history", "pool"] | None = getattr(router, "_store_needs", None)
     if found is None:
-        found = any(
-            type(node).__name__ in FULL_STATE_STRATEGIES
-            or bool(getattr(node, "reads_pool_state", False))
-            for _rid, route in router._routes()
-            for node in walk(route)
-        )
-        router._store_full_state = found  # type: ignore[attr-defined]
-    return bool(found)
+        nodes = [node for _rid, route in router._routes() for node in walk(route)]
+        if any(
+            type(n).__name__ in FULL_STATE_STRATEGIES or getattr(n, "reads_pool_state", False)
+            for n in nodes
+        ):
+            found = "pool"
+        elif any(
+            type(n).__name__ in HISTORY_STRATEGIES or getattr(n, "reads_history", False)
+            for n in nodes
+        ):
+            found = "history"
+        else:
+            found = ""
+        router._store_needs = found  # type: ignore[attr-defined]
+    return found
 
 
 def merge_result(

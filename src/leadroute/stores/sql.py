@@ -48,7 +48,7 @@ from leadroute.stores.base import (
     closed_error,
     from_utc_text,
     merge_result,
-    needs_full_state,
+    state_needs,
     utc_text,
 )
 
@@ -324,8 +324,10 @@ class SQLStore(Store):
         full: bool = False,
         open_rows: Sequence[tuple[Any, ...]] = (),
         history: bool = False,
+        all_history: bool = False,
     ) -> PoolState:
-        """The part of the pool a call can touch (everything when ``full``)."""
+        """The part of the pool a call can touch (everything when ``full``; the whole
+        closed history when ``all_history``, else the batch's closed records if ``history``)."""
         reps = self._reps(tx)
         if full:
             owner_rows = self._execute("SELECT account_key, rep_id FROM lr_owners ORDER BY seq")
@@ -337,7 +339,9 @@ class SQLStore(Store):
                 "SELECT account_key, data FROM lr_account_history ORDER BY seq"
             )
         elif len(lead_ids) <= _ONE_READ and len(accounts) <= _ONE_READ:
-            return self._partial_one_read(tx, reps, lead_ids, accounts, open_rows, history)
+            return self._partial_one_read(
+                tx, reps, lead_ids, accounts, open_rows, history, all_history
+            )
         else:
             keys = sorted(set(accounts))
             owner_rows = (
@@ -355,11 +359,14 @@ class SQLStore(Store):
                 else []
             )
             lead_rows = sorted([*lead_rows, *open_rows], key=lambda r: r[2])
-            hist_rows = (
-                self._in("SELECT data, seq FROM lr_history WHERE lead_id IN", ids)
-                if history and ids
-                else []
-            )
+            if all_history:
+                hist_rows = self._execute("SELECT data, seq FROM lr_history ORDER BY seq")
+            else:
+                hist_rows = (
+                    self._in("SELECT data, seq FROM lr_history WHERE lead_id IN", ids)
+                    if history and ids
+                    else []
+                )
             hist_rows.sort(key=lambda r: r[1])
             acc_rows = (
                 self._in(
@@ -400,6 +407,7 @@ class SQLStore(Store):
         accounts: Sequence[str],
         open_rows: Sequence[tuple[Any, ...]],
         history: bool,
+        all_history: bool = False,
     ) -> PoolState:
         """:meth:`_partial` for a small batch in one statement (one round trip to a server).
 
@@ -435,12 +443,14 @@ class SQLStore(Store):
                 f"WHERE lead_id IN ({marks}) GROUP BY lead_id"
             )
             params.extend(ids)
-            if history:
+            if history and not all_history:
                 parts.append(
                     f"SELECT 'H', lead_id, NULL, data, seq FROM lr_history "
                     f"WHERE lead_id IN ({marks})"
                 )
                 params.extend(ids)
+        if all_history:
+            parts.append("SELECT 'H', lead_id, NULL, data, seq FROM lr_history")
         rows = self._execute(" UNION ALL ".join(parts) + " ORDER BY 1, 5", params)
         cache = self._load_cache
         rot_cache = self._rot_cache
@@ -706,12 +716,13 @@ class SQLStore(Store):
         batch = list(leads)
         check_batch(batch)
         aware(now, "now")
-        full = needs_full_state(router)
+        need = state_needs(router)
+        full = need == "pool"
         ids = [lead.id for lead in batch]
         accounts = [k for k in (account_key_of(lead) for lead in batch) if k]
 
         def run(tx: _Tx) -> RoutingResult:
-            before = self._partial(tx, ids, accounts, full=full)
+            before = self._partial(tx, ids, accounts, full=full, all_history=need == "history")
             existing = {i: before.open_leads[i] for i in ids if i in before.open_leads}
             fresh = [lead for lead in batch if lead.id not in existing]
             maybe = [lead.id for lead in fresh if lead.id not in before.pool]
@@ -748,7 +759,8 @@ class SQLStore(Store):
 
     def reclaim(self, router: Router, now: datetime, policy: ReclaimPolicy) -> RoutingResult:
         aware(now, "now")
-        full = needs_full_state(router)
+        need = state_needs(router)
+        full = need == "pool"
 
         if not full:
             # a sweep with nothing due reads two index ranges and takes no write lock
@@ -774,7 +786,14 @@ class SQLStore(Store):
                 for k in (OpenLead.model_validate_json(r[3]).account_key for r in rows.values())
                 if k
             ]
-            before = self._partial(tx, [], accounts, full=full, open_rows=list(rows.values()))
+            before = self._partial(
+                tx,
+                [],
+                accounts,
+                full=full,
+                open_rows=list(rows.values()),
+                all_history=need == "history",
+            )
             result = reclaim_state(router, before, now, policy)
             if not result.audit:
                 return result
