@@ -79,6 +79,19 @@ def test_store_matches_the_reference(make_store: Factory) -> None:
     assert store.snapshot().model_dump_json() == ref.snapshot().model_dump_json()
 
 
+def test_audit_rows_match_the_reference(make_store: Factory) -> None:
+    """The same calls write the same audit rows (kind, lead, time, data) as the reference."""
+    store = make_store()
+    ref = MemoryStore()
+    _script(store, _router())
+    _script(ref, _router())
+
+    def rows(s: Store) -> list[tuple[object, ...]]:
+        return [(r.kind, r.lead_id, r.at, r.created_at, r.data) for r in s.audit()]
+
+    assert rows(store) == rows(ref)
+
+
 def test_new_connection_sees_the_pool(make_store: Factory) -> None:
     """A second connection to the same store reads what the first committed."""
     first = make_store()

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 __all__ = ["MemoryStore"]
 
+_EPOCH = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
+
 
 class MemoryStore(Store):
     """A thread-safe in-process store; the reference the database stores are tested against.
@@ -151,6 +153,8 @@ class MemoryStore(Store):
     def set_reps(self, reps: Sequence[Rep]) -> None:
         with self._lock:
             self._state = self._state.with_reps(tuple(reps))
+            at = self._state.as_of or _EPOCH
+            self._log("set_reps", None, at, {"reps": [r.id for r in self._state.reps]})
 
     def snapshot(self) -> PoolState:
         with self._lock:
@@ -159,6 +163,8 @@ class MemoryStore(Store):
     def load(self, state: PoolState) -> None:
         with self._lock:
             self._state = build(PoolState, **{k: getattr(state, k) for k in PoolState.model_fields})
+            data = {"revision": state.revision, "open": len(state.open_leads)}
+            self._log("load", None, state.as_of or _EPOCH, data)
 
     def audit(
         self,
