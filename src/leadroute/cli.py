@@ -188,9 +188,6 @@ def cmd_reclaim(args: argparse.Namespace, out: IO[str]) -> int:
     if on_store:
         from leadroute.stores.cli import reclaim
 
-        if args.warn is not None:
-            msg = "--warn works with --state only"
-            raise LeadrouteError(msg)
         return reclaim(args, router, policy, out)
     if args.warn is not None:
         from leadroute.strategies.availability import as_duration

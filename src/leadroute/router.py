@@ -296,7 +296,7 @@ class Router:
 
     def reclaim_warnings(
         self,
-        state: PoolState,
+        state: PoolState | Store,
         now: datetime,
         horizon: timedelta,
         policy: ReclaimPolicy | None = None,
@@ -304,6 +304,8 @@ class Router:
         """Open leads that ``reclaim`` would move by ``now + horizon``, without changing anything."""
         from leadroute.lifecycle import ReclaimPolicy, warnings
 
+        if not isinstance(state, PoolState):
+            return state.reclaim_warnings(now, horizon, policy or ReclaimPolicy())
         return warnings(state, now, horizon, policy or ReclaimPolicy())
 
     def transfer_accounts(

@@ -120,3 +120,13 @@ def test_store_and_state_together_refused(
     )
     assert code == 2
     assert "--store" in capsys.readouterr().err
+
+
+def test_reclaim_warn_on_a_store(setup: dict[str, str]) -> None:
+    """``reclaim --store --warn`` lists the leads falling due, changing nothing."""
+    _route(setup)
+    code, text = run(
+        "reclaim", "--store", setup["url"], "--now", "2026-01-01T00:00:00Z", "--warn", "P3650D"
+    )
+    assert code == 0
+    assert '"kind"' in text

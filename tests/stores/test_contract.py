@@ -262,3 +262,17 @@ def test_surge_router_sees_the_whole_pool(make_store: Factory) -> None:
     stored = router.assign(store, batch, now=T0 + timedelta(days=62))
     assert stored.assignments == direct.assignments
     assert stored.audit == direct.audit
+
+
+def test_reclaim_warnings_match_the_reference(make_store: Factory) -> None:
+    """Warnings from a store equal the warnings computed on its snapshot."""
+    store = make_store()
+    store.set_reps(REPS)
+    _router().assign(store, _leads("w", 6), now=T0)
+    store.record_activity("w1", T0 + timedelta(hours=1))
+    policy = ReclaimPolicy(working_time=False, unconverted_after=timedelta(days=3))
+    for hours in (1, 3, 100):
+        got = _router().reclaim_warnings(store, T0, timedelta(hours=hours), policy)
+        want = _router().reclaim_warnings(store.snapshot(), T0, timedelta(hours=hours), policy)
+        assert got == want
+    assert got

@@ -9,7 +9,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -22,7 +22,7 @@ from leadroute.state import CloseOutcome, OpenLead, PoolState
 from leadroute.strategies.base import walk
 
 if TYPE_CHECKING:
-    from leadroute.lifecycle import ReclaimPolicy
+    from leadroute.lifecycle import ReclaimPolicy, ReclaimWarning
     from leadroute.ownership import OwnershipPolicy
     from leadroute.router import Router
 
@@ -220,6 +220,14 @@ class Store(ABC):
     @abstractmethod
     def reclaim(self, router: Router, now: datetime, policy: ReclaimPolicy) -> RoutingResult:
         """Apply ``policy`` at ``now`` in one transaction (only the due leads are read)."""
+
+    def reclaim_warnings(
+        self, now: datetime, horizon: timedelta, policy: ReclaimPolicy
+    ) -> list[ReclaimWarning]:
+        """Open leads that :meth:`reclaim` would move by ``now + horizon`` (nothing changes)."""
+        from leadroute.lifecycle import warnings
+
+        return warnings(self.snapshot(), now, horizon, policy)
 
     # -- lifecycle -------------------------------------------------------------------
     @abstractmethod

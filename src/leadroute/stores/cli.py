@@ -62,6 +62,15 @@ def reclaim(args: argparse.Namespace, router: Router, policy: object, out: IO[st
     assert isinstance(policy, ReclaimPolicy)
     now = _when(args.now, "--now")
     assert now is not None
+    if args.warn is not None:
+        from leadroute.strategies.availability import as_duration
+
+        horizon = as_duration(args.warn, "warn", "--warn")
+        assert horizon is not None
+        with open_store(args.store) as store:
+            for w in router.reclaim_warnings(store, now, horizon, policy):
+                out.write(w.model_dump_json() + "\n")
+        return 0
     with open_store(args.store) as store:
         result = router.reclaim(store, now, policy)
     _lines(args.moves, [a.model_dump_json() for a in result.assignments], out)

@@ -53,7 +53,7 @@ from leadroute.stores.base import (
 )
 
 if TYPE_CHECKING:
-    from leadroute.lifecycle import ReclaimPolicy
+    from leadroute.lifecycle import ReclaimPolicy, ReclaimWarning
     from leadroute.ownership import OwnershipPolicy
     from leadroute.router import Router
 
@@ -839,6 +839,18 @@ class SQLStore(Store):
         if not parts:
             return {}
         return {r[0]: r for r in self._execute(" UNION ".join(parts), params)}
+
+    def reclaim_warnings(
+        self, now: datetime, horizon: timedelta, policy: ReclaimPolicy
+    ) -> list[ReclaimWarning]:
+        from leadroute.lifecycle import warnings
+
+        aware(now, "now")
+        with self._read():
+            tx = _Tx(self._meta())
+            rows = self._due_rows(now + horizon, policy)
+            part = self._partial(tx, [], [], open_rows=list(rows.values()))
+        return warnings(part, now, horizon, policy)
 
     def record_activity(self, lead_id: str, at: datetime) -> None:
         def run(tx: _Tx) -> None:
