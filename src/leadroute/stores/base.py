@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from leadroute.audit import Decision
 from leadroute.exceptions import InputError, LeadrouteError
@@ -197,6 +197,9 @@ class Store(ABC):
 
     .. versionadded:: 0.2.0
     """
+
+    #: marks a store for :meth:`Router.assign` and friends (they delegate to it)
+    leadroute_store: ClassVar[bool] = True
 
     # -- routing -------------------------------------------------------------------
     @abstractmethod
