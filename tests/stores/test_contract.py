@@ -7,10 +7,15 @@ from datetime import timedelta
 import pytest
 
 from leadroute import Capacity, Lead, PoolState, Rep, Router, Rule
-from leadroute.exceptions import CapacityExceededError, InputError, UnknownLeadError
+from leadroute.exceptions import (
+    CapacityExceededError,
+    InputError,
+    LeadAlreadyClosedError,
+    UnknownLeadError,
+)
 from leadroute.lifecycle import ReclaimPolicy
 from leadroute.ownership import OwnershipPolicy
-from leadroute.stores import LeadClosedError, MemoryStore, SQLStore, Store
+from leadroute.stores import MemoryStore, SQLStore, Store
 from leadroute.strategies import BestFit, CapacityCap, Geo, RoundRobin, Surge
 from tests.conftest import T0, lead
 from tests.stores.conftest import Factory
@@ -144,13 +149,13 @@ def test_open_lead_resubmitted_returns_its_assignment(make_store: Factory) -> No
 
 
 def test_closed_lead_resubmitted_is_refused(make_store: Factory) -> None:
-    """A closed lead submitted again raises LeadClosedError and writes nothing."""
+    """A closed lead submitted again raises LeadAlreadyClosedError and writes nothing."""
     store = make_store()
     store.set_reps(REPS)
     _router().assign(store, _leads("a", 1), now=T0)
     store.close("a0", "lost", T0 + timedelta(hours=1))
     before = store.snapshot().model_dump_json()
-    with pytest.raises(LeadClosedError, match="a0"):
+    with pytest.raises(LeadAlreadyClosedError, match="a0"):
         _router().assign(store, _leads("a", 2), now=T0 + timedelta(hours=2))
     assert store.snapshot().model_dump_json() == before
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from leadroute.stores.base import (
     AuditRow,
-    LeadClosedError,
     SchemaVersionError,
     Store,
     StoreError,
@@ -26,7 +25,6 @@ from leadroute.stores.sql import SCHEMA_VERSION, SQLiteStore, SQLStore
 __all__ = [
     "SCHEMA_VERSION",
     "AuditRow",
-    "LeadClosedError",
     "MemoryStore",
     "PostgresStore",
     "SQLStore",

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from leadroute.audit import Decision
-from leadroute.exceptions import InputError, LeadrouteError
+from leadroute.exceptions import InputError, LeadAlreadyClosedError, LeadrouteError
 from leadroute.fast import build
 from leadroute.models import Lead, Rep
 from leadroute.result import Assignment, RoutingResult
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AuditRow",
-    "LeadClosedError",
     "SchemaVersionError",
     "Store",
     "StoreError",
@@ -44,15 +43,6 @@ class StoreError(LeadrouteError):
 
 class SchemaVersionError(StoreError):
     """The database holds a newer schema than this version of leadroute understands.
-
-    .. versionadded:: 0.2.0
-    """
-
-
-class LeadClosedError(InputError):
-    """A lead submitted for routing was already closed; closed leads are never reopened silently.
-
-    Reopen it on purpose with :meth:`Store.assign_manually`.
 
     .. versionadded:: 0.2.0
     """
@@ -127,14 +117,14 @@ def check_batch(leads: Sequence[Lead]) -> None:
             raise InputError(msg, field="leads")
 
 
-def closed_error(ids: Sequence[str]) -> LeadClosedError:
-    """The error for closed leads submitted again."""
+def closed_error(ids: Sequence[str]) -> LeadAlreadyClosedError:
+    """The error for closed leads submitted again (the same as routing a PoolState gives)."""
     found = sorted(ids)
     msg = (
-        f"leads already closed: {found}; a closed lead is not reopened by routing "
-        "(use assign_manually to reopen it)"
+        f"leads already closed in the store: {found[:10]}; a closed lead is not reopened: "
+        "route a new inquiry under a new lead id"
     )
-    return LeadClosedError(msg, lead_ids=found)
+    return LeadAlreadyClosedError(msg, lead_ids=found)
 
 
 #: Strategy classes that read every open and pooled lead from ``ctx.state`` (surge arrivals).
@@ -215,7 +205,8 @@ class Store(ABC):
 
         A lead already open is not routed again: its existing assignment comes
         back with reason ``already_open`` and no new decision. A closed lead
-        raises :class:`LeadClosedError` before anything is written.
+        raises :class:`~leadroute.exceptions.LeadAlreadyClosedError` before
+        anything is written.
         ``result.state`` is the part of the pool the call worked on, not the
         whole pool (use :meth:`snapshot`).
         """
@@ -285,7 +276,7 @@ class Store(ABC):
     def counters(self) -> PoolState:
         """The roster, counters and rotation memory only (no lead records): cheap to read."""
         state = self.snapshot()
-        return state.replace(open_leads={}, pool={}, owners={}, history=())
+        return state.model_copy(update={"open_leads": {}, "pool": {}, "owners": {}, "history": ()})
 
     def closed_leads(
         self, *, since: datetime | None = None, until: datetime | None = None
