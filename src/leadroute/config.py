@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import json
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -29,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from leadroute.conditions import Condition, parse_condition
-from leadroute.exceptions import ConfigError, FileFormatError, StrategyError
+from leadroute.exceptions import ConfigError, StrategyError
+from leadroute.files import read_mapping
 from leadroute.rules import Rule
 from leadroute.strategies import BUILTIN
 from leadroute.strategies.availability import _DURATION
@@ -58,30 +57,14 @@ def _closest(name: str, options: Sequence[str]) -> str | None:
 
 
 def load_data(source: Mapping[str, Any] | str | Path) -> dict[str, Any]:
-    """A config mapping from a mapping, or from a ``.json`` / ``.toml`` file path."""
+    """A config mapping from a mapping, or from a ``.json`` / ``.toml`` file path.
+
+    File errors (missing, not UTF-8, broken JSON or TOML, YAML) name the file;
+    see :func:`leadroute.files.read_mapping`.
+    """
     if isinstance(source, Mapping):
         return dict(source)
-    path = Path(source)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        msg = f"cannot read: {exc.strerror}"
-        raise FileFormatError(msg, file=str(path)) from None
-    if path.suffix.lower() == ".toml":
-        try:
-            return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            msg = f"not valid TOML: {exc}"
-            raise FileFormatError(msg, file=str(path)) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        msg = f"not valid JSON: {exc.msg}"
-        raise FileFormatError(msg, file=str(path), line=exc.lineno) from None
-    if not isinstance(data, dict):
-        msg = "the top level must be an object"
-        raise FileFormatError(msg, file=str(path), line=1)
-    return data
+    return read_mapping(Path(source))
 
 
 def router_from_config(
@@ -90,6 +73,13 @@ def router_from_config(
     """Build a :class:`~leadroute.Router` from its data form."""
     from leadroute.router import Router
 
+    if not isinstance(source, Mapping):
+        data = load_data(source)
+        try:
+            return router_from_config(data, strategies=strategies)
+        except ConfigError as exc:
+            exc.args = (f"{source}: {exc}",)  # name the file it came from
+            raise
     data = load_data(source)
     for key in data:
         if key not in _ROUTER_KEYS:

@@ -14,7 +14,7 @@ import re
 from datetime import datetime
 from functools import cached_property
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
     AwareDatetime,
@@ -120,7 +120,10 @@ def _check_timezone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        msg = f"unknown time zone {name!r} (use an IANA name such as 'Asia/Shanghai')"
+        if available_timezones():
+            msg = f"unknown time zone {name!r} (use an IANA name such as 'Europe/Berlin')"
+        else:  # no system zone files and no tzdata package
+            msg = f"cannot load time zone {name!r}: no time-zone database found; pip install tzdata"
         raise ValueError(msg) from exc
 
 
