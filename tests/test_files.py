@@ -78,6 +78,18 @@ def test_atomic_write_folder_in_the_way(tmp_path: Path) -> None:
     assert tmp_path.is_dir()
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="symbolic links need privileges")
+def test_atomic_write_follows_a_symlink(tmp_path: Path) -> None:
+    """Writing through a symbolic link replaces the file it points to, and keeps the link."""
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    atomic_write(str(link), ["new"])
+    assert link.is_symlink()
+    assert real.read_text() == "new"
+
+
 def test_atomic_write_dash_is_stdout() -> None:
     """'-' writes to the given stream."""
     out = io.StringIO()

@@ -327,7 +327,7 @@ def atomic_write(path: str, chunks: Iterable[str], *, stdout: IO[str] | None = N
             stream.write(chunk)
         stream.flush()
         return
-    target = Path(path)
+    target = Path(os.path.realpath(path))  # through a symbolic link, not over it
     try:
         st: os.stat_result | None = target.stat()
     except FileNotFoundError:
