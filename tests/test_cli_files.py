@@ -298,6 +298,14 @@ def test_bom_and_crlf_are_accepted(base: Path) -> None:
     assert run(base, *ROUTE) == clean
 
 
+def test_concatenated_files_with_byte_order_marks(base: Path) -> None:
+    """A byte-order mark at the start of any line (files joined with cat) is accepted."""
+    clean = run(base, *ROUTE)
+    rows = (base / "leads.jsonl").read_bytes().splitlines(keepends=True)
+    (base / "leads.jsonl").write_bytes(b"".join(b"\xef\xbb\xbf" + r for r in rows))
+    assert run(base, *ROUTE) == clean
+
+
 def test_blank_lines_are_skipped(base: Path) -> None:
     """Blank and white-space lines in a JSONL file are skipped."""
     clean = run(base, *ROUTE)
@@ -403,3 +411,16 @@ def test_broken_file_in_a_real_process(base: Path) -> None:
     assert proc.stderr.decode().splitlines() == [
         "leadroute: error: leads.jsonl:1: not valid JSON: Expecting ',' delimiter (column 49)"
     ]
+
+
+def test_state_chunks_round_trip() -> None:
+    """The streamed state text reads back as the same state, open and pooled leads included."""
+    from leadroute import PoolState
+    from leadroute.cli import state_chunks
+
+    result = sample_router().assign(sample_state(), sample_leads(60))
+    assert result.state.open_leads
+    assert result.state.pool
+    text = "".join(state_chunks(result.state))
+    assert PoolState.model_validate_json(text) == result.state
+    assert "".join(state_chunks(sample_state())) == sample_state().model_dump_json(indent=2)

@@ -118,7 +118,7 @@ def _lines(path: str, stdin: IO[bytes] | None) -> Iterator[tuple[int, str]]:
             if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
                 msg = f"line longer than {MAX_LINE_BYTES:,} bytes"
                 raise FileFormatError(msg, file=_label(path), line=lineno)
-            if lineno == 1 and raw.startswith(_BOM):
+            if raw.startswith(_BOM):  # also where files with one were concatenated
                 raw = raw[len(_BOM) :]
             yield lineno, _decode(raw, path, lineno).rstrip("\r\n")
     finally:
