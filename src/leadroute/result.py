@@ -252,5 +252,9 @@ def _recheck(
     except KeyError:
         return False, None
     if isinstance(strategy, Filter) and not isinstance(strategy, ValueTier):
-        return True, strategy.check(lead, rep, ctx)
+        drop = strategy.check(lead, rep, ctx)
+        # a filter on counters (caps) is re-checked against the state before the batch;
+        # counters only grow within a batch, so a drop then is a drop at the decision,
+        # but a pass then may not be one
+        return strategy.indexable or drop is not None, drop
     return False, None
