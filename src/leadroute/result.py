@@ -119,7 +119,9 @@ class RoutingResult(FrozenModel):
         """Why ``lead_id`` went where it went, or why ``rep_id`` did not get it.
 
         Reps a step excluded without listing them (index-answered filters, or
-        beyond ``Router.max_drops``) are re-checked against the policy.
+        beyond ``Router.max_drops``) are re-checked against the policy; when
+        that cannot establish the answer this raises
+        :class:`~leadroute.exceptions.InputError` rather than guess.
         """
         decision = self.decision(lead_id)
         if rep_id is None:
