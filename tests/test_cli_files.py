@@ -424,3 +424,13 @@ def test_state_chunks_round_trip() -> None:
     text = "".join(state_chunks(result.state))
     assert PoolState.model_validate_json(text) == result.state
     assert "".join(state_chunks(sample_state())) == sample_state().model_dump_json(indent=2)
+
+
+def test_simulate_html_to_stdout(base: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """simulate --html - prints the page and sends the summary to stderr."""
+    pytest.importorskip("plotly")
+    argv = ["simulate", "--rules", "rules.json", "--state", "state.json", "--leads", "leads.jsonl"]
+    code, out = run(base, *argv, "--html", "-")
+    assert code == 0
+    assert out.startswith("<!DOCTYPE html>")
+    assert capsys.readouterr().err.startswith("== rules.json\n")
