@@ -15,6 +15,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import sys
 import tempfile
 import textwrap
@@ -398,17 +399,29 @@ def _save_demo(folder: str, count: int, out: IO[str]) -> int:
 
 
 def _wrap(line: str) -> str:
+    """``line`` in lines of at most :data:`WIDTH`, broken after ``; `` or before `` + `` first."""
     if len(line) <= WIDTH:
         return line
-    indent = " " * (len(line) - len(line.lstrip(" ")))
-    return "\n".join(
-        textwrap.wrap(
-            line,
-            width=WIDTH,
-            subsequent_indent=indent + "    ",
-            break_on_hyphens=False,
-        )
-    )
+    indent = " " * (len(line) - len(line.lstrip(" "))) + "    "
+    parts = re.split(r"(?<=; )|(?= \+ )|(?<=\) \()", line)
+    rows: list[str] = []
+    row = ""
+    for part in parts:
+        if row and len(row) + len(part.rstrip()) > WIDTH:
+            rows.append(row.rstrip())
+            row = indent + part.lstrip()
+        else:
+            row += part
+    rows.append(row.rstrip())
+    out: list[str] = []
+    for r in rows:
+        if len(r) <= WIDTH:
+            out.append(r)
+        else:
+            out.extend(
+                textwrap.wrap(r, width=WIDTH, subsequent_indent=indent, break_on_hyphens=False)
+            )
+    return "\n".join(out)
 
 
 def print_summary(result: RoutingResult, out: IO[str]) -> None:
