@@ -132,6 +132,16 @@ CASES: list[tuple[str, Callable[[Path], list[str]], str]] = [
         leads_file(jl({**GOOD, "attributes": {"x": ["ok", "\udc00"]}})),
         "leads.jsonl:1: attributes.x.1:",
     ),
+    (
+        "leads-duplicate-key",
+        leads_file(b'{"id": "X1", "created_at": "2026-11-23T01:00:00Z", "id": "X2"}\n'),
+        "leads.jsonl:1: not valid JSON: the key 'id' appears twice in one object",
+    ),
+    (
+        "state-duplicate-key",
+        state_file(b'{"revision": 1,\n "revision": 2}'),
+        "state.json: not valid JSON: the key 'revision' appears twice",
+    ),
     # leads: fields
     ("leads-no-id", leads_file(jl({"created_at": GOOD["created_at"]})), "leads.jsonl:1: id:"),
     (

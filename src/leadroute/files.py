@@ -165,9 +165,22 @@ def _loads(text: str, path: str, lineno: int | None) -> Any:
     return data
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's dict; a key given twice is an error (json.loads would keep the last)."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                msg = f"the key {key!r} appears twice in one object"
+                raise ValueError(msg)
+            seen.add(key)
+    return data
+
+
 def _loads_json(text: str, path: str, lineno: int | None) -> Any:
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         line = exc.lineno if lineno is None else lineno
         msg = f"not valid JSON: {exc.msg} (column {exc.colno})"
