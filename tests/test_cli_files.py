@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from leadroute import files as lfiles
 from leadroute.cli import main
@@ -444,3 +446,26 @@ def test_simulate_html_to_stdout(base: Path, capsys: pytest.CaptureFixture[str])
     assert code == 0
     assert out.startswith("<!DOCTYPE html>")
     assert capsys.readouterr().err.startswith("== rules.json\n")
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    cut=st.integers(min_value=0, max_value=400),
+    junk=st.binary(max_size=12),
+    keep=st.booleans(),
+)
+def test_mangled_leads_file_never_crashes(
+    base: Path, capsys: pytest.CaptureFixture[str], cut: int, junk: bytes, keep: bool
+) -> None:
+    """A leads file with bytes cut out or spliced in routes (exit 0) or is one error (exit 2)."""
+    good = "".join(x.model_dump_json() + "\n" for x in sample_leads(3)).encode()
+    data = good[:cut] + junk + (good[cut + len(junk) :] if keep else good[cut:])
+    (base / "leads.jsonl").write_bytes(data)
+    code, _ = run(base, *ROUTE, "--assignments", os.devnull)
+    err = capsys.readouterr().err
+    assert code in (0, 2)
+    if code == 2:
+        assert err.startswith("leadroute: error: ")
+        assert err.count("\n") == 1
