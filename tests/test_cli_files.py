@@ -469,3 +469,26 @@ def test_mangled_leads_file_never_crashes(
     if code == 2:
         assert err.startswith("leadroute: error: ")
         assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("name", ["rules.json", "state.json"])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(cut=st.integers(min_value=0, max_value=2000), junk=st.binary(max_size=8))
+def test_mangled_rules_or_state_never_crash(
+    base: Path, capsys: pytest.CaptureFixture[str], name: str, cut: int, junk: bytes
+) -> None:
+    """A rules or state file with bytes spliced in routes (exit 0) or is one error (exit 2)."""
+    path = base / name
+    good = path.read_bytes()
+    try:
+        path.write_bytes(good[:cut] + junk + good[cut + len(junk) :])
+        code, _ = run(base, *ROUTE, "--assignments", os.devnull)
+    finally:
+        path.write_bytes(good)
+    err = capsys.readouterr().err
+    assert code in (0, 2)
+    if code == 2:
+        assert err.startswith("leadroute: error: ")
+        assert err.count("\n") == 1
