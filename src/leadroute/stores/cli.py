@@ -9,6 +9,7 @@ import argparse
 from datetime import datetime
 from typing import IO
 
+from leadroute import files
 from leadroute.exceptions import LeadrouteError
 from leadroute.models import Lead
 from leadroute.router import Router
@@ -36,18 +37,17 @@ def _when(text: str | None, flag: str) -> datetime | None:
 def _lines(path: str | None, lines: list[str], out: IO[str]) -> None:
     if path is None:
         return
-    if path == "-":
-        for line in lines:
-            out.write(line + "\n")
-        return
-    with open(path, "w", encoding="utf-8") as f:
-        for line in lines:
-            f.write(line + "\n")
+    files.atomic_write(path, (line + "\n" for line in lines), stdout=out)
 
 
-def route(args: argparse.Namespace, leads: list[Lead], now: datetime | None, out: IO[str]) -> int:
+def route(
+    args: argparse.Namespace,
+    router: Router,
+    leads: list[Lead],
+    now: datetime | None,
+    out: IO[str],
+) -> int:
     """``leadroute route --store URL``: one transaction; assignments and audit as JSONL."""
-    router = Router.from_config(args.rules)
     with open_store(args.store) as store:
         result = router.assign(store, leads, now=now)
     _lines(args.assignments, [a.model_dump_json() for a in result.assignments], out)
