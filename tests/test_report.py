@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import io
 import json
 import os
 import re
@@ -329,35 +328,6 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     assert shot.exists(), run.stderr[-3000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     print(f"screenshot of the report: {shot}")
-
-
-def test_cli_html_without_plotly_fails_before_simulating(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """`simulate --html` without plotly stops with the extra's name before any simulation runs."""
-    import leadroute.lab
-    import leadroute.report
-    from leadroute.cli import main
-
-    def missing() -> None:
-        raise ImportError('HTML reports need plotly: pip install "leadroute[report]"')
-
-    def never(*args: object, **kwargs: object) -> None:
-        raise AssertionError("simulate ran")
-
-    monkeypatch.setattr(leadroute.report, "require_plotly", missing)
-    monkeypatch.setattr(leadroute.lab, "simulate", never)
-    rules = tmp_path / "rules.json"
-    rules.write_text(json.dumps({"rules": [{"id": "all", "route": ["RoundRobin"]}]}))
-    state = tmp_path / "state.json"
-    state.write_text(PoolState(reps=(rep("a"),)).model_dump_json())
-    leads = tmp_path / "leads.jsonl"
-    leads.write_text(lead("L1").model_dump_json() + "\n")
-    argv = ["simulate", "--rules", str(rules), "--state", str(state), "--leads", str(leads)]
-    code = main([*argv, "--html", str(tmp_path / "r.html")], io.StringIO())
-    assert code == 2
-    assert 'pip install "leadroute[report]"' in capsys.readouterr().err
-    assert not (tmp_path / "r.html").exists()
 
 
 @settings(max_examples=60, deadline=None)

@@ -693,9 +693,13 @@ def _full_steps(
 
 
 def _shares(
-    state: PoolState, counts: Counter[str], targets: Mapping[str, float]
+    state: PoolState, counts: Counter[str], targets: Mapping[str, float] | None = None
 ) -> tuple[dict[str, RepShare], Fairness]:
+    """Per-rep shares against ``targets`` (default: each rep's weight over the active roster)."""
     roster = [r for r in state.reps if r.active and not r.paused]
+    if targets is None:
+        weight_sum = sum(r.weight for r in roster)
+        targets = {r.id: r.weight / weight_sum if weight_sum else 0.0 for r in roster}
     total = sum(counts.values())
     per: dict[str, RepShare] = {}
     for r in roster:

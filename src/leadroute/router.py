@@ -20,7 +20,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeGuard
 
 from leadroute.audit import Decision, Drop, RuleTrial, Step
 from leadroute.context import RotationMemory, RouteContext
@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     from leadroute.conditions import Condition
     from leadroute.lifecycle import ReclaimPolicy, ReclaimWarning
     from leadroute.ownership import TransferResult
+    from leadroute.stores import Store
 
 __all__ = ["Router"]
 
@@ -225,7 +226,7 @@ class Router:
     # -- the one call ------------------------------------------------------------------
     def assign(
         self,
-        state: PoolState,
+        state: PoolState | Store,
         leads: Iterable[Lead],
         now: datetime | None = None,
         *,
@@ -243,12 +244,20 @@ class Router:
         :class:`~leadroute.exceptions.UnknownRepError`, naming the ids,
         before anything is routed.
 
+        ``state`` may be a :class:`leadroute.stores.Store`: the call then runs
+        as one transaction against the store (see :meth:`Store.assign`).
+
         ``progress``, if given, is called as ``progress(done, total)`` every
-        :data:`PROGRESS_EVERY` leads and once at the end (``done == total``).
+        :data:`PROGRESS_EVERY` leads and once at the end (``done == total``;
+        not with a store).
 
         .. versionchanged:: 0.2.0
            ``progress``.
         """
+        if not isinstance(state, PoolState):
+            if _is_store(state):
+                return state.assign(self, _as_batch(leads), now, audit=audit)
+            _not_a_state(state)
         batch = _as_batch(leads)
         self._validate(state, batch, now)
         if audit not in ("full", "outcome"):
@@ -315,7 +324,7 @@ class Router:
 
     def reclaim(
         self,
-        state: PoolState,
+        state: PoolState | Store,
         now: datetime,
         policy: ReclaimPolicy | None = None,
         *,
@@ -327,21 +336,27 @@ class Router:
         activity within the SLA are reassigned through these rules (previous
         owners excluded), leads idle for ``recycle_after`` go back to the pool.
         ``assignments`` lists the moved leads only; every other open lead stays
-        as it was. ``progress``, if given, is called as ``progress(done, total)``
-        over the leads to move (every :data:`PROGRESS_EVERY` and at the end).
+        as it was. ``state`` may be a :class:`leadroute.stores.Store` (one
+        transaction that reads only the leads falling due). ``progress``, if
+        given, is called as ``progress(done, total)`` over the leads to move
+        (every :data:`PROGRESS_EVERY` and at the end; not with a store).
 
         .. versionchanged:: 0.2.0
            ``progress``.
         """
         from leadroute.lifecycle import ReclaimPolicy, reclaim
 
+        if not isinstance(state, PoolState):
+            if _is_store(state):
+                return state.reclaim(self, now, ReclaimPolicy() if policy is None else policy)
+            _not_a_state(state)
         return reclaim(
             self, state, now, ReclaimPolicy() if policy is None else policy, progress=progress
         )
 
     def reclaim_warnings(
         self,
-        state: PoolState,
+        state: PoolState | Store,
         now: datetime,
         horizon: timedelta,
         policy: ReclaimPolicy | None = None,
@@ -349,6 +364,12 @@ class Router:
         """Open leads that ``reclaim`` would move by ``now + horizon``, without changing anything."""
         from leadroute.lifecycle import ReclaimPolicy, warnings
 
+        if not isinstance(state, PoolState):
+            if _is_store(state):
+                return state.reclaim_warnings(
+                    now, horizon, ReclaimPolicy() if policy is None else policy
+                )
+            _not_a_state(state)
         return warnings(state, now, horizon, ReclaimPolicy() if policy is None else policy)
 
     def transfer_accounts(
@@ -482,11 +503,23 @@ def _check_pick(sel: Selector, path: str, pick: Pick) -> None:
                 or not isinstance(credit, (int, float))
                 or not math.isfinite(credit)
             ):
-                problem = f"credit {short_repr(rep_id)}: {short_repr(credit)} is not a finite number"
+                problem = (
+                    f"credit {short_repr(rep_id)}: {short_repr(credit)} is not a finite number"
+                )
                 break
     if problem is not None:
         msg = f"{sel!r} at {path}: {problem}"
         raise StrategyError(msg, field="select")
+
+
+def _not_a_state(state: object) -> NoReturn:
+    msg = f"state: expected a PoolState or a leadroute.stores.Store, got {type(state).__name__}"
+    raise InputError(msg, field="state")
+
+
+def _is_store(state: object) -> TypeGuard[Store]:
+    """Whether ``state`` is a :class:`leadroute.stores.Store` (the call then delegates to it)."""
+    return bool(getattr(type(state), "leadroute_store", False))
 
 
 def _as_batch(leads: Any) -> list[Lead]:
