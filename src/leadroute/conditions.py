@@ -84,7 +84,7 @@ def _kind_of(annotation: Any) -> FieldKind:
         return "text"
     if annotation in (int, float):
         return "number"
-    if annotation is datetime:
+    if annotation is AwareDatetime or (isinstance(annotation, type) and issubclass(annotation, datetime)):
         return "datetime"
     if typing.get_origin(annotation) is tuple:
         return "list"

@@ -388,13 +388,11 @@ def dump_toml(data: Mapping[str, Any], *, schema: str | None = None) -> str:
     ``inf`` (read back as open), any other ``None`` is a :class:`ConfigError`
     naming its path.
 
-    >>> from leadroute import Router
     >>> print(dump_toml({"rules": [{"id": "all", "route": "RoundRobin"}], "seed": 0}), end="")
+    rules = [
+        { id = "all", route = "RoundRobin" },
+    ]
     seed = 0
-    <BLANKLINE>
-    [[rules]]
-    id = "all"
-    route = "RoundRobin"
 
     .. versionadded:: 0.2.0
     """
