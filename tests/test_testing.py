@@ -136,7 +136,7 @@ def test_every_router_parameter_can_be_overridden(name: str, data: st.DataObject
     if name not in values:
         pytest.skip(f"no sample value for Router parameter {name!r}")
     router = data.draw(routers(**{name: values[name]}))
-    got = len(router.rules) if name == "count" else getattr(router, name)
+    got: Any = len(router.rules) if name == "count" else getattr(router, name)
     assert got == values[name] or (name == "rules" and list(got) == values[name])
 
 

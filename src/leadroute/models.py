@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from functools import cached_property
 from typing import Annotated, Any, Literal
@@ -205,7 +206,8 @@ class Rep(FrozenModel):
     weight: float = Field(default=1.0, ge=0)
     capacity: Capacity = Capacity()
     timezone: str = "UTC"
-    working_hours: dict[str, tuple[str, ...]] | None = None
+    # a Mapping (not dict) so ``{"mon": ("09:00-18:00",)}`` type-checks for users
+    working_hours: Mapping[str, tuple[str, ...]] | None = None
     away: tuple[TimeWindow, ...] = ()
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
@@ -226,7 +228,7 @@ class Rep(FrozenModel):
     @field_validator("working_hours")
     @classmethod
     def _hours_valid(
-        cls, v: dict[str, tuple[str, ...]] | None
+        cls, v: Mapping[str, tuple[str, ...]] | None
     ) -> dict[str, tuple[str, ...]] | None:
         if v is None:
             return None

@@ -6,13 +6,14 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ConfigDict, field_validator, model_serializer, model_validator
 
 from leadroute.conditions import Condition, parse_condition
 from leadroute.exceptions import ConfigError, StrategyError
-from leadroute.models import FrozenModel
+from leadroute.models import FrozenModel, Lead
 from leadroute.strategies.base import Chain, Selector, Strategy, as_strategy, is_complete, walk
 
 __all__ = ["Rule"]
@@ -43,6 +44,19 @@ class Rule(FrozenModel):
     when: Condition | None = None
     route: Strategy
     on_empty: Literal["next", "pool"] = "next"
+
+    if TYPE_CHECKING:
+        # What users may pass (the validators below parse it); type checkers see this
+        # signature with or without the pydantic mypy plugin, while the attributes keep
+        # their parsed types.
+        def __init__(
+            self,
+            *,
+            id: str,
+            when: Condition | Mapping[str, Any] | Callable[[Lead], bool] | None = None,
+            route: Strategy | Callable[..., Any] | str | Sequence[Any] | Mapping[str, Any],
+            on_empty: Literal["next", "pool"] = "next",
+        ) -> None: ...
 
     @field_validator("id")
     @classmethod
