@@ -6,11 +6,12 @@ operators and the lead fields with their types. The package ships a copy as
 ``leadroute/rules.schema.json`` (see :func:`schema_path`); ``leadroute schema``
 prints it. A test checks the shipped copy is current.
 
->>> schema = rules_schema()
->>> schema["properties"]["rules"]["items"]
-{'$ref': '#/definitions/rule'}
->>> "Geo" in schema["definitions"]["strategy_name"]["enum"]
-True
+Examples:
+    >>> schema = rules_schema()
+    >>> schema["properties"]["rules"]["items"]
+    {'$ref': '#/definitions/rule'}
+    >>> "Geo" in schema["definitions"]["strategy_name"]["enum"]
+    True
 
 The schema follows JSON Schema draft 7, which VS Code's JSON support and the
 Even Better TOML extension (taplo) both understand. Custom strategies are not
