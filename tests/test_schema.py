@@ -226,3 +226,12 @@ def test_toml_without_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "tomli_w", None)
     with pytest.raises(ImportError, match=r"leadroute\[toml\]"):
         dump_toml({"seed": 0})
+
+
+def test_rule_model_json_schema() -> None:
+    """``Rule.model_json_schema()`` gives the rule schema (it used to raise)."""
+    from leadroute import Rule
+
+    validator = jsonschema.Draft7Validator(Rule.model_json_schema())
+    assert not list(validator.iter_errors({"id": "r", "route": ["Geo", "RoundRobin"]}))
+    assert list(validator.iter_errors({"id": "r", "route": "Goe"}))

@@ -87,6 +87,24 @@ class Rule(FrozenModel):
         check_route(self.route, f"rule {self.id!r}")
         return self
 
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The JSON Schema (draft 7) of one rule's data form, from :mod:`leadroute.schema`.
+
+        Pydantic cannot derive it (conditions and strategies are plain classes),
+        so the arguments of :meth:`pydantic.BaseModel.model_json_schema` are ignored.
+
+        .. versionadded:: 0.2.0
+        """
+        from leadroute.schema import rules_schema
+
+        full = rules_schema()
+        return {
+            "$schema": full["$schema"],
+            **full["definitions"]["rule"],
+            "definitions": full["definitions"],
+        }
+
     @model_serializer(mode="plain")
     def _to_data(self) -> dict[str, Any]:
         from leadroute.config import route_to_config
