@@ -235,3 +235,14 @@ def test_rule_model_json_schema() -> None:
     validator = jsonschema.Draft7Validator(Rule.model_json_schema())
     assert not list(validator.iter_errors({"id": "r", "route": ["Geo", "RoundRobin"]}))
     assert list(validator.iter_errors({"id": "r", "route": "Goe"}))
+
+
+@pytest.mark.skipif(not DOCS.exists(), reason="needs the source tree")
+def test_config_example_routes_unscored_leads() -> None:
+    """The docs/config.md example assigns a lead without a score (to the default route)."""
+    from leadroute import PoolState, Rep
+
+    router = Router.from_config(tomllib.loads(_toml_blocks("config.md")[0]))
+    state = PoolState(reps=(Rep(id="ops-desk"), Rep(id="li"), Rep(id="wang")))
+    lead = Lead(id="L1", created_at=datetime(2026, 3, 2, tzinfo=UTC), country="US")
+    assert router.assign(state, [lead]).assignments[0].rep_id == "ops-desk"

@@ -319,7 +319,6 @@ def rules_schema(strategies: Mapping[str, type] | None = None) -> dict[str, Any]
     }
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",
-        "$id": "https://leadroute.readthedocs.io/rules.schema.json",
         "title": "leadroute rules file",
         "description": "Rules, a default route and a seed for leadroute.Router.from_config.",
         "type": "object",
