@@ -34,14 +34,39 @@ def _state() -> PoolState:
 
     return PoolState(
         reps=(
-            rep("li", territories=("CN",), industries=("software",), languages=("zh",),
-                level=3, weight=3, timezone="Asia/Shanghai"),
-            rep("wang", territories=("CN",), industries=("healthcare",), languages=("zh",),
-                level=1, timezone="Asia/Shanghai"),
-            rep("anna", territories=("DE",), languages=("de", "en"), level=2,
-                timezone="Europe/Berlin", capacity=Capacity(max_per_day=5)),
-            rep("sam", territories=("US",), industries=("software",), languages=("en",),
-                level=3, timezone="America/Los_Angeles"),
+            rep(
+                "li",
+                territories=("CN",),
+                industries=("software",),
+                languages=("zh",),
+                level=3,
+                weight=3,
+                timezone="Asia/Shanghai",
+            ),
+            rep(
+                "wang",
+                territories=("CN",),
+                industries=("healthcare",),
+                languages=("zh",),
+                level=1,
+                timezone="Asia/Shanghai",
+            ),
+            rep(
+                "anna",
+                territories=("DE",),
+                languages=("de", "en"),
+                level=2,
+                timezone="Europe/Berlin",
+                capacity=Capacity(max_per_day=5),
+            ),
+            rep(
+                "sam",
+                territories=("US",),
+                industries=("software",),
+                languages=("en",),
+                level=3,
+                timezone="America/Los_Angeles",
+            ),
             rep("ops-desk", territories=("*",), level=1),
         ),
         owners={"acme": "sam"},
@@ -51,8 +76,14 @@ def _state() -> PoolState:
 def _leads() -> list[Lead]:
     at = datetime(2026, 3, 4, 2, 30, tzinfo=UTC)  # Wednesday: Shanghai 10:30, Berlin 03:30
     rows: list[dict[str, Any]] = [
-        {"country": "CN", "region": "CN-BJ", "industry": "software", "language": "zh-CN",
-         "value": 80000, "score": 90},
+        {
+            "country": "CN",
+            "region": "CN-BJ",
+            "industry": "software",
+            "language": "zh-CN",
+            "value": 80000,
+            "score": 90,
+        },
         {"country": "CN", "industry": "healthcare", "language": "zh", "value": 5000, "score": 40},
         {"country": "DE", "language": "de", "value": 20000, "score": 85},
         {"country": "US", "industry": "software", "account_key": "acme", "value": 150000},

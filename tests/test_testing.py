@@ -101,9 +101,7 @@ _GENERATORS: dict[str, Callable[..., st.SearchStrategy[Any]]] = {
     "Rule": rules,
 }
 _FIELDS = [
-    (model, name)
-    for model, sample in _SAMPLES.items()
-    for name in type(sample).model_fields
+    (model, name) for model, sample in _SAMPLES.items() for name in type(sample).model_fields
 ]
 
 

@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
-PRELUDE = '''\
+PRELUDE = """\
 # ruff: noqa
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, cast
@@ -43,7 +43,7 @@ def load_state() -> PoolState:
     return state
 
 
-'''
+"""
 
 MYPY_INI = """\
 [mypy]
@@ -95,9 +95,20 @@ def test_examples_pass_mypy_strict_without_plugin(tmp_path: Path) -> None:
     files = _write_examples(tmp_path)
     (tmp_path / "mypy.ini").write_text(MYPY_INI, encoding="utf-8")
     out = subprocess.run(
-        [sys.executable, "-m", "mypy", "--config-file", str(tmp_path / "mypy.ini"),
-         "--cache-dir", str(ROOT / ".mypy_cache" / "examples"), *map(str, files)],
-        cwd=tmp_path, capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--config-file",
+            str(tmp_path / "mypy.ini"),
+            "--cache-dir",
+            str(ROOT / ".mypy_cache" / "examples"),
+            *map(str, files),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert out.returncode == 0, out.stdout + out.stderr
 
@@ -113,6 +124,9 @@ def test_examples_pass_pyright(tmp_path: Path) -> None:
     (tmp_path / "pyrightconfig.json").write_text(config, encoding="utf-8")
     out = subprocess.run(
         [pyright, "--pythonpath", sys.executable, *map(str, files)],
-        cwd=tmp_path, capture_output=True, text=True, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert out.returncode == 0, out.stdout + out.stderr

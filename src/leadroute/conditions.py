@@ -51,6 +51,7 @@ __all__ = [
     "AnyOf",
     "Condition",
     "FieldCondition",
+    "FieldKind",
     "Not",
     "Predicate",
     "field_kind",
@@ -73,6 +74,7 @@ OPERATORS = (
 _ORDERING = ("lt", "lte", "gt", "gte")
 _AWARE: TypeAdapter[datetime] = TypeAdapter(AwareDatetime)
 
+#: The value kinds of lead fields (see :data:`FIELD_KINDS`).
 FieldKind = Literal["text", "region", "number", "datetime", "list", "any"]
 
 
@@ -84,7 +86,9 @@ def _kind_of(annotation: Any) -> FieldKind:
         return "text"
     if annotation in (int, float):
         return "number"
-    if annotation is AwareDatetime or (isinstance(annotation, type) and issubclass(annotation, datetime)):
+    if annotation is AwareDatetime or (
+        isinstance(annotation, type) and issubclass(annotation, datetime)
+    ):
         return "datetime"
     if typing.get_origin(annotation) is tuple:
         return "list"

@@ -179,9 +179,7 @@ def _field_kind_rules() -> list[dict[str, Any]]:
             if op == "exists":
                 continue
             if op in ("in", "not_in"):
-                props[op] = (
-                    {"not": {}} if kind == "list" else {"type": "array", "items": value}
-                )
+                props[op] = {"not": {}} if kind == "list" else {"type": "array", "items": value}
             elif op in ("lt", "lte", "gt", "gte"):
                 props[op] = value if kind in ("number", "datetime") else {"not": {}}
             elif op == "contains":
@@ -203,7 +201,10 @@ def _field_kind_rules() -> list[dict[str, Any]]:
             "then": {
                 "properties": {
                     **{op: {"type": "string"} for op in ("eq", "ne", "contains", "under")},
-                    **{op: {"type": "array", "items": {"type": "string"}} for op in ("in", "not_in")},
+                    **{
+                        op: {"type": "array", "items": {"type": "string"}}
+                        for op in ("in", "not_in")
+                    },
                     **{op: {"not": {}} for op in ("lt", "lte", "gt", "gte")},
                 }
             },
