@@ -246,3 +246,13 @@ def test_config_example_routes_unscored_leads() -> None:
     state = PoolState(reps=(Rep(id="ops-desk"), Rep(id="li"), Rep(id="wang")))
     lead = Lead(id="L1", created_at=datetime(2026, 3, 2, tzinfo=UTC), country="US")
     assert router.assign(state, [lead]).assignments[0].rep_id == "ops-desk"
+
+
+@pytest.mark.skipif(not DOCS.exists(), reason="needs the source tree")
+def test_config_toml_writing_example_runs() -> None:
+    """The TOML-writing example in docs/config.md runs as written."""
+    text = (DOCS / "config.md").read_text(encoding="utf-8")
+    block = text.split("## Writing TOML", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, object] = {}
+    exec(compile(block, "config.md:Writing TOML", "exec"), namespace)
+    assert isinstance(namespace["text"], str)
