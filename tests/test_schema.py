@@ -256,3 +256,17 @@ def test_config_toml_writing_example_runs() -> None:
     namespace: dict[str, object] = {}
     exec(compile(block, "config.md:Writing TOML", "exec"), namespace)
     assert isinstance(namespace["text"], str)
+
+
+def test_every_schema_strategy_name_loads() -> None:
+    """Each strategy the schema allows as a bare name loads as a bare name."""
+    from leadroute.config import parse_route
+
+    for name in rules_schema()["definitions"]["strategy_name"]["enum"]:
+        parse_route(name)
+
+
+def test_schema_requires_refused_empty_defaults() -> None:
+    """A strategy refusing its empty default (ValueTier without bands) needs it in the schema."""
+    assert _errors(_rule(route={"type": "ValueTier"}))
+    assert _errors(_rule(route={"type": "ValueTier", "bands": []}))

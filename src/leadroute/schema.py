@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from leadroute.conditions import FIELD_KINDS, OPERATORS, field_kind
+from leadroute.exceptions import StrategyError
 from leadroute.strategies import BUILTIN
 from leadroute.strategies.base import Chain, Fallback, Strategy
 from leadroute.strategies.scoring import Factor
@@ -141,6 +142,13 @@ def _strategy_schema(name: str, cls: type) -> dict[str, Any]:
         }
     else:
         out = _params_schema(cls, head)
+        needed = _default_error(cls)
+        props = out["properties"]
+        if needed and needed in props and needed not in out.get("required", []):
+            # a parameter with a default the strategy still refuses (an empty list of bands)
+            out["required"] = [*out.get("required", []), needed]
+            if props[needed].get("type") == "array":
+                props[needed] = {**props[needed], "minItems": 1}
     summary = _summary(cls)
     if summary:
         out = {"description": summary, **out}
@@ -148,14 +156,18 @@ def _strategy_schema(name: str, cls: type) -> dict[str, Any]:
 
 
 def _needs_params(cls: type) -> bool:
-    if cls is Chain or cls is Fallback:
-        return True
-    if not dataclasses.is_dataclass(cls):
-        return False
-    return any(
-        f.init and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        for f in dataclasses.fields(cls)
-    )
+    return cls is Chain or cls is Fallback or _default_error(cls) is not None
+
+
+def _default_error(cls: type) -> str | None:
+    """Why ``cls()`` cannot be built with no parameters (the field it names), else ``None``."""
+    try:
+        cls()
+    except StrategyError as exc:
+        return exc.field or ""
+    except (TypeError, ValueError):
+        return ""
+    return None
 
 
 _KIND_VALUE: dict[str, dict[str, Any]] = {
