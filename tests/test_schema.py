@@ -62,13 +62,19 @@ def test_cli_prints_the_schema_path() -> None:
     assert Path(out.getvalue().strip()) == schema_path()
 
 
+_TOML_PAGES = sorted(p.name for p in DOCS.glob("*.md") if "```toml" in p.read_text("utf-8"))
+
+
 @pytest.mark.skipif(not DOCS.exists(), reason="needs the source tree")
-@pytest.mark.parametrize("page", ["config.md", "cookbook.md"])
+def test_doc_config_pages_found() -> None:
+    """The config and cookbook pages hold TOML rule files to check."""
+    assert {"config.md", "cookbook.md"} <= set(_TOML_PAGES)
+
+
+@pytest.mark.parametrize("page", _TOML_PAGES)
 def test_doc_configs_validate(page: str) -> None:
     """Every TOML rules example in the docs validates against the schema."""
-    blocks = _toml_blocks(page)
-    assert blocks
-    for block in blocks:
+    for block in _toml_blocks(page):
         assert _errors(tomllib.loads(block)) == []
 
 
