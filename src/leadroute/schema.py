@@ -32,6 +32,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from leadroute import strategies as strategies_module
 from leadroute.conditions import FIELD_KINDS, OPERATORS, field_kind
 from leadroute.exceptions import StrategyError
 from leadroute.strategies import BUILTIN
@@ -58,9 +59,24 @@ def _summary(obj: Any) -> str:
 
 
 def _hints(cls: type) -> dict[str, Any]:
+    """``cls``'s field types; names imported only for type checkers resolve too."""
     module = __import__(cls.__module__, fromlist=["_"])
-    ns = {**vars(typing), **vars(module), "Callable": Callable, "timedelta": timedelta}
-    return typing.get_type_hints(cls, globalns=ns)
+    ns = {
+        **vars(typing),
+        **vars(strategies_module),
+        **vars(module),
+        "Callable": Callable,
+        "timedelta": timedelta,
+    }
+    out: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        for name, ann in getattr(klass, "__annotations__", {}).items():
+            try:
+                # what typing.get_type_hints does, one annotation at a time
+                out[name] = eval(ann, ns) if isinstance(ann, str) else ann
+            except Exception:  # an annotation that cannot resolve: no constraint
+                out[name] = Any
+    return out
 
 
 def _type_schema(tp: Any, name: str) -> dict[str, Any] | None:
@@ -101,6 +117,9 @@ def _type_schema(tp: Any, name: str) -> dict[str, Any] | None:
         if tp is timedelta:
             return _ref("duration")
         if issubclass(tp, Strategy):
+            own = tp.__name__
+            if tp.__module__.startswith("leadroute.") and BUILTIN.get(own) is tp:
+                return _ref(f"strategy.{own}")  # a particular strategy, as a table
             return _ref("route")
         if tp is Band:
             return _ref("band")
