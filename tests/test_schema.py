@@ -14,10 +14,11 @@ from typing import Any
 import jsonschema
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leadroute import Lead, Router
 from leadroute.cli import main
-from leadroute.conditions import FIELD_KINDS, parse_condition
+from leadroute.conditions import FIELD_KINDS, OPERATORS, parse_condition
 from leadroute.config import dump_toml
 from leadroute.demo import sample_router
 from leadroute.exceptions import ConfigError
@@ -276,3 +277,32 @@ def test_schema_requires_refused_empty_defaults() -> None:
     """A strategy refusing its empty default (ValueTier without bands) needs it in the schema."""
     assert _errors(_rule(route={"type": "ValueTier"}))
     assert _errors(_rule(route={"type": "ValueTier", "bands": []}))
+
+
+_VALUES = st.one_of(
+    st.integers(-5, 5),
+    st.floats(-10, 10, allow_nan=False),
+    st.booleans(),
+    st.none(),
+    st.sampled_from(("CN", "9000", "vip", "")),
+    st.lists(st.one_of(st.integers(0, 3), st.sampled_from(("CN", "vip"))), max_size=3),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    field=st.sampled_from(
+        sorted(n for n, k in FIELD_KINDS.items() if k not in ("any", "datetime"))
+    ),
+    op=st.sampled_from(OPERATORS),
+    value=_VALUES,
+)
+def test_schema_and_loader_agree_on_field_conditions(field: str, op: str, value: Any) -> None:
+    """For a typed lead field, the schema accepts a condition exactly when loading accepts it."""
+    when = {"field": field, op: value}
+    try:
+        parse_condition(when)
+        loads = True
+    except ConfigError:
+        loads = False
+    assert (not _errors(_rule(when=when))) == loads
