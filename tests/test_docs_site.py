@@ -51,4 +51,3 @@ def test_api_reference_generated_from_docstrings(site: Path) -> None:
     page = (site / "api" / "index.html").read_text(encoding="utf-8")
     for text in ("Router", "rules_schema", "Ordered rules, a default route, and a seed"):
         assert text in page
-
