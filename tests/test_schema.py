@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
+import subprocess
 import sys
 import tomllib
 from datetime import UTC, datetime
@@ -306,3 +308,24 @@ def test_schema_and_loader_agree_on_field_conditions(field: str, op: str, value:
     except ConfigError:
         loads = False
     assert (not _errors(_rule(when=when))) == loads
+
+
+@pytest.mark.skipif(not DOCS.exists(), reason="needs the source tree")
+def test_taplo_checks_rule_files_with_the_directive(tmp_path: Path) -> None:
+    """taplo (Even Better TOML's engine) follows ``#:schema`` and flags a misspelled parameter."""
+    taplo = shutil.which("taplo")
+    if taplo is None:
+        pytest.skip("taplo is not on PATH (npm install -g @taplo/cli)")
+    (tmp_path / "leadroute-rules.schema.json").write_text(schema_json(), encoding="utf-8")
+    head = "#:schema ./leadroute-rules.schema.json\n"
+    good = tmp_path / "good.toml"
+    good.write_text(head + _toml_blocks("cookbook.md")[0], encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(head + '[[rules]]\nid = "r"\nroute = { type = "Geo", max_kn = 5 }\n', "utf-8")
+
+    def check(path: Path) -> int:
+        return subprocess.run(
+            [taplo, "check", str(path)], cwd=tmp_path, capture_output=True
+        ).returncode
+
+    assert (check(good), check(bad) != 0) == (0, True)
