@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadroute import Assignment, Capacity, Lead, PoolState, Rep, Router, Rule
+from leadroute.exceptions import InputError
 from leadroute.strategies import CapacityCap, RoundRobin
 from leadroute.testing import (
     ROUTER_FIELDS,
@@ -36,7 +37,7 @@ def test_overrides_fix_fields(r: Rep) -> None:
 
 def test_unknown_override_rejected() -> None:
     """A misspelled override is an error, not silently ignored."""
-    with pytest.raises(TypeError, match="levle"):
+    with pytest.raises(InputError, match="levle"):
         reps(levle=3)
 
 

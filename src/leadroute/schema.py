@@ -35,6 +35,7 @@ from typing import Any, Literal
 from leadroute import strategies as strategies_module
 from leadroute.conditions import FIELD_KINDS, OPERATORS, field_kind
 from leadroute.exceptions import StrategyError
+from leadroute.limits import MAX_ID_LENGTH
 from leadroute.strategies import BUILTIN
 from leadroute.strategies.base import Chain, Fallback, Strategy
 from leadroute.strategies.scoring import Factor
@@ -85,6 +86,8 @@ def _type_schema(tp: Any, name: str) -> dict[str, Any] | None:
     args = typing.get_args(tp)
     if tp is Any:
         return _ref("condition") if name == "when" else {}
+    if origin is typing.Annotated:
+        return _type_schema(args[0], name)
     if origin in (typing.Union, types.UnionType):
         parts = [_type_schema(a, name) for a in args]
         if any(p is None for p in parts):
@@ -314,7 +317,7 @@ def rules_schema(strategies: Mapping[str, type] | None = None) -> dict[str, Any]
             "description": "One routing rule: when the lead matches, send it down route.",
             "type": "object",
             "properties": {
-                "id": {"type": "string", "pattern": _ID_PATTERN},
+                "id": {"type": "string", "pattern": _ID_PATTERN, "maxLength": MAX_ID_LENGTH},
                 "when": _ref("condition"),
                 "route": _ref("route"),
                 "on_empty": {

@@ -29,6 +29,8 @@ from typing import Any, TypeVar
 from hypothesis import strategies as st
 
 from leadroute.audit import Decision, Step
+from leadroute.exceptions import InputError
+from leadroute.limits import check_json
 from leadroute.models import Capacity, Lead, Rep
 from leadroute.result import RoutingResult
 from leadroute.router import Router
@@ -75,8 +77,14 @@ TIMEZONES = ("UTC", "Asia/Shanghai", "Asia/Urumqi", "America/Los_Angeles", "Euro
 EPOCH = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-def _as_strategy(value: Any) -> st.SearchStrategy[Any]:
-    return value if isinstance(value, st.SearchStrategy) else st.just(value)
+def _as_strategy(value: Any, name: str) -> st.SearchStrategy[Any]:
+    if isinstance(value, st.SearchStrategy):
+        return value
+    try:
+        check_json(value, name)  # a plain value: bounded (huge integers, deep nesting fail here)
+    except ValueError as exc:
+        raise InputError(str(exc), field=name) from None
+    return st.just(value)
 
 
 def _built(
@@ -96,8 +104,8 @@ def _built(
     unknown = sorted(set(overrides) - set(known))
     if unknown:
         msg = f"{what}() got unknown overrides {unknown} (fields: {', '.join(known)})"
-        raise TypeError(msg)
-    kwargs = {**defaults, **{k: _as_strategy(v) for k, v in overrides.items()}}
+        raise InputError(msg, field=unknown[0])
+    kwargs = {**defaults, **{k: _as_strategy(v, k) for k, v in overrides.items()}}
     return st.builds(model, **kwargs)
 
 
@@ -143,7 +151,7 @@ def pool_states(**overrides: Any) -> st.SearchStrategy[PoolState]:
     """
     o = dict(overrides)
     if "reps" in o:
-        o["reps"] = _as_strategy(o["reps"]).map(tuple)
+        o["reps"] = _as_strategy(o["reps"], "reps").map(tuple)
     defaults: dict[str, st.SearchStrategy[Any]] = {
         "reps": st.lists(reps(), min_size=1, max_size=8, unique_by=lambda r: r.id).map(tuple),
         "revision": st.integers(0, 3),
@@ -236,7 +244,7 @@ def rules(rule_id: str | st.SearchStrategy[str] = "r", **overrides: Any) -> st.S
     """
     o = dict(overrides)
     defaults: dict[str, st.SearchStrategy[Any]] = {
-        "id": _as_strategy(o.pop("id", rule_id)),
+        "id": _as_strategy(o.pop("id", rule_id), "id"),
         "when": st.sampled_from(_CONDITIONS),
         "route": routes(),
         "on_empty": st.sampled_from(("next", "pool")),
@@ -261,8 +269,8 @@ def routers(**overrides: Any) -> st.SearchStrategy[Router]:
     unknown = sorted(set(overrides) - set(ROUTER_FIELDS))
     if unknown:
         msg = f"routers() got unknown overrides {unknown} (fields: {', '.join(ROUTER_FIELDS)})"
-        raise TypeError(msg)
-    o = {k: _as_strategy(v) for k, v in overrides.items()}
+        raise InputError(msg, field=unknown[0])
+    o = {k: _as_strategy(v, k) for k, v in overrides.items()}
     count = o.pop("count", st.integers(1, 4))
 
     @st.composite
