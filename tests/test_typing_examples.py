@@ -35,7 +35,7 @@ router = cast(Router, object())
 rotation_router = fit_router = MY_ROUTER = router
 lead = cast(Lead, object())
 leads = past_leads = [lead]
-outcomes = cast(dict[str, HistoricalOutcome], object())
+outcomes = cast(list[HistoricalOutcome], object())
 now = at = cast(datetime, object())
 
 
