@@ -36,7 +36,7 @@ rotation_router = fit_router = MY_ROUTER = router
 lead = cast(Lead, object())
 leads = past_leads = [lead]
 outcomes = cast(list[HistoricalOutcome], object())
-now = at = cast(datetime, object())
+now = at = start = end = cast(datetime, object())
 
 
 def load_state() -> PoolState:
