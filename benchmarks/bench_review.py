@@ -16,12 +16,12 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from leadroute import Lead, PoolState, Rep, Router, Rule
-from leadroute.strategies import ManualReview, RoundRobin
+from leadroute.strategies import ManualReview, RoundRobin, Strategy
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def run(route: object, state: PoolState, leads: list[Lead]) -> tuple[float, int]:
+def run(route: Strategy, state: PoolState, leads: list[Lead]) -> tuple[float, int]:
     """Seconds to route ``leads`` (outcome audit) and the number sent to review."""
     router = Router(rules=[Rule(id="r", route=route)])
     t0 = time.perf_counter()

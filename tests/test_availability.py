@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from leadroute import Capacity, PoolState, Rep, Router, Rule, TimeWindow
 from leadroute.context import RouteContext
 from leadroute.exceptions import ModelError as ValidationError
-from leadroute.strategies import Availability, CapacityCap, Geo, Ownership, RoundRobin
+from leadroute.strategies import Availability, CapacityCap, Geo, Ownership, RoundRobin, Strategy
 from leadroute.worktime import add_working_time, next_work_start
 from tests.conftest import lead, rep
 
@@ -24,7 +24,9 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def routed(state: PoolState, when: datetime, route: object = None) -> tuple[str | None, object]:
+def routed(
+    state: PoolState, when: datetime, route: Strategy | None = None
+) -> tuple[str | None, object]:
     router = Router(rules=[Rule(id="r", route=route or (Availability() >> RoundRobin()))])
     result = router.assign(state, [lead("L1")], now=when)
     return result.assignments[0].rep_id, result.audit[0]

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from leadroute import Assignment, Rep, Router, Rule
+from leadroute import Assignment, Capacity, Lead, PoolState, Rep, Router, Rule
 from leadroute.exceptions import InputError
 from leadroute.strategies import CapacityCap, RoundRobin
-from leadroute.testing import check_invariants, lead_batches, pool_states, reps
+from leadroute.testing import (
+    ROUTER_FIELDS,
+    capacities,
+    check_invariants,
+    lead_batches,
+    leads,
+    pool_states,
+    reps,
+    routers,
+    rules,
+)
 from tests.conftest import lead, rep
 
 
@@ -67,3 +83,63 @@ def test_check_invariants_catches_swapped_rep() -> None:
     broken = result.model_copy(update={"assignments": (swapped, *result.assignments[1:])})  # type: ignore[attr-defined]
     with pytest.raises(AssertionError):
         check_invariants(router, state, batch, broken)  # type: ignore[arg-type]
+
+
+_SAMPLES: dict[str, Any] = {
+    "Lead": Lead(
+        id="L9", created_at=datetime(2026, 3, 2, tzinfo=UTC), company="Acme", tags=("vip",)
+    ),
+    "Rep": Rep(id="r9", name="Nine", working_hours={"mon": ("09:00-17:00",)}, lat=1.0, lon=2.0),
+    "Capacity": Capacity(max_open=3, period_days=7),
+    "PoolState": PoolState(owners={"acme": "r9"}, reps=(Rep(id="r9"),)),
+    "Rule": Rule(id="x", route=RoundRobin(), on_empty="pool"),
+}
+_GENERATORS: dict[str, Callable[..., st.SearchStrategy[Any]]] = {
+    "Lead": leads,
+    "Rep": reps,
+    "Capacity": capacities,
+    "PoolState": pool_states,
+    "Rule": rules,
+}
+_FIELDS = [
+    (model, name) for model, sample in _SAMPLES.items() for name in type(sample).model_fields
+]
+
+
+@settings(max_examples=3)
+@pytest.mark.parametrize(("model", "name"), _FIELDS, ids=[f"{m}.{n}" for m, n in _FIELDS])
+@given(data=st.data())
+def test_every_model_field_can_be_overridden(model: str, name: str, data: st.DataObject) -> None:
+    """Each generator accepts every field of its model by keyword and honours it."""
+    sample = _SAMPLES[model]
+    value = getattr(sample, name)
+    overrides = {name: value}
+    if model == "PoolState":  # the state's other fields must name reps it holds
+        overrides.setdefault("reps", sample.reps)
+    drawn = data.draw(_GENERATORS[model](**overrides))
+    assert getattr(drawn, name) == value
+
+
+@settings(max_examples=3, deadline=None)
+@pytest.mark.parametrize("name", ROUTER_FIELDS)
+@given(data=st.data())
+def test_every_router_parameter_can_be_overridden(name: str, data: st.DataObject) -> None:
+    """routers() accepts every Router parameter (and count) by keyword and honours it."""
+    values: dict[str, Any] = {
+        "rules": [Rule(id="only", route=RoundRobin())],
+        "default": None,
+        "seed": 5,
+        "max_drops": 9,
+        "count": 2,
+    }
+    if name not in values:
+        pytest.skip(f"no sample value for Router parameter {name!r}")
+    router = data.draw(routers(**{name: values[name]}))
+    got: Any = len(router.rules) if name == "count" else getattr(router, name)
+    assert got == values[name] or (name == "rules" and list(got) == values[name])
+
+
+def test_router_fields_come_from_router_signature() -> None:
+    """routers() accepts exactly Router's parameters plus count."""
+    params = set(inspect.signature(Router).parameters)
+    assert set(ROUTER_FIELDS) == params | {"count"}

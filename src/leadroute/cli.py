@@ -630,7 +630,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the sample rules.json, state.json and leads.jsonl to FOLDER instead",
     )
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of rule files")
+    p.add_argument("--path", action="store_true", help="print the shipped schema file's path")
+    p.set_defaults(func=cmd_schema)
     return parser
+
+
+def cmd_schema(args: argparse.Namespace, out: IO[str]) -> int:
+    """``leadroute schema``: the rules-file JSON Schema (or ``--path`` of the shipped copy)."""
+    from leadroute.schema import schema_json, schema_path
+
+    out.write(f"{schema_path()}\n" if args.path else schema_json())
+    return 0
 
 
 def main(argv: Sequence[str] | None = None, out: IO[str] | None = None) -> int:

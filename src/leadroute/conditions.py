@@ -15,15 +15,30 @@ Operators: ``eq``, ``ne``, ``in``, ``not_in``, ``lt``, ``lte``, ``gt``,
 only ``ne``, ``not_in`` and ``exists: false``. Any Python function
 ``f(lead) -> bool`` works as a condition too.
 
+Values are checked against the lead field's type when the condition is
+built: ordering operators need a number (or a date-time for ``created_at``),
+``under`` needs a region field, ``contains`` a text or list field. Custom
+``attributes.*`` fields are free-form. A mismatch is a :class:`ConfigError`:
+
+>>> parse_condition({"field": "score", "gte": "9000"}, "rules[0].when")
+Traceback (most recent call last):
+...
+leadroute.exceptions.ConfigError: rules[0].when.gte: score is a number, so 'gte' needs a number, got '9000'
+
 .. versionadded:: 0.1.0
 """
 
 from __future__ import annotations
 
 import difflib
+import types
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from leadroute.exceptions import ConfigError
 from leadroute.limits import MAX_DEPTH, check_json, short_repr
@@ -31,14 +46,17 @@ from leadroute.models import LEAD_FIELDS, Lead, lead_value
 from leadroute.regions import normalize_region, region_covers
 
 __all__ = [
+    "FIELD_KINDS",
     "OPERATORS",
     "AllOf",
     "AnyOf",
     "Condition",
     "FieldCondition",
+    "FieldKind",
     "Not",
     "Predicate",
     "condition_depth",
+    "field_kind",
     "parse_condition",
 ]
 
@@ -55,6 +73,122 @@ OPERATORS = (
     "exists",
     "under",
 )
+_ORDERING = ("lt", "lte", "gt", "gte")
+_AWARE: TypeAdapter[datetime] = TypeAdapter(AwareDatetime)
+
+#: The value kinds of lead fields (see :data:`FIELD_KINDS`).
+FieldKind = Literal["text", "region", "number", "datetime", "list", "any"]
+
+
+def _kind_of(annotation: Any) -> FieldKind:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
+        annotation = args[0]
+    if typing.get_origin(annotation) is typing.Annotated:  # constraints do not change the kind
+        annotation = typing.get_args(annotation)[0]
+    if annotation is str:
+        return "text"
+    if annotation in (int, float):
+        return "number"
+    if annotation is AwareDatetime or (
+        isinstance(annotation, type) and issubclass(annotation, datetime)
+    ):
+        return "datetime"
+    if typing.get_origin(annotation) is tuple:
+        return "list"
+    return "any"
+
+
+#: The value kind of every lead field: ``text``, ``region`` (``region`` and
+#: ``country``, which ``under`` works on), ``number``, ``datetime``, ``list``
+#: or ``any`` (free-form, like ``attributes``).
+#:
+#: .. versionadded:: 0.2.0
+FIELD_KINDS: dict[str, FieldKind] = {
+    name: "region" if name in ("region", "country") else _kind_of(info.annotation)
+    for name, info in Lead.model_fields.items()
+}
+
+
+def field_kind(name: str) -> FieldKind:
+    """The value kind of a condition's ``field``; custom attributes are ``any``.
+
+    >>> field_kind("score"), field_kind("region"), field_kind("attributes.tier")
+    ('number', 'region', 'any')
+
+    .. versionadded:: 0.2.0
+    """
+    return FIELD_KINDS.get(name, "any")
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _typed_value(name: str, op: str, value: Any) -> Any:
+    """``value`` checked (and for dates, parsed) against the kind of field ``name``."""
+    kind = field_kind(name)
+    if kind == "any" or op == "exists":
+        return value
+    many = op in ("in", "not_in")
+    items = tuple(value) if many else (value,)
+    if kind == "list":
+        if op in ("eq", "ne"):
+            if isinstance(value, str) or not isinstance(value, Sequence):
+                _mismatch(name, op, "a list of strings", value, "a list")
+            if not all(isinstance(v, str) for v in value):
+                _mismatch(name, op, "a list of strings", value, "a list")
+            return tuple(value)
+        if op == "contains":
+            if not isinstance(value, str):
+                _mismatch(name, op, "a string", value, "a list")
+            return value
+        _refuse(name, op, "a list", "use 'contains'")
+    if op == "under" and kind != "region":
+        _refuse(name, op, _KIND_NAME[kind], "'under' works on region and country")
+    if op == "contains" and kind not in ("text", "region"):
+        _refuse(name, op, _KIND_NAME[kind], "'contains' works on text and list fields")
+    if op in _ORDERING and kind not in ("number", "datetime"):
+        _refuse(name, op, _KIND_NAME[kind], "ordering needs a number or date-time field")
+    if kind in ("text", "region"):
+        for v in items:
+            if not isinstance(v, str):
+                _mismatch(name, op, "a string", value, _KIND_NAME[kind])
+        return value
+    if kind == "number":
+        for v in items:
+            if not _is_number(v):
+                _mismatch(name, op, "a number", value, "a number")
+        return value
+    parsed = []
+    for v in items:
+        try:
+            parsed.append(_AWARE.validate_python(v))
+        except ValidationError:
+            _mismatch(name, op, "a date-time with a time zone", value, "a date-time")
+    return tuple(parsed) if many else parsed[0]
+
+
+_KIND_NAME = {
+    "text": "text",
+    "region": "a region",
+    "number": "a number",
+    "datetime": "a date-time",
+    "list": "a list",
+}
+
+
+def _mismatch(name: str, op: str, want: str, value: Any, kind: str) -> typing.NoReturn:
+    what = f"a list whose items are {want}" if op in ("in", "not_in") else want
+    msg = f"{name} is {kind}, so {op!r} needs {what}, got {value!r}"
+    raise ConfigError(msg)
+
+
+def _refuse(name: str, op: str, kind: str, hint: str) -> typing.NoReturn:
+    msg = f"{name} is {kind}: {op!r} does not apply ({hint})"
+    raise ConfigError(msg)
+
+
 _SYMBOL = {"eq": "==", "ne": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 
 
@@ -107,6 +241,7 @@ class FieldCondition(Condition):
                 msg = f"'under' needs a region code, got {self.value!r}"
                 raise ConfigError(msg)
             object.__setattr__(self, "value", normalize_region(self.value))
+        object.__setattr__(self, "value", _typed_value(self.field, self.op, self.value))
 
     def matches(self, lead: Lead) -> bool:
         actual = lead_value(lead, self.field)
@@ -159,7 +294,11 @@ class FieldCondition(Condition):
         return f"{self.field} {actual!r} is not under {self.value}"
 
     def to_config(self) -> Any:
-        value = list(self.value) if isinstance(self.value, tuple) else self.value
+        value = self.value
+        if isinstance(value, tuple):
+            value = [v.isoformat() if isinstance(v, datetime) else v for v in value]
+        elif isinstance(value, datetime):
+            value = value.isoformat()
         return {"field": self.field, self.op: value}
 
 

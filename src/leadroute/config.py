@@ -9,6 +9,10 @@ The data has the shape of the Python objects:
 * a rule is ``{"id", "when", "route", "on_empty"}``; a router is
   ``{"rules": [...], "default": route, "seed": 0}``.
 
+A top-level ``"$schema"`` key (which editors use to find the JSON Schema,
+see :mod:`leadroute.schema`) is ignored. :func:`dump_toml` writes the data
+form as TOML (extra ``toml``).
+
 Errors name the path (``rules[2].route[1].weights.bob``) and, for a
 misspelled name, the closest valid one.
 
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -41,6 +46,7 @@ if TYPE_CHECKING:
     from leadroute.router import Router
 
 __all__ = [
+    "dump_toml",
     "load_data",
     "parse_route",
     "route_to_config",
@@ -86,6 +92,8 @@ def router_from_config(
             exc.args = (f"{source}: {exc}",)  # name the file it came from
             raise
     data = load_data(source)
+    data.pop("$schema", None)
+    data = _read_open_ends(data)
     try:
         check_json(data, "config", max_depth=MAX_ROUTE_NESTING + 8)
     except ValueError as exc:
@@ -293,11 +301,36 @@ def _factor(raw: Any, path: str) -> Factor:
             raise ConfigError(msg, path=f"{path}.{key}", suggestion=_closest(key, names))
     data = dict(raw)
     if isinstance(data.get("ranges"), list):
-        data["ranges"] = tuple(
-            tuple(r) if isinstance(r, (list, tuple)) else r for r in data["ranges"]
-        )
+        data["ranges"] = tuple(_open_ends(r) for r in data["ranges"])
     factor: Factor = _construct(Factor, "Factor", data, path)
     return factor
+
+
+def _read_open_ends(value: Any, key: str = "", room: int = MAX_ROUTE_NESTING + 8) -> Any:
+    """``value`` with TOML's open range sides (``-inf`` / ``inf`` in ``ranges`` rows) as ``None``.
+
+    Data nested deeper than ``room`` is left as it is (the size check rejects it next).
+    """
+    if room <= 0:
+        return value
+    if isinstance(value, Mapping):
+        return {k: _read_open_ends(v, str(k), room - 1) for k, v in value.items()}
+    if isinstance(value, list):
+        if key == "ranges":
+            return [_open_ends(r) if isinstance(r, (list, tuple)) else r for r in value]
+        return [_read_open_ends(v, "", room - 1) for v in value]
+    return value
+
+
+def _open_ends(row: Any) -> Any:
+    """A ranges row with ``-inf`` / ``inf`` bounds (TOML's open sides) read as ``None``."""
+    if not isinstance(row, (list, tuple)):
+        return row
+    out = list(row)
+    for i, inf in ((0, -math.inf), (1, math.inf)):
+        if len(out) > i and isinstance(out[i], float) and out[i] == inf:
+            out[i] = None
+    return tuple(out)
 
 
 def _band(raw: Any, path: str, reg: Mapping[str, type]) -> Band:
@@ -391,3 +424,53 @@ def router_to_config(router: Router) -> dict[str, Any]:
     if router.max_drops != 50:
         out["max_drops"] = router.max_drops
     return out
+
+
+def dump_toml(data: Mapping[str, Any], *, schema: str | None = None) -> str:
+    """``data`` (such as :meth:`Router.to_config`'s output) as TOML text.
+
+    Needs the ``toml`` extra (``pip install "leadroute[toml]"``, which brings
+    ``tomli-w``). ``schema`` adds a ``#:schema`` line that editors with the
+    Even Better TOML extension use to check the file. TOML has no null: an
+    open side of a scorecard factor's ``ranges`` row is written ``-inf`` /
+    ``inf`` (read back as open), any other ``None`` is a :class:`ConfigError`
+    naming its path.
+
+    >>> print(dump_toml({"rules": [{"id": "all", "route": "RoundRobin"}], "seed": 0}), end="")
+    rules = [
+        { id = "all", route = "RoundRobin" },
+    ]
+    seed = 0
+
+    .. versionadded:: 0.2.0
+    """
+    try:
+        import tomli_w
+    except ImportError:
+        msg = 'writing TOML needs tomli-w: pip install "leadroute[toml]"'
+        raise ImportError(msg) from None
+    plain = _toml_ready(data, "")
+    text = tomli_w.dumps(plain)
+    return f"#:schema {schema}\n{text}" if schema else text
+
+
+def _toml_ready(value: Any, path: str, key: str = "") -> Any:
+    """``value`` with open range sides as infinities; ``None`` elsewhere is an error."""
+    if value is None:
+        msg = "TOML has no null; leave the key out instead"
+        raise ConfigError(msg, path=path or "(top)")
+    if isinstance(value, Mapping):
+        return {
+            str(k): _toml_ready(v, f"{path}.{k}" if path else str(k), str(k))
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        if key == "ranges":
+            value = [
+                [(-math.inf, math.inf)[j] if x is None and j < 2 else x for j, x in enumerate(r)]
+                if isinstance(r, (list, tuple))
+                else r
+                for r in value
+            ]
+        return [_toml_ready(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value

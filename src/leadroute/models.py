@@ -348,7 +348,8 @@ class Rep(FrozenModel):
     weight: Weight = 1.0
     capacity: Capacity = Capacity()
     timezone: Text = "UTC"
-    working_hours: dict[str, tuple[Text, ...]] | None = None
+    # a Mapping (not dict) so ``{"mon": ("09:00-18:00",)}`` type-checks for users
+    working_hours: Mapping[str, tuple[Text, ...]] | None = None
     away: Annotated[tuple[TimeWindow, ...], Field(max_length=MAX_ITEMS)] = ()
     lat: Latitude | None = None
     lon: Longitude | None = None
@@ -375,7 +376,7 @@ class Rep(FrozenModel):
     @field_validator("working_hours")
     @classmethod
     def _hours_valid(
-        cls, v: dict[str, tuple[str, ...]] | None
+        cls, v: Mapping[str, tuple[str, ...]] | None
     ) -> dict[str, tuple[str, ...]] | None:
         if v is None:
             return None

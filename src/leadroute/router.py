@@ -180,6 +180,17 @@ class Router:
 
         return router_to_config(self)
 
+    def to_toml(self, *, schema: str | None = None) -> str:
+        """:meth:`to_config` as TOML text (needs the ``toml`` extra); loads back equal.
+
+        ``schema`` adds a ``#:schema`` line for editors (see ``docs/config.md``).
+
+        .. versionadded:: 0.2.0
+        """
+        from leadroute.config import dump_toml
+
+        return dump_toml(self.to_config(), schema=schema)
+
     def _revision_data(self) -> Any:
         from leadroute.config import route_to_config
 

@@ -6,14 +6,15 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_serializer, model_validator
 
 from leadroute.conditions import Condition, parse_condition
 from leadroute.exceptions import ConfigError, StrategyError
 from leadroute.limits import MAX_ID_LENGTH
-from leadroute.models import FrozenModel
+from leadroute.models import FrozenModel, Lead
 from leadroute.paramcheck import check_params
 from leadroute.strategies.base import Chain, Selector, Strategy, as_strategy, is_complete, walk
 
@@ -46,6 +47,19 @@ class Rule(FrozenModel):
     route: Strategy
     on_empty: Literal["next", "pool"] = "next"
 
+    if TYPE_CHECKING:
+        # What users may pass (the validators below parse it); type checkers see this
+        # signature with or without the pydantic mypy plugin, while the attributes keep
+        # their parsed types.
+        def __init__(
+            self,
+            *,
+            id: str,
+            when: Condition | Mapping[str, Any] | Callable[[Lead], bool] | None = None,
+            route: Strategy | Callable[..., Any] | str | Sequence[Any] | Mapping[str, Any],
+            on_empty: Literal["next", "pool"] = "next",
+        ) -> None: ...
+
     @field_validator("id")
     @classmethod
     def _id_ok(cls, v: str) -> str:
@@ -74,6 +88,24 @@ class Rule(FrozenModel):
     def _route_complete(self) -> Rule:
         check_route(self.route, f"rule {self.id!r}")
         return self
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The JSON Schema (draft 7) of one rule's data form, from :mod:`leadroute.schema`.
+
+        Pydantic cannot derive it (conditions and strategies are plain classes),
+        so the arguments of :meth:`pydantic.BaseModel.model_json_schema` are ignored.
+
+        .. versionadded:: 0.2.0
+        """
+        from leadroute.schema import rules_schema
+
+        full = rules_schema()
+        return {
+            "$schema": full["$schema"],
+            **full["definitions"]["rule"],
+            "definitions": full["definitions"],
+        }
 
     @model_serializer(mode="plain")
     def _to_data(self) -> dict[str, Any]:

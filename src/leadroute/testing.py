@@ -4,7 +4,8 @@ Install with ``pip install "leadroute[testing]"``. Importing this module
 imports hypothesis; ``import leadroute`` does not.
 
 Every generator returns a typed hypothesis strategy and accepts keyword
-overrides for any field, either a plain value or a strategy::
+overrides for every field of its model (the keywords come from the model's
+own fields), either a plain value or a strategy::
 
     from hypothesis import given
     from leadroute.testing import check_invariants, lead_batches, pool_states
@@ -19,8 +20,9 @@ overrides for any field, either a plain value or a strategy::
 
 from __future__ import annotations
 
+import inspect
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -51,6 +53,7 @@ from leadroute.strategies.base import Strategy
 
 __all__ = [
     "REGIONS",
+    "ROUTER_FIELDS",
     "applied_steps",
     "capacities",
     "check_invariants",
@@ -74,12 +77,7 @@ TIMEZONES = ("UTC", "Asia/Shanghai", "Asia/Urumqi", "America/Los_Angeles", "Euro
 EPOCH = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-def _field(
-    overrides: dict[str, Any], name: str, default: st.SearchStrategy[Any]
-) -> st.SearchStrategy[Any]:
-    if name not in overrides:
-        return default
-    value = overrides.pop(name)
+def _as_strategy(value: Any, name: str) -> st.SearchStrategy[Any]:
     if isinstance(value, st.SearchStrategy):
         return value
     try:
@@ -89,10 +87,26 @@ def _field(
     return st.just(value)
 
 
-def _done(overrides: dict[str, Any], what: str) -> None:
-    if overrides:
-        msg = f"{what}() got unknown overrides {sorted(overrides)}"
-        raise InputError(msg, field=str(sorted(overrides)[0]))
+def _built(
+    model: Callable[..., T],
+    fields: Iterable[str],
+    defaults: dict[str, st.SearchStrategy[Any]],
+    overrides: dict[str, Any],
+    what: str,
+) -> st.SearchStrategy[T]:
+    """``st.builds(model)`` from ``defaults`` with ``overrides`` for any of ``fields``.
+
+    The accepted keywords are the model's own fields, so a new field can be
+    overridden as soon as it exists; a field with no generated default takes
+    the model's default unless overridden.
+    """
+    known = tuple(fields)
+    unknown = sorted(set(overrides) - set(known))
+    if unknown:
+        msg = f"{what}() got unknown overrides {unknown} (fields: {', '.join(known)})"
+        raise InputError(msg, field=unknown[0])
+    kwargs = {**defaults, **{k: _as_strategy(v, k) for k, v in overrides.items()}}
+    return st.builds(model, **kwargs)
 
 
 def _opt(inner: st.SearchStrategy[T]) -> st.SearchStrategy[T | None]:
@@ -100,84 +114,72 @@ def _opt(inner: st.SearchStrategy[T]) -> st.SearchStrategy[T | None]:
 
 
 def capacities(**overrides: Any) -> st.SearchStrategy[Capacity]:
-    """Rep capacities with small caps (so tests hit them)."""
-    o = dict(overrides)
-    s = st.builds(
-        Capacity,
-        max_open=_field(o, "max_open", _opt(st.integers(0, 6))),
-        max_per_day=_field(o, "max_per_day", _opt(st.integers(0, 4))),
-        max_per_period=_field(o, "max_per_period", _opt(st.integers(0, 10))),
-        period_days=_field(o, "period_days", st.integers(1, 30)),
-    )
-    _done(o, "capacities")
-    return s
+    """Rep capacities with small caps (so tests hit them); any ``Capacity`` field by keyword."""
+    defaults: dict[str, st.SearchStrategy[Any]] = {
+        "max_open": _opt(st.integers(0, 6)),
+        "max_per_day": _opt(st.integers(0, 4)),
+        "max_per_period": _opt(st.integers(0, 10)),
+        "period_days": st.integers(1, 30),
+    }
+    return _built(Capacity, Capacity.model_fields, defaults, overrides, "capacities")
 
 
 def reps(**overrides: Any) -> st.SearchStrategy[Rep]:
-    """Reps over a few regions, industries, skills, languages and time zones."""
-    o = dict(overrides)
-    s = st.builds(
-        Rep,
-        id=_field(o, "id", st.from_regex(r"\Ar[a-z0-9]{1,6}\Z")),
-        active=_field(o, "active", st.sampled_from((True, True, True, False))),
-        paused=_field(o, "paused", st.sampled_from((False, False, False, True))),
-        territories=_field(
-            o, "territories", st.lists(st.sampled_from(REGIONS), max_size=2, unique=True).map(tuple)
+    """Reps over a few regions, industries, skills, languages and time zones; any ``Rep`` field."""
+    defaults: dict[str, st.SearchStrategy[Any]] = {
+        "id": st.from_regex(r"\Ar[a-z0-9]{1,6}\Z"),
+        "active": st.sampled_from((True, True, True, False)),
+        "paused": st.sampled_from((False, False, False, True)),
+        "territories": st.lists(st.sampled_from(REGIONS), max_size=2, unique=True).map(tuple),
+        "industries": st.lists(st.sampled_from((*INDUSTRIES, "*")), max_size=2, unique=True).map(
+            tuple
         ),
-        industries=_field(
-            o,
-            "industries",
-            st.lists(st.sampled_from((*INDUSTRIES, "*")), max_size=2, unique=True).map(tuple),
-        ),
-        skills=_field(
-            o, "skills", st.lists(st.sampled_from(SKILLS), max_size=3, unique=True).map(tuple)
-        ),
-        languages=_field(
-            o, "languages", st.lists(st.sampled_from(LANGUAGES), max_size=2, unique=True).map(tuple)
-        ),
-        level=_field(o, "level", st.integers(0, 3)),
-        weight=_field(o, "weight", st.sampled_from((0.0, 0.5, 1.0, 2.0, 3.0))),
-        capacity=_field(o, "capacity", capacities()),
-        timezone=_field(o, "timezone", st.sampled_from(TIMEZONES)),
-    )
-    _done(o, "reps")
-    return s
+        "skills": st.lists(st.sampled_from(SKILLS), max_size=3, unique=True).map(tuple),
+        "languages": st.lists(st.sampled_from(LANGUAGES), max_size=2, unique=True).map(tuple),
+        "level": st.integers(0, 3),
+        "weight": st.sampled_from((0.0, 0.5, 1.0, 2.0, 3.0)),
+        "capacity": capacities(),
+        "timezone": st.sampled_from(TIMEZONES),
+    }
+    return _built(Rep, Rep.model_fields, defaults, overrides, "reps")
 
 
 def pool_states(**overrides: Any) -> st.SearchStrategy[PoolState]:
-    """Pool states with 1-8 reps of distinct ids (``reps=`` takes a list strategy)."""
+    """Pool states with 1-8 reps of distinct ids; any ``PoolState`` field by keyword.
+
+    ``reps=`` takes a list (or a strategy of lists) of reps.
+    """
     o = dict(overrides)
-    roster = _field(o, "reps", st.lists(reps(), min_size=1, max_size=8, unique_by=lambda r: r.id))
-    revision = _field(o, "revision", st.integers(0, 3))
-    _done(o, "pool_states")
-    return st.builds(lambda rs, rev: PoolState(reps=tuple(rs), revision=rev), roster, revision)
+    if "reps" in o:
+        o["reps"] = _as_strategy(o["reps"], "reps").map(tuple)
+    defaults: dict[str, st.SearchStrategy[Any]] = {
+        "reps": st.lists(reps(), min_size=1, max_size=8, unique_by=lambda r: r.id).map(tuple),
+        "revision": st.integers(0, 3),
+    }
+    return _built(PoolState, PoolState.model_fields, defaults, o, "pool_states")
 
 
 def leads(**overrides: Any) -> st.SearchStrategy[Lead]:
-    """Leads created within a week, with geography, industry, needs, value and score."""
-    o = dict(overrides)
-    s = st.builds(
-        Lead,
-        id=_field(o, "id", st.from_regex(r"\AL[0-9]{1,5}\Z")),
-        created_at=_field(
-            o, "created_at", st.integers(0, 7 * 24 * 60).map(lambda m: EPOCH + timedelta(minutes=m))
+    """Leads created within a week, with geography, industry, needs, value and score.
+
+    Any ``Lead`` field can be overridden by keyword.
+    """
+    defaults: dict[str, st.SearchStrategy[Any]] = {
+        "id": st.from_regex(r"\AL[0-9]{1,5}\Z"),
+        "created_at": st.integers(0, 7 * 24 * 60).map(lambda m: EPOCH + timedelta(minutes=m)),
+        "region": _opt(st.sampled_from(REGIONS[:-1])),
+        "country": _opt(st.sampled_from(("CN", "US", "DE"))),
+        "industry": _opt(st.sampled_from(INDUSTRIES)),
+        "language": _opt(st.sampled_from(LANGUAGES)),
+        "value": _opt(st.floats(0, 1e6, allow_nan=False)),
+        "score": _opt(st.integers(0, 100).map(float)),
+        "priority": st.integers(0, 2),
+        "account_key": _opt(st.sampled_from(("acme", "globex", "initech"))),
+        "attributes": st.lists(st.sampled_from(SKILLS), max_size=2, unique=True).map(
+            lambda x: {"needs": x}
         ),
-        region=_field(o, "region", _opt(st.sampled_from(REGIONS[:-1]))),
-        country=_field(o, "country", _opt(st.sampled_from(("CN", "US", "DE")))),
-        industry=_field(o, "industry", _opt(st.sampled_from(INDUSTRIES))),
-        language=_field(o, "language", _opt(st.sampled_from(LANGUAGES))),
-        value=_field(o, "value", _opt(st.floats(0, 1e6, allow_nan=False))),
-        score=_field(o, "score", _opt(st.integers(0, 100).map(float))),
-        priority=_field(o, "priority", st.integers(0, 2)),
-        account_key=_field(o, "account_key", _opt(st.sampled_from(("acme", "globex", "initech")))),
-        attributes=_field(
-            o,
-            "attributes",
-            st.lists(st.sampled_from(SKILLS), max_size=2, unique=True).map(lambda x: {"needs": x}),
-        ),
-    )
-    _done(o, "leads")
-    return s
+    }
+    return _built(Lead, Lead.model_fields, defaults, overrides, "leads")
 
 
 def lead_batches(
@@ -236,35 +238,51 @@ _CONDITIONS: tuple[Any, ...] = (
 
 
 def rules(rule_id: str | st.SearchStrategy[str] = "r", **overrides: Any) -> st.SearchStrategy[Rule]:
-    """Rules with a condition from a small set, a generated route and ``on_empty``."""
+    """Rules with a condition from a small set, a generated route and ``on_empty``.
+
+    Any ``Rule`` field can be overridden by keyword (``id=`` is the same as ``rule_id``).
+    """
     o = dict(overrides)
-    ident = rule_id if isinstance(rule_id, st.SearchStrategy) else st.just(rule_id)
-    s = st.builds(
-        Rule,
-        id=ident,
-        when=_field(o, "when", st.sampled_from(_CONDITIONS)),
-        route=_field(o, "route", routes()),
-        on_empty=_field(o, "on_empty", st.sampled_from(("next", "pool"))),
-    )
-    _done(o, "rules")
-    return s
+    defaults: dict[str, st.SearchStrategy[Any]] = {
+        "id": _as_strategy(o.pop("id", rule_id), "id"),
+        "when": st.sampled_from(_CONDITIONS),
+        "route": routes(),
+        "on_empty": st.sampled_from(("next", "pool")),
+    }
+    return _built(Rule, Rule.model_fields, defaults, o, "rules")
+
+
+#: The keywords :func:`routers` accepts: ``Router``'s parameters and ``count``.
+ROUTER_FIELDS: tuple[str, ...] = (
+    *(p for p in inspect.signature(Router).parameters if p != "self"),
+    "count",
+)
 
 
 def routers(**overrides: Any) -> st.SearchStrategy[Router]:
-    """Routers of 1-4 generated rules, an optional default route and a seed."""
-    o = dict(overrides)
-    count = _field(o, "count", st.integers(1, 4))
-    default = _field(o, "default", _opt(routes()))
-    seed = _field(o, "seed", st.integers(0, 2**31))
-    _done(o, "routers")
+    """Routers of 1-4 generated rules, an optional default route and a seed.
+
+    Every ``Router`` parameter can be overridden by keyword (``rules=`` takes
+    a list of rules or a strategy of lists); ``count=`` sets the number of
+    generated rules.
+    """
+    unknown = sorted(set(overrides) - set(ROUTER_FIELDS))
+    if unknown:
+        msg = f"routers() got unknown overrides {unknown} (fields: {', '.join(ROUTER_FIELDS)})"
+        raise InputError(msg, field=unknown[0])
+    o = {k: _as_strategy(v, k) for k, v in overrides.items()}
+    count = o.pop("count", st.integers(1, 4))
 
     @st.composite
-    def build(draw: st.DrawFn) -> Router:
-        n = draw(count)
-        rs = [draw(rules(f"rule{i}")) for i in range(n)]
-        return Router(rules=rs, default=draw(default), seed=draw(seed))
+    def generated(draw: st.DrawFn) -> list[Rule]:
+        return [draw(rules(f"rule{i}")) for i in range(draw(count))]
 
-    return build()
+    defaults: dict[str, st.SearchStrategy[Any]] = {
+        "rules": generated(),
+        "default": _opt(routes()),
+        "seed": st.integers(0, 2**31),
+    }
+    return st.builds(Router, **{**defaults, **o})
 
 
 def check_invariants(
