@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from leadroute.accounts import AccountMatch, AccountMatcher
 from leadroute.audit import Decision, Drop, RuleTrial, Step
 from leadroute.conditions import AllOf, AnyOf, Condition, FieldCondition, Not, Predicate
 from leadroute.exceptions import (
@@ -25,6 +26,7 @@ from leadroute.exceptions import (
     InputError,
     LeadAlreadyOpenError,
     LeadrouteError,
+    MissingExtraError,
     StrategyError,
     UnknownLeadError,
     UnknownRepError,
@@ -46,6 +48,8 @@ from leadroute.state import ClosedLead, OpenLead, PooledLead, PoolState, RepLoad
 __version__ = "0.1.0"
 
 __all__ = [
+    "AccountMatch",
+    "AccountMatcher",
     "AllOf",
     "AnyOf",
     "Assignment",
@@ -65,6 +69,7 @@ __all__ = [
     "Lead",
     "LeadAlreadyOpenError",
     "LeadrouteError",
+    "MissingExtraError",
     "Not",
     "OpenLead",
     "PoolState",

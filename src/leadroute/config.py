@@ -7,7 +7,9 @@ The data has the shape of the Python objects:
 * a list of strategies is a chain (``Geo >> CapacityCap >> RoundRobin``);
 * ``{"type": "Fallback", "options": [...]}`` is ``a | b | ...``;
 * a rule is ``{"id", "when", "route", "on_empty"}``; a router is
-  ``{"rules": [...], "default": route, "seed": 0}``.
+  ``{"rules": [...], "default": route, "seed": 0}``, with an optional
+  ``"accounts": {"aliases": {...}, "romanize": false}`` table
+  (:class:`~leadroute.accounts.AccountMatcher`).
 
 Errors name the path (``rules[2].route[1].weights.bob``) and, for a
 misspelled name, the closest valid one.
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from leadroute.accounts import AccountMatcher
 from leadroute.conditions import Condition, parse_condition
 from leadroute.exceptions import ConfigError, FileFormatError, StrategyError
 from leadroute.rules import Rule
@@ -48,7 +51,7 @@ __all__ = [
     "router_to_config",
 ]
 
-_ROUTER_KEYS = ("rules", "default", "seed", "max_drops")
+_ROUTER_KEYS = ("rules", "default", "seed", "max_drops", "accounts")
 _RULE_KEYS = ("id", "when", "route", "on_empty")
 
 
@@ -111,13 +114,17 @@ def router_from_config(
     if isinstance(max_drops, bool) or not isinstance(max_drops, int) or max_drops < 0:
         msg = f"max_drops must be a whole number >= 0, got {max_drops!r}"
         raise ConfigError(msg, path="max_drops")
+    accounts = data.get("accounts")
+    matcher = None if accounts is None else AccountMatcher.from_config(accounts, "accounts")
     ids = [r.id for r in rules]
     for i, rid in enumerate(ids):
         if rid in ids[:i]:
             msg = f"rule id {rid!r} is used twice"
             raise ConfigError(msg, path=f"rules[{i}].id")
     try:
-        return Router(rules=rules, default=route, seed=seed, max_drops=max_drops)
+        return Router(
+            rules=rules, default=route, seed=seed, max_drops=max_drops, accounts=matcher
+        )
     except StrategyError as exc:
         raise ConfigError(str(exc), path="default") from None
 
@@ -357,4 +364,6 @@ def router_to_config(router: Router) -> dict[str, Any]:
     out["seed"] = router.seed
     if router.max_drops != 50:
         out["max_drops"] = router.max_drops
+    if router.accounts is not None:
+        out["accounts"] = router.accounts.to_config()
     return out

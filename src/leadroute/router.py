@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from leadroute.accounts import AccountMatcher
 from leadroute.audit import Decision, Drop, RuleTrial, Step
 from leadroute.context import RotationMemory, RouteContext
 from leadroute.exceptions import (
@@ -31,7 +32,6 @@ from leadroute.exceptions import (
 from leadroute.fast import assemble, build
 from leadroute.hashing import canonical_json, stable_digest
 from leadroute.models import Lead, Rep
-from leadroute.normalize import account_key_of
 from leadroute.result import RoutingResult, assignments_of
 from leadroute.rules import Rule, check_route
 from leadroute.state import OpenLead, PooledLead, PoolState, RepLoad, Rotation
@@ -83,6 +83,13 @@ class Router:
         max_drops: dropped reps listed in full per step; the rest are counted
             in ``Step.unlisted`` and re-checked on demand by
             :meth:`RoutingResult.explain`.
+        accounts: how a lead's account is found (aliases, romanised names,
+            domains; see :class:`~leadroute.accounts.AccountMatcher`), used
+            where the router records owners and by ``Ownership``. ``None``
+            keeps :func:`~leadroute.normalize.account_key_of`.
+
+    .. versionchanged:: 0.2.0
+       The ``accounts`` keyword.
 
     .. versionadded:: 0.1.0
     """
@@ -94,6 +101,7 @@ class Router:
         *,
         seed: int = 0,
         max_drops: int = 50,
+        accounts: AccountMatcher | Mapping[str, Any] | None = None,
     ) -> None:
         built: list[Rule] = []
         for r in rules:
@@ -119,6 +127,9 @@ class Router:
         if max_drops < 0:
             msg = f"max_drops={max_drops!r}: must be >= 0"
             raise InputError(msg)
+        if accounts is not None and not isinstance(accounts, AccountMatcher):
+            accounts = AccountMatcher.from_config(accounts)
+        self.accounts: AccountMatcher | None = accounts
         self.rules: tuple[Rule, ...] = tuple(built)
         self.default: Strategy | None = default
         self.seed = seed
@@ -161,7 +172,7 @@ class Router:
     def _revision_data(self) -> Any:
         from leadroute.config import route_to_config
 
-        return {
+        data: dict[str, Any] = {
             "rules": [
                 {
                     "id": r.id,
@@ -176,6 +187,9 @@ class Router:
             else route_to_config(self.default, strict=False),
             "seed": self.seed,
         }
+        if self.accounts is not None:
+            data["accounts"] = self.accounts.to_config()
+        return data
 
     def _routes(self) -> Iterable[tuple[str, Strategy]]:
         for rule in self.rules:
@@ -565,6 +579,7 @@ class _Run:
             rotations=self.rotations,
             owners=self.owners,
             order=self.position,
+            accounts=router.accounts,
         )
         ctx.roster_memo = cache.shared
         ctx.explain = record
@@ -1035,9 +1050,11 @@ class _Run:
                 self.days[rep_id] = days
                 self.touched.add(rep_id)
             days[day] = days.get(day, 0) + 1
-            account = account_key_of(lead)
-            if account and account not in self.owners:
+            match = self.ctx.account_of(lead)
+            account = None if match is None else match.key
+            if match is not None and account and account not in self.owners:
                 self.owners[account] = rep_id
+                self.ctx._note_account(match)
             values = {
                 "lead": lead,
                 "rep_id": rep_id,

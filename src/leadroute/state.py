@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from functools import cached_property
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
@@ -22,6 +22,9 @@ from leadroute.exceptions import (
 )
 from leadroute.fast import assemble
 from leadroute.models import FrozenModel, Lead, Rep
+
+if TYPE_CHECKING:
+    from leadroute.accounts import AccountMatcher
 
 __all__ = [
     "ClosedLead",
@@ -273,12 +276,19 @@ class PoolState(FrozenModel):
         by: str,
         note: str | None = None,
         force: bool = False,
+        accounts: AccountMatcher | None = None,
     ) -> PoolState:
         """A new state with ``lead`` assigned to ``rep_id`` by a person (``by``, ``note``).
 
         Respects the rep's caps unless ``force``; see :func:`assign_manually`.
+        Pass the router's ``accounts`` matcher to record the owner under its key.
+
+        .. versionchanged:: 0.2.0
+           The ``accounts`` keyword.
         """
-        return assign_manually(self, lead, rep_id, at=at, by=by, note=note, force=force)
+        return assign_manually(
+            self, lead, rep_id, at=at, by=by, note=note, force=force, accounts=accounts
+        )
 
     def replace(self, **changes: object) -> PoolState:
         """A validated copy with ``changes`` applied (``model_copy`` would skip validation)."""
@@ -355,13 +365,16 @@ def assign_manually(
     by: str,
     note: str | None = None,
     force: bool = False,
+    accounts: AccountMatcher | None = None,
 ) -> PoolState:
     """A new state with ``lead`` assigned to ``rep_id`` by a person.
 
     The lead may be new, in the pool, or open with another rep (a manual
     reassignment). The rep's caps (open, per local day, per period) are
     respected unless ``force``; breaking one raises
-    :class:`~leadroute.exceptions.CapacityExceededError`.
+    :class:`~leadroute.exceptions.CapacityExceededError`. ``accounts`` is
+    the router's :class:`~leadroute.accounts.AccountMatcher` (pass
+    ``router.accounts``) so the owner is recorded under the same key.
     """
     from leadroute.normalize import account_key_of
 
@@ -401,7 +414,7 @@ def assign_manually(
         previous = (*current.previous_reps, current.rep_id)
         recycled = current.times_recycled
         reassigned = current.times_reassigned + 1
-    account = account_key_of(lead)
+    account = account_key_of(lead) if accounts is None else accounts.key_of(lead)
     owners = dict(state.owners)
     if account is not None and account not in owners:
         owners[account] = rep_id
