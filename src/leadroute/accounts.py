@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from leadroute.exceptions import ConfigError, StrategyError
 from leadroute.models import Lead
@@ -52,8 +52,7 @@ _LABELS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class AccountMatch:
+class AccountMatch(NamedTuple):
     """The account of one lead: ``key``, the ``method`` that found it, the lead's ``text``.
 
     >>> AccountMatch("moumou tech", "romanised", "Beijing Moumou Technology Co., Ltd.").describe(

@@ -43,6 +43,7 @@ companies of one brand registered in two cities meet under
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Any
@@ -967,6 +968,8 @@ _PARENS = re.compile(r"\(([^()]*)\)")
 
 def _plain(text: str) -> str:
     """Diacritics removed (``lü`` is ``lu``)."""
+    if text.isascii():
+        return text
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
@@ -1041,6 +1044,12 @@ def romanised_key(name: str | None) -> str | None:
     _check_length(name)
     if len(name) > MAX_ROMANISED_CHARS:
         return company_key(name)
+    return _romanised(name, lazy_pinyin)
+
+
+@functools.lru_cache(maxsize=32_768)
+def _romanised(name: str, lazy_pinyin: Any) -> str | None:
+    """:func:`romanised_key` of a name within the limits (cached: CRMs repeat names)."""
     vocab = _VOCABULARY.get("v")
     if vocab is None:
         vocab = _VOCABULARY["v"] = _Vocabulary(lazy_pinyin)
