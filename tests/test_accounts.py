@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from typing import Any
 
@@ -21,6 +22,7 @@ from leadroute import (
     StrategyError,
 )
 from leadroute import normalize as nz
+from leadroute.accounts import default_match
 from leadroute.normalize import (
     account_key_of,
     company_key,
@@ -29,7 +31,7 @@ from leadroute.normalize import (
     romanised_key,
     web_domain,
 )
-from leadroute.strategies import Ownership, RoundRobin
+from leadroute.strategies import FunctionFilter, Ownership, RoundRobin
 from tests.conftest import lead, rep
 
 #: What a CRM would supply for brands whose English name is not their pinyin.
@@ -497,3 +499,58 @@ def test_romanised_key_is_deterministic(name: str) -> None:
     assert romanised_key(name) == romanised_key(name)
     key = romanised_key(name)
     assert key is None or key == key.strip()
+
+
+_EMAILS = st.sampled_from(
+    ["x@acme.com", "x@sales.acme.com", "x@gmail.com", "x@acme.co.uk", "bad", "x@qq.com", None]
+)
+
+
+@given(
+    st.builds(
+        lambda company, email, key: lead("p", company=company, email=email, account_key=key),
+        st.one_of(st.none(), _NAMES),
+        _EMAILS,
+        st.sampled_from([None, "", "K1"]),
+    )
+)
+def test_default_match_is_account_key_of(one: Any) -> None:
+    """Without a matcher the router's key is exactly ``account_key_of``."""
+    found = default_match(one)
+    assert (None if found is None else found.key) == account_key_of(one)
+
+
+@given(st.one_of(st.none(), _NAMES), _EMAILS)
+def test_plain_matcher_agrees_with_the_default(company: str | None, email: str | None) -> None:
+    """``AccountMatcher()`` gives the default keys for leads without a web address."""
+    one = lead("p", company=company, email=email)
+    assert AccountMatcher().key_of(one) == account_key_of(one)
+
+
+def test_owner_unavailable_review_says_how_it_matched() -> None:
+    """When the owner is filtered out, the review pick also carries the matching line."""
+    state = PoolState(reps=(rep("ann"), rep("bo")))
+    matcher = AccountMatcher(aliases={"字节跳动": "ByteDance"})
+    first = _owner_router(accounts=matcher).assign(state, [lead("L1", company="ByteDance Ltd.")])
+    owner = first.assignments[0].rep_id
+    other = "bo" if owner == "ann" else "ann"
+    not_owner = FunctionFilter(lambda _lead, r: r.id == other)
+    route = not_owner >> (Ownership(if_unavailable="review") | RoundRobin())
+    held = Router(rules=[Rule(id="r", route=route)], accounts=matcher).assign(
+        first.state, [lead("L2", 1, company="字节跳动")]
+    )
+    decision = held.audit[0]
+    assert decision.outcome == "manual_review"
+    assert decision.facts["account"] == ('account: matched "字节跳动" to ByteDance Ltd. by alias')
+
+
+def test_import_leaves_the_extras_unimported() -> None:
+    """``import leadroute`` and plain keys import neither pypinyin nor publicsuffixlist."""
+    code = (
+        "import sys, leadroute\n"
+        "from leadroute.normalize import company_key\n"
+        "company_key('ACME S.A.')\n"
+        "print('pypinyin' in sys.modules, 'publicsuffixlist' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False False"
