@@ -127,13 +127,13 @@ class Router:
         if max_drops < 0:
             msg = f"max_drops={max_drops!r}: must be >= 0"
             raise InputError(msg)
-        if accounts is not None and not isinstance(accounts, AccountMatcher):
-            accounts = AccountMatcher.from_config(accounts)
-        self.accounts: AccountMatcher | None = accounts
         self.rules: tuple[Rule, ...] = tuple(built)
         self.default: Strategy | None = default
         self.seed = seed
         self.max_drops = max_drops
+        if accounts is not None and not isinstance(accounts, AccountMatcher):
+            accounts = AccountMatcher.from_config(accounts)
+        self.accounts: AccountMatcher | None = accounts
         self.policy_revision = stable_digest(self._revision_data())
         self._named = sorted(
             {
