@@ -86,6 +86,11 @@ PAIRS: list[tuple[str, str, bool]] = [
     ("中国银行股份有限公司", "Bank of China Limited", True),
     ("北京银行", "Bank of Beijing", True),
     ("中国电信", "China Telecom", True),
+    ("上海浦东发展银行", "Shanghai Pudong Development Bank", True),
+    ("中国平安保险（集团）股份有限公司", "Ping An Insurance (Group) Company of China, Ltd.", True),
+    ("重庆长安汽车股份有限公司", "Chongqing Changan Automobile Co., Ltd.", True),
+    ("海南航空控股股份有限公司", "Hainan Airlines Holding Co., Ltd.", True),
+    ("青岛啤酒股份有限公司", "Tsingtao Brewery Co., Ltd.", True),
     ("中国移动", "China Mobile", True),
     # aliases a CRM supplies
     ("字节跳动有限公司", "ByteDance Ltd.", True),
@@ -117,6 +122,7 @@ PAIRS: list[tuple[str, str, bool]] = [
     ("阿里巴巴", "阿里云", False),
     ("北京银行", "上海银行", False),
     ("中国电信", "中国移动", False),
+    ("青岛啤酒", "北京啤酒", False),
     ("Acme", "Acme Bank", False),
     ("Acme Ltd", "Acme Holdings", False),
     ("Acme Trading", "Acme Technology", False),
@@ -127,6 +133,9 @@ PAIRS: list[tuple[str, str, bool]] = [
     ("格力电器", "Gree Electric Appliances", False),
     ("深圳市腾讯计算机系统有限公司", "Tencent", False),
     ("微软（中国）有限公司", "Microsoft (China) Co., Ltd.", False),
+    ("中国工商银行", "Industrial and Commercial Bank of China", False),
+    ("吉利汽车", "Geely Automobile", False),
+    ("京东方科技集团股份有限公司", "BOE Technology Group Co., Ltd.", False),
 ]
 
 
