@@ -6,8 +6,9 @@ Three kinds of key, from the most to the least literal:
   punctuation and whitespace, joins dotted abbreviations (``S.A.`` is
   ``SA``) and strips legal-form suffixes in Chinese and English, so
   ``"北京某某科技有限公司"`` and ``"北京某某科技"`` meet, and ``"ACME S.A."``
-  and ``"Acme SA"`` meet. It runs in linear time (a 3 MB name takes a
-  fraction of a second) and needs nothing beyond the standard library.
+  and ``"Acme SA"`` meet. It runs in linear time, refuses names longer
+  than :data:`MAX_NAME_CHARS` at once, and needs nothing beyond the
+  standard library.
 * :func:`romanised_key` (optional extra ``accounts``, which brings
   ``pypinyin``) also meets the Chinese and the pinyin/English spelling of one
   company: ``"北京某某科技有限公司"`` and ``"Beijing Moumou Technology Co.,
