@@ -40,10 +40,19 @@ from leadroute.lab import (
 )
 from leadroute.lifecycle import ReclaimPolicy, ReclaimWarning
 from leadroute.models import Capacity, Lead, Rep, TimeWindow
+from leadroute.ownership import OwnershipPolicy, TransferResult, transfer_accounts
 from leadroute.result import Assignment, RoutingResult
 from leadroute.router import Router
 from leadroute.rules import Rule
-from leadroute.state import ClosedLead, OpenLead, PooledLead, PoolState, RepLoad, Rotation
+from leadroute.state import (
+    ClosedLead,
+    OpenLead,
+    OwnershipChange,
+    PooledLead,
+    PoolState,
+    RepLoad,
+    Rotation,
+)
 
 __version__ = "0.1.0"
 
@@ -72,6 +81,8 @@ __all__ = [
     "MissingExtraError",
     "Not",
     "OpenLead",
+    "OwnershipChange",
+    "OwnershipPolicy",
     "PoolState",
     "PooledLead",
     "Predicate",
@@ -88,9 +99,11 @@ __all__ = [
     "Step",
     "StrategyError",
     "TimeWindow",
+    "TransferResult",
     "UnknownLeadError",
     "UnknownRepError",
     "__version__",
     "compare",
     "simulate",
+    "transfer_accounts",
 ]

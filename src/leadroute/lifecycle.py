@@ -9,8 +9,14 @@
 * **Stale** -- a lead with no activity for ``recycle_after`` (45 days by
   default) goes back to the pool: the owner is cleared, ``times_recycled``
   grows, and the rep who lost it cannot get it back for ``cooldown``.
+* **Worked, not converted** -- a lead with activity but still open
+  ``unconverted_after`` its assignment goes back to the pool like a stale one
+  (or through a nurture rule, ``unconverted_to``).
 * **Protection** -- nothing is reclaimed within ``protection`` of its
   assignment.
+* **Ownership** -- with ``ownership`` (an
+  :class:`~leadroute.ownership.OwnershipPolicy`) the account follows, stays
+  or is released, and the move's audit says which.
 
 Every move is an audited :class:`~leadroute.audit.Decision`; a lead is never
 lost: each open lead of the input state is, afterwards, open with the same
@@ -21,6 +27,7 @@ rep, open with a new rep, or in the pool.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
@@ -28,14 +35,19 @@ from typing import TYPE_CHECKING, Literal
 from leadroute.audit import Decision, RuleTrial, Step
 from leadroute.exceptions import InputError
 from leadroute.fast import build
-from leadroute.models import FrozenModel, Rep
+from leadroute.models import FrozenModel, Lead, Rep
+from leadroute.ownership import OwnershipPolicy, change_owner, ownership_step
 from leadroute.result import RoutingResult, assignments_of
-from leadroute.state import ZERO_LOAD, OpenLead, PooledLead, PoolState
+from leadroute.state import ZERO_LOAD, OpenLead, OwnershipChange, PooledLead, PoolState
 from leadroute.strategies.availability import as_duration
 from leadroute.worktime import add_working_time
 
 if TYPE_CHECKING:
-    from leadroute.router import Router
+    from leadroute.router import Router, _Run
+    from leadroute.rules import Rule
+
+#: The kinds of reclaim, in the order a tie is settled.
+ReclaimKind = Literal["recycle", "sla", "unconverted"]
 
 __all__ = ["ReclaimPolicy", "ReclaimWarning", "reclaim", "warnings"]
 
@@ -60,9 +72,20 @@ class ReclaimPolicy:
     recycle_after: timedelta | None = timedelta(days=45)
     protection: timedelta = timedelta(0)
     cooldown: timedelta = timedelta(days=7)
+    #: worked (some activity) but still open this long after assignment -> recycled
+    #: (``None``: off). .. versionadded:: 0.2.0
+    unconverted_after: timedelta | None = None
+    #: ``"pool"``, or the id of a rule of the router (a nurture route) that routes
+    #: unconverted leads, its ``when`` not checked. .. versionadded:: 0.2.0
+    unconverted_to: str = "pool"
+    #: what happens to the account of a moved lead (``None``: as in 0.1 -- kept on SLA
+    #: moves, released by the losing rep on recycling); or per rule: a mapping from the
+    #: id of the rule that assigned the lead to a policy, ``"*"`` for the other rules.
+    #: .. versionadded:: 0.2.0
+    ownership: OwnershipPolicy | Mapping[str, OwnershipPolicy] | None = None
 
     def __post_init__(self) -> None:
-        for name in ("first_touch", "recycle_after", "protection", "cooldown"):
+        for name in ("first_touch", "recycle_after", "protection", "cooldown", "unconverted_after"):
             value = as_duration(getattr(self, name), name, "ReclaimPolicy")
             if value is None and name in ("protection", "cooldown"):
                 value = timedelta(0)
@@ -70,9 +93,35 @@ class ReclaimPolicy:
         if self.max_reassignments < 0:
             msg = f"ReclaimPolicy(max_reassignments={self.max_reassignments}): must be >= 0"
             raise InputError(msg, field="max_reassignments")
+        if not isinstance(self.unconverted_to, str) or not self.unconverted_to:
+            msg = f"ReclaimPolicy(unconverted_to={self.unconverted_to!r}): 'pool' or a rule id"
+            raise InputError(msg, field="unconverted_to")
+        own = self.ownership
+        if isinstance(own, Mapping):
+            for key, each in own.items():
+                if not isinstance(key, str) or not isinstance(each, OwnershipPolicy):
+                    msg = (
+                        f"ReclaimPolicy(ownership[{key!r}]={each!r}): an OwnershipPolicy by rule id"
+                    )
+                    raise InputError(msg, field=f"ownership.{key}")
+            object.__setattr__(self, "ownership", dict(own))
+        elif own is not None and not isinstance(own, OwnershipPolicy):
+            msg = f"ReclaimPolicy(ownership={own!r}): an OwnershipPolicy or a mapping of them"
+            raise InputError(msg, field="ownership")
         if self.after_max not in ("pool", "manual_review"):
             msg = f"ReclaimPolicy(after_max={self.after_max!r}): use 'pool' or 'manual_review'"
             raise InputError(msg, field="after_max")
+
+    def ownership_for(self, rec: OpenLead) -> OwnershipPolicy | None:
+        """The ownership policy for ``rec`` (by the rule that assigned it, else ``"*"``).
+
+        .. versionadded:: 0.2.0
+        """
+        own = self.ownership
+        if own is None or isinstance(own, OwnershipPolicy):
+            return own
+        found = own.get(rec.rule_id) if rec.rule_id is not None else None
+        return found if found is not None else own.get("*")
 
     def sla_due(self, rep: Rep, rec: OpenLead) -> datetime | None:
         """When the first-touch SLA of ``rec`` runs out (``None`` if touched or off)."""
@@ -89,6 +138,15 @@ class ReclaimPolicy:
         last = rec.last_activity_at or rec.first_activity_at or rec.assigned_at
         return last + self.recycle_after
 
+    def unconverted_due(self, rec: OpenLead) -> datetime | None:
+        """When worked-but-open ``rec`` is recycled (``None`` if untouched or off).
+
+        .. versionadded:: 0.2.0
+        """
+        if self.unconverted_after is None or rec.first_activity_at is None:
+            return None
+        return rec.assigned_at + self.unconverted_after
+
 
 class ReclaimWarning(FrozenModel):
     """An open lead that will be reclaimed soon (for reminders).
@@ -98,22 +156,25 @@ class ReclaimWarning(FrozenModel):
 
     lead_id: str
     rep_id: str
-    kind: Literal["sla", "recycle"]
+    kind: Literal["sla", "recycle", "unconverted"]
     due_at: datetime
 
 
 def _due(
     state: PoolState, rec: OpenLead, policy: ReclaimPolicy
-) -> tuple[Literal["sla", "recycle"], datetime] | None:
+) -> tuple[ReclaimKind, datetime] | None:
     rep = state.rep_index[rec.rep_id]
     floor = rec.assigned_at + policy.protection
-    candidates: list[tuple[datetime, Literal["sla", "recycle"]]] = []
+    candidates: list[tuple[datetime, ReclaimKind]] = []
     sla = policy.sla_due(rep, rec)
     if sla is not None:
         candidates.append((max(sla, floor), "sla"))
     stale = policy.recycle_due(rec)
     if stale is not None:
         candidates.append((max(stale, floor), "recycle"))
+    unconverted = policy.unconverted_due(rec)
+    if unconverted is not None:
+        candidates.append((max(unconverted, floor), "unconverted"))
     if not candidates:
         return None
     at, kind = min(candidates)
@@ -149,7 +210,8 @@ def reclaim(
     from leadroute.router import _Run, decision_id
 
     _check_now(now)
-    moves: list[tuple[OpenLead, str, datetime]] = []
+    nurture = _nurture_rule(router, policy)
+    moves: list[tuple[OpenLead, ReclaimKind, datetime]] = []
     for lead_id in sorted(state.open_leads, key=lambda k: (state.open_leads[k].assigned_at, k)):
         rec = state.open_leads[lead_id]
         found = _due(state, rec, policy)
@@ -167,10 +229,49 @@ def reclaim(
     freed = state.replace(loads=loads, open_leads=open_leads)
     run = _Run(router, freed)
     decisions: list[Decision] = []
+    history: dict[str, tuple[OwnershipChange, ...]] = dict(state.account_history)
     for rec, kind, due in moves:
         lead = rec.lead
         lead_id = lead.id
         previous = (*rec.previous_reps, rec.rep_id)
+        own = policy.ownership_for(rec)
+        if kind == "unconverted" and nurture is not None:
+            d = _route_rule(run, nurture, lead, now, (rec.rep_id,))
+            note = (
+                f"worked but not converted {policy.unconverted_after} after assignment "
+                f"to {rec.rep_id}; to nurture rule {nurture.id!r}"
+            )
+            if d.outcome == "assigned":
+                run.open_new[lead_id] = run.open_new[lead_id].model_copy(
+                    update={
+                        "previous_reps": previous,
+                        "times_recycled": rec.times_recycled + 1,
+                        "assigned_by": "reclaim",
+                    }
+                )
+                reason = "unconverted_rerouted"
+            else:
+                reason = "unconverted" if d.outcome == "pool" else d.reason
+                run.pool[lead_id] = run.pool[lead_id].model_copy(
+                    update={
+                        "reason": reason,
+                        "previous_reps": previous,
+                        "times_recycled": rec.times_recycled + 1,
+                        "cooldown": {rec.rep_id: now + policy.cooldown} if policy.cooldown else {},
+                    }
+                )
+            d = d.model_copy(
+                update={
+                    "reason": reason,
+                    "steps": (_note_step("reclaim:unconverted", note), *d.steps),
+                }
+            )
+            if own is not None:
+                d = _with_ownership(d, run, history, own, rec, "unconverted", now)
+            elif rec.account_key is not None and run.owners.get(rec.account_key) == rec.rep_id:
+                del run.owners[rec.account_key]
+            decisions.append(d)
+            continue
         if kind == "sla" and rec.times_reassigned < policy.max_reassignments:
             d = run.route(lead, now, exclude=previous)
             note = (
@@ -200,7 +301,10 @@ def reclaim(
                     }
                 )
                 reason = "sla_no_eligible_rep"
-            decisions.append(d.model_copy(update={"reason": reason, "steps": (step, *d.steps)}))
+            d = d.model_copy(update={"reason": reason, "steps": (step, *d.steps)})
+            if own is not None:
+                d = _with_ownership(d, run, history, own, rec, "sla", now)
+            decisions.append(d)
             continue
         if kind == "sla":
             reason = "sla_max_reassignments"
@@ -208,40 +312,50 @@ def reclaim(
             outcome = policy.after_max
             cooldown: dict[str, datetime] = {}
         else:
-            reason = "recycled"
-            note = f"no activity since {(due - (policy.recycle_after or timedelta(0))).isoformat()}"
+            if kind == "unconverted":
+                reason = "unconverted"
+                note = (
+                    f"worked but not converted {policy.unconverted_after} after assignment "
+                    f"({rec.assigned_at.isoformat()})"
+                )
+            else:
+                reason = "recycled"
+                note = f"no activity since {(due - (policy.recycle_after or timedelta(0))).isoformat()}"
             outcome = "pool"
             cooldown = {rec.rep_id: now + policy.cooldown} if policy.cooldown else {}
             account = rec.account_key
-            if account is not None and run.owners.get(account) == rec.rep_id:
+            if own is None and account is not None and run.owners.get(account) == rec.rep_id:
                 del run.owners[account]
         run.pool[lead_id] = PooledLead(
             lead=lead,
             since=now,
             reason=reason,
-            times_recycled=rec.times_recycled + (1 if kind == "recycle" else 0),
+            times_recycled=rec.times_recycled + (0 if kind == "sla" else 1),
             previous_reps=previous,
             cooldown=cooldown,
         )
-        decisions.append(
-            build(
-                Decision,
-                decision_id=decision_id(router.policy_revision, lead_id, state.revision),
-                lead_id=lead_id,
-                at=now,
-                policy_revision=router.policy_revision,
-                state_revision=state.revision,
-                seed=router.seed,
-                rules=(build(RuleTrial, rule_id="reclaim", result="routed", detail=note),),
-                rule_id="reclaim",
-                steps=(_note_step(f"reclaim:{kind}", note),),
-                outcome=outcome,
-                rep_id=None,
-                reason=reason,
-                facts={"previous_rep": rec.rep_id, "due_at": due.isoformat()},
-            )
+        moved = build(
+            Decision,
+            decision_id=decision_id(router.policy_revision, lead_id, state.revision),
+            lead_id=lead_id,
+            at=now,
+            policy_revision=router.policy_revision,
+            state_revision=state.revision,
+            seed=router.seed,
+            rules=(build(RuleTrial, rule_id="reclaim", result="routed", detail=note),),
+            rule_id="reclaim",
+            steps=(_note_step(f"reclaim:{kind}", note),),
+            outcome=outcome,
+            rep_id=None,
+            reason=reason,
+            facts={"previous_rep": rec.rep_id, "due_at": due.isoformat()},
         )
+        if own is not None:
+            moved = _with_ownership(moved, run, history, own, rec, kind, now)
+        decisions.append(moved)
     new_state = run.finish(now)
+    if history != state.account_history:
+        new_state = new_state.model_copy(update={"account_history": history})
     assignments = assignments_of(decisions)
     result = build(RoutingResult, assignments=assignments, state=new_state, audit=tuple(decisions))
     result._bind(router, freed)
@@ -257,4 +371,92 @@ def _note_step(path: str, note: str) -> Step:
         candidates_in=0,
         candidates_out=0,
         note=note,
+    )
+
+
+def _nurture_rule(router: Router, policy: ReclaimPolicy) -> Rule | None:
+    """The router's rule named by ``policy.unconverted_to`` (``None`` for the pool)."""
+    if policy.unconverted_to == "pool":
+        return None
+    for rule in router.rules:
+        if rule.id == policy.unconverted_to:
+            return rule
+    known = ", ".join(r.id for r in router.rules) or "none"
+    msg = (
+        f"ReclaimPolicy(unconverted_to={policy.unconverted_to!r}): the router has no such rule "
+        f"(rules: {known})"
+    )
+    raise InputError(msg, field="unconverted_to")
+
+
+def _route_rule(
+    run: _Run, rule: Rule, lead: Lead, at: datetime, exclude: tuple[str, ...]
+) -> Decision:
+    """Route ``lead`` through ``rule``'s route alone (its ``when`` not checked) and apply it."""
+    from leadroute.router import decision_id
+
+    ctx = run.ctx
+    ctx._begin(lead, at, frozenset(exclude))
+    steps: list[Step] = []
+    pick = run._try(rule.id, rule.route, lead, steps)[1]
+    outcome: Literal["assigned", "pool", "manual_review"] = "pool"
+    reason = "no_eligible_rep"
+    rep_id: str | None = None
+    if pick is not None:
+        if pick.review:
+            outcome = "manual_review"
+            reason = pick.reason or "manual_review"
+        elif pick.rep is not None:
+            outcome = "assigned"
+            reason = "routed"
+            rep_id = pick.rep.id
+        else:
+            reason = pick.reason or "no_eligible_rep"
+    run._apply(lead, at, outcome, rep_id, rule.id, reason)
+    result = (
+        "routed" if outcome == "assigned" else outcome if outcome == "manual_review" else "empty"
+    )
+    router = run.router
+    return build(
+        Decision,
+        decision_id=decision_id(router.policy_revision, lead.id, run.state.revision),
+        lead_id=lead.id,
+        at=at,
+        policy_revision=router.policy_revision,
+        state_revision=run.state.revision,
+        seed=router.seed,
+        rules=(build(RuleTrial, rule_id=rule.id, result=result, detail=""),),
+        rule_id=rule.id,
+        steps=tuple(steps),
+        outcome=outcome,
+        rep_id=rep_id,
+        reason=reason,
+        facts=dict(ctx.lead_facts),
+    )
+
+
+def _with_ownership(
+    d: Decision,
+    run: _Run,
+    history: dict[str, tuple[OwnershipChange, ...]],
+    own: OwnershipPolicy,
+    rec: OpenLead,
+    cause: Literal["sla", "recycle", "unconverted"],
+    now: datetime,
+) -> Decision:
+    """``d`` with the ownership policy applied to its account and shown in its audit."""
+    _change, fact = change_owner(
+        run.owners,
+        history,
+        account=rec.account_key,
+        losing=rec.rep_id,
+        action=own.action(cause),
+        to=d.rep_id if d.outcome == "assigned" else None,
+        at=now,
+        cause=cause,
+        lead_id=rec.lead.id,
+        protection=own.protection,
+    )
+    return d.model_copy(
+        update={"facts": {**d.facts, "ownership": fact}, "steps": (*d.steps, ownership_step(fact))}
     )

@@ -60,6 +60,7 @@ from leadroute.strategies.tiers import ValueTier
 if TYPE_CHECKING:
     from leadroute.conditions import Condition
     from leadroute.lifecycle import ReclaimPolicy, ReclaimWarning
+    from leadroute.ownership import TransferResult
 
 __all__ = ["Router"]
 
@@ -309,6 +310,29 @@ class Router:
         from leadroute.lifecycle import ReclaimPolicy, warnings
 
         return warnings(state, now, horizon, policy or ReclaimPolicy())
+
+    def transfer_accounts(
+        self,
+        state: PoolState,
+        from_rep: str,
+        *,
+        at: datetime,
+        by: str,
+        note: str | None = None,
+        leads: Literal["accounts", "all", "none"] = "accounts",
+        protection: timedelta = timedelta(0),
+    ) -> TransferResult:
+        """Route ``from_rep``'s accounts and their open leads through these rules (caps apply).
+
+        See :func:`leadroute.ownership.transfer_accounts`.
+
+        .. versionadded:: 0.2.0
+        """
+        from leadroute.ownership import transfer_accounts
+
+        return transfer_accounts(
+            state, from_rep, self, at=at, by=by, note=note, leads=leads, protection=protection
+        )
 
     def _validate(self, state: PoolState, batch: Sequence[Lead], now: datetime | None) -> None:
         if now is not None and (now.tzinfo is None or now.utcoffset() is None):
@@ -1124,6 +1148,7 @@ class _Run:
             open_leads=open_leads,
             pool=self.pool,
             history=state.history,
+            account_history=state.account_history,
         )
 
 

@@ -12,7 +12,14 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import AwareDatetime, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from leadroute.exceptions import (
     CapacityExceededError,
@@ -25,10 +32,12 @@ from leadroute.models import FrozenModel, Lead, Rep
 
 if TYPE_CHECKING:
     from leadroute.accounts import AccountMatcher
+    from leadroute.ownership import OwnershipPolicy
 
 __all__ = [
     "ClosedLead",
     "OpenLead",
+    "OwnershipChange",
     "PoolState",
     "PooledLead",
     "RepLoad",
@@ -138,6 +147,30 @@ class ClosedLead(FrozenModel):
     first_activity_at: AwareDatetime | None = None
 
 
+OwnershipCause = Literal["sla", "recycle", "unconverted", "manual", "transfer"]
+
+
+class OwnershipChange(FrozenModel):
+    """One change of an account's owner, kept in the state's ``account_history``.
+
+    ``to_rep`` is ``None`` when the account was released (unowned).
+    ``protected_until`` is set when the new owner got a protection period:
+    automatic moves (SLA, recycle) leave the account with them until then.
+
+    .. versionadded:: 0.2.0
+    """
+
+    account: str
+    from_rep: str | None = None
+    to_rep: str | None = None
+    at: AwareDatetime
+    cause: OwnershipCause
+    lead_id: str | None = None
+    by: str | None = None
+    note: str | None = None
+    protected_until: AwareDatetime | None = None
+
+
 class PoolState(FrozenModel):
     """A snapshot of the pool: reps, counters, rotations, ownership, open leads.
 
@@ -159,6 +192,15 @@ class PoolState(FrozenModel):
     open_leads: dict[str, OpenLead] = Field(default_factory=dict)
     pool: dict[str, PooledLead] = Field(default_factory=dict)
     history: tuple[ClosedLead, ...] = ()
+    #: every ownership change per account key, oldest first (left out of the JSON when empty)
+    account_history: dict[str, tuple[OwnershipChange, ...]] = Field(default_factory=dict)
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        data: dict[str, object] = handler(self)
+        if not self.account_history:
+            data.pop("account_history", None)
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> PoolState:
@@ -189,6 +231,18 @@ class PoolState(FrozenModel):
         if both:
             msg = f"leads {both} are both open and in the pool"
             raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
+    def _history_consistent(self) -> PoolState:
+        for key, changes in self.account_history.items():
+            for i, change in enumerate(changes):
+                if change.account != key:
+                    msg = f"account_history.{key}[{i}]: the change is of account {change.account!r}"
+                    raise ValueError(msg)
+                if i and change.at < changes[i - 1].at:
+                    msg = f"account_history.{key}[{i}]: changes are not in time order"
+                    raise ValueError(msg)
         return self
 
     @cached_property
@@ -276,19 +330,75 @@ class PoolState(FrozenModel):
         by: str,
         note: str | None = None,
         force: bool = False,
+        ownership: OwnershipPolicy | None = None,
         accounts: AccountMatcher | None = None,
     ) -> PoolState:
         """A new state with ``lead`` assigned to ``rep_id`` by a person (``by``, ``note``).
 
         Respects the rep's caps unless ``force``; see :func:`assign_manually`.
+        With ``ownership`` (an :class:`~leadroute.ownership.OwnershipPolicy`),
+        moving an open lead applies its ``on_manual`` action to the account.
         Pass the router's ``accounts`` matcher to record the owner under its key.
 
         .. versionchanged:: 0.2.0
-           The ``accounts`` keyword.
+           The ``ownership`` and ``accounts`` keywords.
         """
         return assign_manually(
-            self, lead, rep_id, at=at, by=by, note=note, force=force, accounts=accounts
+            self,
+            lead,
+            rep_id,
+            at=at,
+            by=by,
+            note=note,
+            force=force,
+            ownership=ownership,
+            accounts=accounts,
         )
+
+    def ownership_changes(self) -> list[OwnershipChange]:
+        """Every recorded ownership change, in time order (ties by account key).
+
+        .. versionadded:: 0.2.0
+        """
+        out = [c for key in sorted(self.account_history) for c in self.account_history[key]]
+        out.sort(key=lambda c: (c.at, c.account))
+        return out
+
+    def previous_owners(self, account: str) -> tuple[str, ...]:
+        """The reps who owned ``account`` before its current owner, oldest first.
+
+        .. versionadded:: 0.2.0
+        """
+        out: list[str] = []
+        for change in self.account_history.get(account, ()):
+            if change.from_rep is not None and change.from_rep not in out:
+                out.append(change.from_rep)
+        current = self.owners.get(account)
+        return tuple(r for r in out if r != current)
+
+    def transfer_accounts(
+        self,
+        from_rep: str,
+        to: str,
+        *,
+        at: datetime,
+        by: str,
+        note: str | None = None,
+        force: bool = False,
+        protection: timedelta = timedelta(0),
+    ) -> PoolState:
+        """A new state with ``from_rep``'s accounts (and their open leads) moved to rep ``to``.
+
+        See :func:`leadroute.ownership.transfer_accounts` (which also routes
+        them through a :class:`~leadroute.Router` and returns the audit).
+
+        .. versionadded:: 0.2.0
+        """
+        from leadroute.ownership import transfer_accounts
+
+        return transfer_accounts(
+            self, from_rep, to, at=at, by=by, note=note, force=force, protection=protection
+        ).state
 
     def replace(self, **changes: object) -> PoolState:
         """A validated copy with ``changes`` applied (``model_copy`` would skip validation)."""
@@ -365,6 +475,7 @@ def assign_manually(
     by: str,
     note: str | None = None,
     force: bool = False,
+    ownership: OwnershipPolicy | None = None,
     accounts: AccountMatcher | None = None,
 ) -> PoolState:
     """A new state with ``lead`` assigned to ``rep_id`` by a person.
@@ -416,7 +527,20 @@ def assign_manually(
         reassigned = current.times_reassigned + 1
     account = account_key_of(lead) if accounts is None else accounts.key_of(lead)
     owners = dict(state.owners)
-    if account is not None and account not in owners:
+    history = state.account_history
+    if ownership is not None and current is not None:
+        from leadroute.ownership import change_owner
+
+        history = dict(history)
+        change, _fact = change_owner(
+            owners, history, account=account, losing=current.rep_id,
+            action=ownership.on_manual, to=rep_id, at=at, cause="manual", lead_id=lead.id,
+            by=by, note=note, protection=ownership.protection, respect_protection=False,
+        )  # fmt: skip
+        released = change is not None and change.to_rep is None
+    else:
+        released = False
+    if account is not None and account not in owners and not released:
         owners[account] = rep_id
     open_leads = dict(state.open_leads)
     open_leads[lead.id] = OpenLead(
@@ -432,6 +556,14 @@ def assign_manually(
         note=note,
     )
     pool = {k: v for k, v in state.pool.items() if k != lead.id}
+    extra: dict[str, object] = (
+        {} if history is state.account_history else {"account_history": history}
+    )
     return state.replace(
-        loads=loads, owners=owners, open_leads=open_leads, pool=pool, revision=state.revision + 1
+        loads=loads,
+        owners=owners,
+        open_leads=open_leads,
+        pool=pool,
+        revision=state.revision + 1,
+        **extra,
     )

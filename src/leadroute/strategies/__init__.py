@@ -5,7 +5,8 @@
   :class:`FunctionFilter` (any plain function);
 * selectors: :class:`RoundRobin`, :class:`Weighted`, :class:`RandomPick`,
   :class:`LeastLoaded`, :class:`AssignTo`, :class:`ManualReview`, :class:`Ownership`;
-* scoring: :class:`Scorecard` (with :class:`Factor`), :class:`BestFit`, :class:`Surge`;
+* scoring: :class:`Scorecard` (with :class:`Factor`), :class:`BestFit`, :class:`Surge`,
+  :class:`CardFit`;
 * combinators: :class:`Chain` (``a >> b``) and :class:`Fallback` (``a | b``).
 
 Subclass :class:`Filter` (override ``check``) or :class:`Selector` (override
@@ -31,7 +32,7 @@ from leadroute.strategies.base import (
 )
 from leadroute.strategies.capacity import CapacityCap
 from leadroute.strategies.geo import Geo
-from leadroute.strategies.scoring import BestFit, Factor, Scorecard, Surge
+from leadroute.strategies.scoring import BestFit, CardFit, Factor, Scorecard, Surge
 from leadroute.strategies.selectors import (
     AssignTo,
     LeastLoaded,
@@ -49,6 +50,7 @@ __all__ = [
     "Band",
     "BestFit",
     "CapacityCap",
+    "CardFit",
     "Chain",
     "Factor",
     "Fallback",
@@ -84,6 +86,7 @@ BUILTIN: dict[str, type] = {
         Availability,
         BestFit,
         CapacityCap,
+        CardFit,
         Chain,
         Fallback,
         Geo,

@@ -7,6 +7,9 @@
   history and level match, every component shown per candidate.
 * :class:`Surge` -- a circuit breaker: when more than ``threshold`` matching
   leads arrive within ``window``, per-day caps are lifted by ``extra_per_day``.
+* :class:`CardFit` -- a scorecard whose factors may read the rep and its live
+  counters (target attainment, open load, response time); the candidate with
+  the highest card score gets the lead.
 
 .. versionadded:: 0.1.0
 """
@@ -17,14 +20,14 @@ import bisect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from leadroute.audit import Drop
 from leadroute.conditions import Condition, parse_condition
 from leadroute.exceptions import ConfigError, StrategyError
 from leadroute.fit import FitModel
-from leadroute.models import lead_value
+from leadroute.models import Rep, lead_value
 from leadroute.strategies.attributes import fold
 from leadroute.strategies.availability import as_duration
 from leadroute.strategies.base import Filter, FilterOutcome, Pick, Selector
@@ -32,9 +35,9 @@ from leadroute.strategies.selectors import check_weight, longest_waiting
 
 if TYPE_CHECKING:
     from leadroute.context import RouteContext
-    from leadroute.models import Lead, Rep
+    from leadroute.models import Lead
 
-__all__ = ["BestFit", "Factor", "Scorecard", "Surge"]
+__all__ = ["REP_COUNTERS", "BestFit", "CardFit", "Factor", "Scorecard", "Surge", "rep_value"]
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -51,10 +54,21 @@ class Factor:
 
     Missing or unmatched values score ``default``.
 
+    ``source`` says what the field is read from: the lead (default); the rep
+    (``"rep"``: a rep field, ``stats.x``, ``attributes.x``, or a live counter
+    of :data:`REP_COUNTERS` such as ``attainment`` or ``open``); or
+    ``"match"``: whether the lead's ``field`` is among the rep's
+    ``rep_field`` values (``language`` against ``languages``), scoring
+    ``present`` when it is. Rep-side factors need a rep, so they count only
+    in :class:`CardFit`; a plain :class:`Scorecard` scores them ``default``.
+
     >>> Factor("attributes.grade", 0.3, table={"A": 100, "B": 60})
     Factor(field='attributes.grade', weight=0.3, table={'A': 100, 'B': 60})
+    >>> Factor("attainment", 20, source="rep", ranges=((None, 50, 100), (50, None, 40)))
+    Factor(field='attainment', weight=20, ranges=((None, 50, 100), (50, None, 40)), source='rep')
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0 ``source`` and ``rep_field``.
     """
 
     field: str
@@ -65,6 +79,8 @@ class Factor:
     fn: Callable[[Any], float] | None = None
     default: float = 0.0
     name: str | None = None
+    source: Literal["lead", "rep", "match"] = "lead"
+    rep_field: str | None = None
     _folded: dict[str, float] = dc_field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -81,6 +97,15 @@ class Factor:
         ):
             msg = f"Factor({self.field!r}, weight={self.weight!r}): weights are numbers >= 0"
             raise StrategyError(msg, field="weight")
+        if self.source not in ("lead", "rep", "match"):
+            msg = f"Factor({self.field!r}, source={self.source!r}): use 'lead', 'rep' or 'match'"
+            raise StrategyError(msg, field="source")
+        if self.source == "match" and self.present is None:
+            msg = f"Factor({self.field!r}, source='match'): give present= (points when it matches)"
+            raise StrategyError(msg, field="present")
+        if self.rep_field is not None and self.source != "match":
+            msg = f"Factor({self.field!r}): rep_field is for source='match'"
+            raise StrategyError(msg, field="rep_field")
         if self.ranges is not None:
             rows = tuple(tuple(r) for r in self.ranges)
             for row in rows:
@@ -114,7 +139,32 @@ class Factor:
 
     def points(self, lead: Lead) -> tuple[float, Any]:
         """Points (0-100) of ``lead`` on this factor, and the raw value read."""
-        raw = lead_value(lead, self.field)
+        if self.source != "lead":
+            return self.default, None
+        return self.map(lead_value(lead, self.field))
+
+    def points_for(self, lead: Lead, rep: Rep, ctx: RouteContext) -> tuple[float, Any]:
+        """Points of this factor for ``lead`` and ``rep`` (rep-side and match factors read the rep).
+
+        .. versionadded:: 0.2.0
+        """
+        if self.source == "lead":
+            return self.map(lead_value(lead, self.field))
+        if self.source == "rep":
+            return self.map(rep_value(rep, self.field, ctx))
+        wanted = lead_value(lead, self.field)
+        have = rep_value(rep, self.rep_field or self.field, ctx)
+        if wanted is None or wanted == "" or have is None:
+            return self.default, False
+        pool = have if isinstance(have, (list, tuple)) else (have,)
+        hit = fold(str(wanted)) in {fold(str(v)) for v in pool}
+        return (self.present if hit and self.present is not None else self.default), hit
+
+    def map(self, raw: Any) -> tuple[float, Any]:
+        """Points (0-100) of the raw value ``raw``, and ``raw``.
+
+        .. versionadded:: 0.2.0
+        """
         missing = raw is None or raw == "" or raw == [] or raw == ()
         if self.present is not None:
             return (self.default if missing else self.present), raw
@@ -143,6 +193,10 @@ class Factor:
             out["default"] = self.default
         if self.name:
             out["name"] = self.name
+        if self.source != "lead":
+            out["source"] = self.source
+        if self.rep_field is not None:
+            out["rep_field"] = self.rep_field
         return out
 
     def __repr__(self) -> str:
@@ -193,13 +247,21 @@ class Scorecard(Filter):
         fact = "" if self.fact == "score" else f", fact={self.fact!r}"
         return f"Scorecard(factors=[{names}]{fact})"
 
-    def score(self, lead: Lead) -> tuple[float, dict[str, Any]]:
-        """The lead's score (0-100, 4 decimals) and each factor's contribution."""
+    def score(
+        self, lead: Lead, rep: Rep | None = None, ctx: RouteContext | None = None
+    ) -> tuple[float, dict[str, Any]]:
+        """The lead's score (0-100, 4 decimals) and each factor's contribution.
+
+        With ``rep`` and ``ctx``, rep-side factors read that rep; without,
+        they score their ``default``.
+        """
         total = sum(f.weight for f in self.factors)
         parts: dict[str, Any] = {}
         score = 0.0
         for f in self.factors:
-            pts, raw = f.points(lead)
+            pts, raw = (
+                f.points(lead) if rep is None or ctx is None else f.points_for(lead, rep, ctx)
+            )
             w = f.weight / total
             contribution = w * pts
             score += contribution
@@ -212,6 +274,18 @@ class Scorecard(Filter):
                 "contribution": round(contribution, 4),
             }
         return round(score, 4), parts
+
+    def cached_score(self, lead: Lead, ctx: RouteContext) -> float:
+        """The lead's score, computed once per call (shared with :meth:`apply`).
+
+        .. versionadded:: 0.2.0
+        """
+        key = (id(self), lead.id)
+        found = ctx.memo.get(key)
+        if found is None:
+            found = self.score(lead)
+            ctx.memo[key] = found
+        return float(found[0])
 
     def check(self, lead: Lead, rep: Rep, ctx: RouteContext) -> Drop | None:
         return None
@@ -417,18 +491,39 @@ class Surge(Filter):
     :class:`~leadroute.strategies.Availability` first to limit it to reps on
     shift). The decision's ``facts["surge"]`` records that it fired and why.
 
+    With ``score_at_least`` and ``scorecard``, a lead matches only when that
+    :class:`Scorecard` scores it at least so high (and ``when``, if given,
+    matches): the breaker fires on the library's own score, computed for
+    every lead counted. Put the same scorecard first in the route to show
+    its factors (the score is computed once).
+
     >>> Surge(when={"field": "score", "gte": 80}, threshold=20)
     Surge(when={'field': 'score', 'gte': 80}, threshold=20)
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0 ``score_at_least`` and ``scorecard``.
     """
 
     when: Any = None
     threshold: int = 10
     window: timedelta = timedelta(hours=1)
     extra_per_day: int = 2
+    score_at_least: float | None = None
+    scorecard: Scorecard | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "scorecard", as_scorecard(self.scorecard, "Surge"))
+        if self.score_at_least is not None:
+            if (
+                isinstance(self.score_at_least, bool)
+                or not isinstance(self.score_at_least, (int, float))
+                or not 0 <= self.score_at_least <= 100
+            ):
+                msg = f"Surge(score_at_least={self.score_at_least!r}): a score in 0..100"
+                raise StrategyError(msg, field="score_at_least")
+            if self.scorecard is None:
+                msg = "Surge(score_at_least=...): give the scorecard that computes the score"
+                raise StrategyError(msg, field="scorecard")
         try:
             cond = parse_condition(self.when, "when")
         except ConfigError as exc:
@@ -456,11 +551,19 @@ class Surge(Filter):
             out["window"] = self.window
         if self.extra_per_day != 2:
             out["extra_per_day"] = self.extra_per_day
+        if self.score_at_least is not None:
+            out["score_at_least"] = self.score_at_least
+        if self.scorecard is not None:
+            out["scorecard"] = self.scorecard
         return out
 
-    def _matches(self, lead: Lead) -> bool:
+    def _matches(self, lead: Lead, ctx: RouteContext | None = None) -> bool:
         cond = self.when
-        return cond is None or bool(cond.matches(lead))
+        if cond is not None and not cond.matches(lead):
+            return False
+        if self.score_at_least is None or self.scorecard is None or ctx is None:
+            return True
+        return self.scorecard.cached_score(lead, ctx) >= self.score_at_least
 
     def _arrivals(self, ctx: RouteContext) -> list[Any]:
         key = (id(self), "arrivals")
@@ -473,7 +576,7 @@ class Surge(Filter):
                 p.lead for p in state.pool.values()
             ]
             for lead in (*ctx.batch, *pools):
-                if lead.id not in seen and self._matches(lead):
+                if lead.id not in seen and self._matches(lead, ctx):
                     seen.add(lead.id)
                     found.append(lead.created_at)
             times = sorted(found)
@@ -484,7 +587,7 @@ class Surge(Filter):
         return None
 
     def apply(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> FilterOutcome:
-        if not self._matches(lead):
+        if not self._matches(lead, ctx):
             return FilterOutcome(candidates, [], note="lead does not match the surge condition")
         times = self._arrivals(ctx)
         now = ctx.now
@@ -497,6 +600,10 @@ class Surge(Filter):
             "window": str(self.window),
             "extra_per_day": self.extra_per_day if fired else 0,
         }
+        if self.score_at_least is not None and self.scorecard is not None:
+            surge = ctx.lead_facts["surge"]
+            surge["score"] = self.scorecard.cached_score(lead, ctx)
+            surge["score_at_least"] = self.score_at_least
         note = (
             f"surge fired: {count} matching leads in {self.window} > {self.threshold}; "
             f"per-day caps +{self.extra_per_day}"
@@ -504,3 +611,199 @@ class Surge(Filter):
             else f"no surge: {count} matching leads in {self.window}"
         )
         return FilterOutcome(candidates, [], note=note)
+
+
+def as_scorecard(value: Any, owner: str) -> Scorecard | None:
+    """``value`` as a :class:`Scorecard` (it, or its config form); ``None`` stays ``None``.
+
+    .. versionadded:: 0.2.0
+    """
+    if value is None or isinstance(value, Scorecard):
+        return value
+    from leadroute.config import parse_route
+
+    try:
+        card = parse_route(value, "scorecard")
+    except ConfigError as exc:
+        msg = f"{owner}(scorecard=...): {exc}"
+        raise StrategyError(msg, field="scorecard") from None
+    if not isinstance(card, Scorecard):
+        msg = f"{owner}(scorecard={value!r}): a Scorecard"
+        raise StrategyError(msg, field="scorecard")
+    return card
+
+
+#: Live rep counters a ``Factor(source="rep")`` may read, besides rep fields,
+#: ``stats.x`` and ``attributes.x``.
+REP_COUNTERS: dict[str, str] = {
+    "open": "open leads the rep holds now (this call's earlier assignments included)",
+    "load_pct": "100 * open / capacity.max_open (None without max_open)",
+    "assigned_today": "leads assigned in the rep's local day",
+    "assigned_in_period": "leads assigned in the rep's rolling capacity period",
+    "won_this_month": "leads the rep won in its local calendar month (state history)",
+    "attainment": "target attainment this month in percent: stats.attainment if the CRM "
+    "supplies it, else 100 * won_this_month / monthly_target (stats or attributes)",
+    "response_hours": "median hours from assignment to first activity (closed leads)",
+}
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _won_by_month(ctx: RouteContext) -> dict[tuple[str, str], int]:
+    """Wins per (rep id, rep-local ``YYYY-MM``) from the state's history (once per call)."""
+    key = ("rep_value", "won")
+    found = ctx.memo.get(key)
+    if found is None:
+        found = {}
+        index = ctx.state.rep_index
+        for c in ctx.state.history:
+            rep = index.get(c.rep_id)
+            if c.outcome != "won" or rep is None:
+                continue
+            month = rep.local_time(c.closed_at).strftime("%Y-%m")
+            found[(c.rep_id, month)] = found.get((c.rep_id, month), 0) + 1
+        ctx.memo[key] = found
+    return found
+
+
+def _response_hours(ctx: RouteContext) -> dict[str, float]:
+    key = ("rep_value", "response")
+    found = ctx.memo.get(key)
+    if found is None:
+        hours: dict[str, list[float]] = {}
+        for c in ctx.state.history:
+            if c.first_activity_at is not None:
+                delta: datetime = c.first_activity_at
+                h = (delta - c.assigned_at).total_seconds() / 3600
+                hours.setdefault(c.rep_id, []).append(h)
+        found = {}
+        for rep_id, values in hours.items():
+            values.sort()
+            n = len(values)
+            found[rep_id] = values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
+        ctx.memo[key] = found
+    return found
+
+
+def rep_value(rep: Rep, name: str, ctx: RouteContext) -> Any:
+    """Read ``name`` of ``rep`` at the decision time: a live counter, a field, ``stats.x``
+    or ``attributes.x`` (a bare name falls back to ``stats``, then ``attributes``).
+
+    .. versionadded:: 0.2.0
+    """
+    if name == "open":
+        return ctx.open_count(rep.id)
+    if name == "load_pct":
+        cap = rep.capacity.max_open
+        return None if not cap else round(100 * ctx.open_count(rep.id) / cap, 4)
+    if name == "assigned_today":
+        return ctx.assigned_today(rep)
+    if name == "assigned_in_period":
+        return ctx.assigned_in_period(rep)
+    if name == "won_this_month":
+        month = rep.local_time(ctx.now).strftime("%Y-%m")
+        return _won_by_month(ctx).get((rep.id, month), 0)
+    if name == "attainment":
+        given = _number(rep.stats.get("attainment"))
+        if given is not None:
+            return given
+        target = _number(rep.stats.get("monthly_target"))
+        if target is None:
+            target = _number(rep.attributes.get("monthly_target"))
+        if not target:
+            return None
+        return round(100 * rep_value(rep, "won_this_month", ctx) / target, 4)
+    if name == "response_hours":
+        return _response_hours(ctx).get(rep.id)
+    if name.startswith("stats."):
+        return rep.stats.get(name[len("stats.") :])
+    if name.startswith("attributes."):
+        return rep.attributes.get(name[len("attributes.") :])
+    if name in Rep.model_fields:
+        return getattr(rep, name)
+    if name in rep.stats:
+        return rep.stats[name]
+    return rep.attributes.get(name)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class CardFit(Selector):
+    """The candidate with the highest scorecard score, rep-side factors included.
+
+    A :class:`Scorecard` of lead factors and rep factors
+    (``Factor(..., source="rep")``, ``source="match"``) computed per
+    candidate: the lead's part once, the rep's part for each rep (target
+    attainment this month, open load, response time, language match...).
+    The highest score wins; ties go to the candidate waiting longest. The
+    winner's score and factors are in ``facts[fact]`` and
+    ``facts[fact + "_factors"]``; the rationale lists the ten best.
+
+    >>> CardFit(factors=(Factor("attainment", 1, source="rep", ranges=((None, 100, 100),)),))
+    CardFit(factors=[attainment])
+
+    .. versionadded:: 0.2.0
+    """
+
+    factors: tuple[Factor, ...] = ()
+    fact: str = "fit"
+    _card: Any = dc_field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        card = Scorecard(factors=self.factors, fact=self.fact)
+        object.__setattr__(self, "factors", card.factors)
+        object.__setattr__(self, "_card", card)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        names = ", ".join(f.label for f in self.factors)
+        fact = "" if self.fact == "fit" else f", fact={self.fact!r}"
+        return f"CardFit(factors=[{names}]{fact})"
+
+    @property
+    def card(self) -> Scorecard:
+        """The scorecard behind this selector."""
+        card: Scorecard = self._card
+        return card
+
+    def select(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> Pick | None:
+        if not candidates:
+            return None
+        card = self.card
+        total = sum(f.weight for f in self.factors)
+        # the lead's points once; the rep's per candidate; summed in factor order as
+        # Scorecard.score does, so the figures are the same
+        plan = [
+            (f, f.weight / total, None if f.source != "lead" else f.points(lead)[0])
+            for f in self.factors
+        ]
+        scored: list[tuple[float, Rep, dict[str, float]]] = []
+        for rep in candidates:
+            score = 0.0
+            points: dict[str, float] = {}
+            for f, w, pts in plan:
+                if pts is None:
+                    pts = f.points_for(lead, rep, ctx)[0]
+                    points[f.label] = pts
+                score += w * pts
+            scored.append((round(score, 4), rep, points))
+        top = max(s[0] for s in scored)
+        tied = [rep for score, rep, _p in scored if score == top]
+        best, _v, _ = longest_waiting(tied, ctx.last_served)
+        ctx.lead_facts[self.fact] = top
+        ctx.lead_facts[f"{self.fact}_factors"] = card.score(lead, best, ctx)[1]
+        why = f"{best.id} has the highest card score {top:g} ({len(tied)} tied)"
+        if not ctx.explain:
+            return Pick(best, why, {})
+        shown = sorted(scored, key=lambda s: (-s[0], ctx.order(s[1].id)))[:10]
+        rationale: dict[str, Any] = {
+            "why": why,
+            "score": top,
+            "candidates": {rep.id: {"score": score, **p} for score, rep, p in shown},
+        }
+        return Pick(best, why, rationale)

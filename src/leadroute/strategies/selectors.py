@@ -9,18 +9,22 @@ continues where this one stopped.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from leadroute.exceptions import StrategyError
 from leadroute.hashing import unit_draw
+from leadroute.models import lead_value
 from leadroute.strategies.base import Pick, Selector
 
 if TYPE_CHECKING:
     from leadroute.context import RouteContext
     from leadroute.models import Lead, Rep
+    from leadroute.strategies.scoring import Scorecard
 
 __all__ = ["AssignTo", "LeastLoaded", "ManualReview", "RandomPick", "RoundRobin", "Weighted"]
 
@@ -308,21 +312,152 @@ class ManualReview(Selector):
     the rest find nobody here, so ``ManualReview(sample=0.05) | RoundRobin()``
     reviews 5% and rotates the rest.
 
+    With ``top`` (a fraction in ``(0, 1]``) the *most important* leads go to
+    review: a lead is reviewed when it ranks in the top ``top`` share, by
+    ``by``, of the leads created in the rolling ``window`` up to the decision
+    time (this call's leads and the state's open, pooled and closed leads).
+    ``by`` is ``"value"``, ``"score"`` or any lead field; with ``scorecard``,
+    ``"score"`` is that :class:`~leadroute.strategies.Scorecard`'s score of
+    each lead. Rank: leads with a higher value first, equal values by lead
+    id; a lead is in the top share when fewer than ``ceil(top * n)`` leads
+    rank before it (``n`` leads with a number in the window). Leads without a
+    number are never reviewed by rank.
+
     >>> ManualReview(reason="key_account")
     ManualReview(reason='key_account')
+    >>> ManualReview(top=0.05, by="value")
+    ManualReview(top=0.05)
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0 ``top``, ``by``, ``window``, ``scorecard``.
     """
 
     reason: str = "manual_review"
     sample: float | None = None
+    top: float | None = None
+    by: str = "value"
+    window: timedelta = timedelta(days=30)
+    scorecard: Scorecard | None = None
 
     def __post_init__(self) -> None:
         if self.sample is not None and not 0 < self.sample <= 1:
             msg = f"ManualReview(sample={self.sample!r}): a fraction in (0, 1]"
             raise StrategyError(msg, field="sample")
+        if self.top is not None:
+            if (
+                isinstance(self.top, bool)
+                or not isinstance(self.top, (int, float))
+                or not 0 < self.top <= 1
+            ):
+                msg = f"ManualReview(top={self.top!r}): a fraction in (0, 1]"
+                raise StrategyError(msg, field="top")
+            if self.sample is not None:
+                msg = "ManualReview: give sample or top, not both"
+                raise StrategyError(msg, field="top")
+        if not isinstance(self.by, str) or not self.by:
+            msg = f"ManualReview(by={self.by!r}): a lead field name such as 'value' or 'score'"
+            raise StrategyError(msg, field="by")
+        from leadroute.strategies.availability import as_duration
+        from leadroute.strategies.scoring import as_scorecard
+
+        window = as_duration(self.window, "window", "ManualReview")
+        if window is None or window <= timedelta(0):
+            msg = f"ManualReview(window={self.window!r}): must be a positive duration"
+            raise StrategyError(msg, field="window")
+        object.__setattr__(self, "window", window)
+        object.__setattr__(self, "scorecard", as_scorecard(self.scorecard, "ManualReview"))
+
+    def _number(self, lead: Lead, ctx: RouteContext) -> float | None:
+        if self.by == "score" and self.scorecard is not None:
+            value: Any = self.scorecard.cached_score(lead, ctx)
+        else:
+            value = lead_value(lead, self.by)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            return None
+        return float(value)
+
+    def _peers(self, ctx: RouteContext) -> tuple[list[datetime], list[tuple[float, str]]]:
+        """Every known lead with a number: creation times (sorted) and (value, id) alongside."""
+        key = (id(self), "peers")
+        found = ctx.memo.get(key)
+        if found is None:
+            seen: set[str] = set()
+            rows: list[tuple[datetime, str, float]] = []
+            state = ctx.state
+            leads = [
+                *ctx.batch,
+                *(o.lead for o in state.open_leads.values()),
+                *(p.lead for p in state.pool.values()),
+                *(c.lead for c in state.history),
+            ]
+            for other in leads:
+                if other.id in seen:
+                    continue
+                seen.add(other.id)
+                v = self._number(other, ctx)
+                if v is not None:
+                    rows.append((other.created_at, other.id, v))
+            rows.sort()
+            found = ([r[0] for r in rows], [(r[2], r[1]) for r in rows])
+            ctx.memo[key] = found
+        return found
+
+    def _window(
+        self, ctx: RouteContext, rows: list[tuple[float, str]], lo: int, hi: int
+    ) -> list[tuple[float, str]]:
+        """``rows[lo:hi]`` as sorted ``(-value, id)`` keys; slid from the last window when close."""
+        key = (id(self), "window")
+        last = ctx.memo.get(key)
+        if last is not None and last[0] == lo and last[1] == hi:
+            ranked: list[tuple[float, str]] = last[2]
+            return ranked
+        if last is not None and lo >= last[0] and hi >= last[1] and lo <= last[1]:
+            ranked = last[2]
+            if (lo - last[0]) + (hi - last[1]) <= max(16, len(ranked) // 8):
+                for v, i in rows[last[0] : lo]:
+                    del ranked[bisect.bisect_left(ranked, (-v, i))]
+                for v, i in rows[last[1] : hi]:
+                    bisect.insort(ranked, (-v, i))
+                ctx.memo[key] = (lo, hi, ranked)
+                return ranked
+        ranked = sorted((-v, i) for v, i in rows[lo:hi])
+        ctx.memo[key] = (lo, hi, ranked)
+        return ranked
+
+    def _ranked(self, lead: Lead, ctx: RouteContext) -> Pick | None:
+        assert self.top is not None
+        value = self._number(lead, ctx)
+        if value is None:
+            return None
+        times, rows = self._peers(ctx)
+        now = ctx.now
+        lo = bisect.bisect_right(times, now - self.window)
+        hi = bisect.bisect_right(times, now)
+        ranked = self._window(ctx, rows, lo, hi)
+        me = (-value, lead.id)
+        rank = bisect.bisect_left(ranked, me)
+        inside = rank < len(ranked) and ranked[rank] == me
+        n = len(ranked) + (0 if inside else 1)
+        cut = math.ceil(self.top * n)
+        if rank >= cut:
+            return None
+        why = (
+            f"top {self.top:.0%} by {self.by}: {value:g} ranks {rank + 1} of {n} leads "
+            f"in the last {self.window} (review the first {cut})"
+        )
+        rationale = {
+            "why": why,
+            "by": self.by,
+            "value": value,
+            "rank": rank + 1,
+            "of": n,
+            "cut": cut,
+        }
+        return Pick(None, why, rationale, review=True, reason=self.reason)
 
     def select(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> Pick | None:
+        if self.top is not None:
+            return self._ranked(lead, ctx)
         if self.sample is not None:
             draw = unit_draw(ctx.seed, "review", lead.id)
             if draw >= self.sample:
