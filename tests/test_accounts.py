@@ -563,3 +563,10 @@ def test_import_leaves_the_extras_unimported() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
+
+
+def test_domain_alias_beats_the_company_name() -> None:
+    """A domain alias wins over the lead's own company key (aliases always win)."""
+    m = AccountMatcher(aliases={"bytedance.com": "ByteDance"})
+    found = m.match(lead("a", company="Douyin Group", email="x@bytedance.com"))
+    assert found == AccountMatch("bytedance", "alias", "x@bytedance.com")

@@ -97,7 +97,7 @@ def _freeze(aliases: Any) -> Mapping[str, str]:
     if aliases is None:
         return MappingProxyType({})
     if not isinstance(aliases, Mapping):
-        msg = f"AccountMatcher(aliases={aliases!r}): a mapping of name -> account key"
+        msg = f"AccountMatcher(aliases={aliases!r}): a mapping of name -> account name"
         raise StrategyError(msg, field="aliases")
     for name, target in aliases.items():
         if not isinstance(name, str) or not name.strip():
@@ -105,7 +105,7 @@ def _freeze(aliases: Any) -> Mapping[str, str]:
             raise StrategyError(msg, field="aliases")
         if not isinstance(target, str) or not target.strip():
             msg = (
-                f"AccountMatcher(aliases[{name!r}]={target!r}): the account key is a non-empty text"
+                f"AccountMatcher(aliases[{name!r}]={target!r}): the account name is a non-empty text"
             )
             raise StrategyError(msg, field=f"aliases.{name}")
     return MappingProxyType(dict(sorted(aliases.items())))
@@ -118,7 +118,7 @@ class AccountMatcher:
     Tried in order, first hit wins:
 
     1. the lead's ``account_key`` (method ``"account_key"``);
-    2. ``aliases``: a table a CRM supplies, name -> account key
+    2. ``aliases``: a table a CRM supplies, name -> account name
        (``{"字节跳动": "bytedance"}``); a name matches however it is written
        (case, width, punctuation, legal suffix; with ``romanize`` also in the
        other script), and a name that is a domain (``"bytedance.com"``)
@@ -208,31 +208,37 @@ class AccountMatcher:
         """The lead's account and how it was found, or ``None`` when nothing identifies it."""
         if lead.account_key:
             return AccountMatch(lead.account_key, "account_key", lead.account_key)
+        index = self._index
         company = company_of(lead)
         plain = company_key(company)
         roman = romanised_key(company) if self.romanize and plain is not None else None
-        mail = registrable_domain(email_domain(lead.email))
-        raw_web = lead.attributes.get(self.web_field)
-        web_text = raw_web if isinstance(raw_web, str) else None
-        web = web_domain(web_text)
-        index = self._index
-        if index:
-            for found, text in (
-                (None if plain is None else f"c:{plain}", company),
-                (None if roman is None else f"r:{roman}", company),
-                (None if mail is None else f"d:{mail}", lead.email),
-                (None if web is None else f"d:{web}", web_text),
-            ):
-                if found is not None and text is not None and found in index:
-                    return AccountMatch(index[found], "alias", text)
-        if company is not None:
+        if company is not None and index:
+            for found in (plain and f"c:{plain}", roman and f"r:{roman}"):
+                if found and found in index:
+                    return AccountMatch(index[found], "alias", company)
+        if company is not None and not index:
             if roman is not None:
                 return AccountMatch(roman, "romanised", company)
             if plain is not None:
                 return AccountMatch(plain, "company", company)
-        if mail is not None and lead.email is not None:
-            return AccountMatch(f"@{mail}", "email domain", lead.email)
-        if web is not None and web_text is not None:
+        email = lead.email
+        mail = registrable_domain(email_domain(email))
+        raw_web = lead.attributes.get(self.web_field)
+        web_text = raw_web if isinstance(raw_web, str) else None
+        web = web_domain(web_text)
+        if index:
+            if email is not None and mail is not None and f"d:{mail}" in index:
+                return AccountMatch(index[f"d:{mail}"], "alias", email)
+            if web_text is not None and web is not None and f"d:{web}" in index:
+                return AccountMatch(index[f"d:{web}"], "alias", web_text)
+            if company is not None:
+                if roman is not None:
+                    return AccountMatch(roman, "romanised", company)
+                if plain is not None:
+                    return AccountMatch(plain, "company", company)
+        if email is not None and mail is not None:
+            return AccountMatch(f"@{mail}", "email domain", email)
+        if web_text is not None and web is not None:
             return AccountMatch(f"@{web}", "web domain", web_text)
         return None
 
