@@ -570,3 +570,40 @@ def test_domain_alias_beats_the_company_name() -> None:
     m = AccountMatcher(aliases={"bytedance.com": "ByteDance"})
     found = m.match(lead("a", company="Douyin Group", email="x@bytedance.com"))
     assert found == AccountMatch("bytedance", "alias", "x@bytedance.com")
+
+
+_SPELLINGS = [
+    "北京某某科技有限公司",
+    "Beijing Moumou Technology Co., Ltd.",
+    "某某科技（北京）有限公司上海分公司",
+    "北京某某贸易有限公司",
+    "Shanghai Moumou Trading Co., Ltd.",
+    "字节跳动",
+    "ByteDance Ltd.",
+    "Acme S.A.",
+    "ACME SA",
+    "Acme Bank",
+]
+
+
+@given(st.lists(st.sampled_from(_SPELLINGS), min_size=1, max_size=12), st.integers(0, 1))
+def test_one_account_one_owner(names: list[str], split: int) -> None:
+    """Whatever the spelling and the batching, leads of one account land on one rep."""
+    matcher = AccountMatcher(aliases={"字节跳动": "ByteDance"}, romanize=True)
+    router = _owner_router(accounts=matcher)
+    state = PoolState(reps=(rep("ann"), rep("bo"), rep("cy")))
+    batch = [lead(f"L{i}", i, company=name) for i, name in enumerate(names)]
+    cut = len(batch) // 2 if split else len(batch)
+    owner_of: dict[str, str] = {}
+    for part in (batch[:cut], batch[cut:]):
+        if not part:
+            continue
+        result = router.assign(state, part)
+        state = result.state
+        for one, assignment in zip(part, result.assignments, strict=True):
+            key = matcher.key_of(one)
+            assert key is not None
+            assert assignment.rep_id is not None
+            assert owner_of.setdefault(key, assignment.rep_id) == assignment.rep_id
+            assert state.open_leads[one.id].account_key == key
+    assert set(state.owners) == set(owner_of)
