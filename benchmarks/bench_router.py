@@ -270,7 +270,8 @@ def scoring_case(work: Workload, hand_us: float) -> None:
     reps = tuple(r.model_copy(update={"level": 1 + i % 3}) for i, r in enumerate(work.reps))
     history = tuple(
         ClosedLead(
-            lead=lead,
+            # past leads like the routed ones, under their own ids (a closed lead is not routed)
+            lead=lead.model_copy(update={"id": f"H{lead.id}"}),
             rep_id=reps[int(unit_draw("h", i) * len(reps))].id,
             assigned_at=lead.created_at - timedelta(days=60),
             closed_at=lead.created_at - timedelta(days=50),

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
 from leadroute import Capacity, PoolState, Rep, Router, Rule, TimeWindow
 from leadroute.context import RouteContext
+from leadroute.exceptions import ModelError as ValidationError
 from leadroute.strategies import Availability, CapacityCap, Geo, Ownership, RoundRobin
 from leadroute.worktime import add_working_time, next_work_start
 from tests.conftest import lead, rep

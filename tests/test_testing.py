@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 
 from leadroute import Assignment, Rep, Router, Rule
+from leadroute.exceptions import InputError
 from leadroute.strategies import CapacityCap, RoundRobin
 from leadroute.testing import check_invariants, lead_batches, pool_states, reps
 from tests.conftest import lead, rep
@@ -20,7 +21,7 @@ def test_overrides_fix_fields(r: Rep) -> None:
 
 def test_unknown_override_rejected() -> None:
     """A misspelled override is an error, not silently ignored."""
-    with pytest.raises(TypeError, match="levle"):
+    with pytest.raises(InputError, match="levle"):
         reps(levle=3)
 
 

@@ -20,7 +20,7 @@ from typing import IO, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from leadroute.audit import Decision
-from leadroute.exceptions import FileFormatError, LeadrouteError
+from leadroute.exceptions import FileFormatError, LeadrouteError, ModelError
 from leadroute.models import Lead
 from leadroute.result import RoutingResult, explain_rep
 from leadroute.router import Router
@@ -31,12 +31,12 @@ __all__ = ["main"]
 M = TypeVar("M", bound=BaseModel)
 
 
-def _field(err: ValidationError) -> str:
+def _field(err: ValidationError | ModelError) -> str:
     first = err.errors()[0]
     return ".".join(str(p) for p in first["loc"]) or "(record)"
 
 
-def _message(err: ValidationError) -> str:
+def _message(err: ValidationError | ModelError) -> str:
     return str(err.errors()[0]["msg"])
 
 
@@ -53,7 +53,7 @@ def read_jsonl(path: str, model: type[M]) -> list[M]:
             raise FileFormatError(msg, file=path, line=lineno) from None
         try:
             out.append(model.model_validate(data))
-        except ValidationError as exc:
+        except (ValidationError, ModelError) as exc:
             raise FileFormatError(
                 _message(exc), file=path, line=lineno, field=_field(exc)
             ) from None
@@ -70,7 +70,7 @@ def read_json(path: str, model: type[M]) -> M:
         raise FileFormatError(msg, file=path, line=exc.lineno) from None
     try:
         return model.model_validate(data)
-    except ValidationError as exc:
+    except (ValidationError, ModelError) as exc:
         raise FileFormatError(_message(exc), file=path, field=_field(exc)) from None
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from leadroute.exceptions import ConfigError
+from leadroute.limits import MAX_DEPTH, check_json, short_repr
 from leadroute.models import LEAD_FIELDS, Lead, lead_value
 from leadroute.regions import normalize_region, region_covers
 
@@ -37,6 +38,7 @@ __all__ = [
     "FieldCondition",
     "Not",
     "Predicate",
+    "condition_depth",
     "parse_condition",
 ]
 
@@ -254,16 +256,25 @@ def parse_condition(obj: Any, path: str = "when") -> Condition | None:
     """Build a :class:`Condition` from its data form, a function, or ``None`` (always).
 
     Errors name the path (``rules[0].when.all[1]``) and suggest the closest
-    operator or field name for a misspelling.
+    operator or field name for a misspelling. Conditions nest at most
+    :data:`~leadroute.limits.MAX_DEPTH` levels deep.
     """
     if obj is None:
         return None
     if isinstance(obj, Condition):
+        if condition_depth(obj) > MAX_DEPTH:
+            msg = f"conditions nest deeper than {MAX_DEPTH} levels"
+            raise ConfigError(msg, path=path)
         return obj
+    try:
+        check_json(obj, path, max_depth=MAX_DEPTH * 2 + 2)
+    except ValueError as exc:
+        text = str(exc).split(": ", 1)[-1]
+        raise ConfigError(text, path=str(exc).split(": ", 1)[0]) from None
     if callable(obj):
         return Predicate(obj)
     if not isinstance(obj, Mapping):
-        msg = f"a condition is a mapping or a function, got {obj!r}"
+        msg = f"a condition is a mapping or a function, got {short_repr(obj)}"
         raise ConfigError(msg, path=path)
     keys = set(obj)
     for combo in ("all", "any"):
@@ -288,7 +299,7 @@ def parse_condition(obj: Any, path: str = "when") -> Condition | None:
         )
     name = obj["field"]
     if not isinstance(name, str) or not name:
-        msg = f"field must be a name, got {name!r}"
+        msg = f"field must be a name, got {short_repr(name)}"
         raise ConfigError(msg, path=f"{path}.field")
     if name not in LEAD_FIELDS and not name.startswith("attributes."):
         guess = _closest(name, sorted(LEAD_FIELDS))
@@ -304,9 +315,30 @@ def parse_condition(obj: Any, path: str = "when") -> Condition | None:
         msg = f"unknown operator {op!r}"
         raise ConfigError(msg, path=f"{path}.{op}", suggestion=_closest(op, OPERATORS))
     try:
+        check_json(obj[op], "value")
         return FieldCondition(name, op, obj[op])
-    except ConfigError as exc:
+    except ValueError as exc:
         raise ConfigError(str(exc), path=f"{path}.{op}") from None
+
+
+def condition_depth(cond: Condition) -> int:
+    """How deep ``all`` / ``any`` / ``not`` nest in ``cond`` (1 for a single test).
+
+    .. versionadded:: 0.2.0
+    """
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(cond, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_DEPTH + 1:
+                break
+        if isinstance(node, (AllOf, AnyOf)):
+            stack.extend((c, depth + 1) for c in node.conditions)
+        elif isinstance(node, Not):
+            stack.append((node.condition, depth + 1))
+    return deepest
 
 
 def _required(cond: Condition | None, path: str) -> Condition:

@@ -28,11 +28,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
 from leadroute.accounts import AccountMatcher
 from leadroute.conditions import Condition, parse_condition
-from leadroute.exceptions import ConfigError, FileFormatError, StrategyError
+from leadroute.exceptions import ConfigError, FileFormatError, ModelError, StrategyError
+from leadroute.limits import MAX_DEPTH, MAX_INT, check_json, short_repr
+from leadroute.models import error_path
+from leadroute.paramcheck import check_params, param_problem
 from leadroute.rules import Rule
 from leadroute.strategies import BUILTIN
 from leadroute.strategies.availability import _DURATION
@@ -52,6 +53,10 @@ __all__ = [
 ]
 
 _ROUTER_KEYS = ("rules", "default", "seed", "max_drops", "accounts")
+#: Deepest nesting of lists and tables in one route's data form.
+MAX_ROUTE_NESTING = 2 * MAX_DEPTH + 2
+#: Largest ``max_drops`` (dropped reps listed per audit step).
+MAX_DROPS = 1_000_000
 _RULE_KEYS = ("id", "when", "route", "on_empty")
 
 
@@ -81,6 +86,9 @@ def load_data(source: Mapping[str, Any] | str | Path) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         msg = f"not valid JSON: {exc.msg}"
         raise FileFormatError(msg, file=str(path), line=exc.lineno) from None
+    except (RecursionError, ValueError) as exc:
+        msg = "not readable JSON: nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise FileFormatError(msg, file=str(path)) from None
     if not isinstance(data, dict):
         msg = "the top level must be an object"
         raise FileFormatError(msg, file=str(path), line=1)
@@ -94,6 +102,11 @@ def router_from_config(
     from leadroute.router import Router
 
     data = load_data(source)
+    try:
+        check_json(data, "config", max_depth=MAX_ROUTE_NESTING + 8)
+    except ValueError as exc:
+        where, text = str(exc).split(": ", 1)
+        raise ConfigError(text, path=where.removeprefix("config").lstrip(".")) from None
     for key in data:
         if key not in _ROUTER_KEYS:
             msg = f"unknown key {key!r} (expected {', '.join(_ROUTER_KEYS)})"
@@ -107,12 +120,16 @@ def router_from_config(
     default = data.get("default")
     route = None if default is None else parse_route(default, "default", registry)
     seed = data.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        msg = f"seed must be an integer, got {seed!r}"
+    if isinstance(seed, bool) or not isinstance(seed, int) or not -MAX_INT <= seed <= MAX_INT:
+        msg = f"seed must be an integer within +-{MAX_INT}, got {short_repr(seed)}"
         raise ConfigError(msg, path="seed")
     max_drops = data.get("max_drops", 50)
-    if isinstance(max_drops, bool) or not isinstance(max_drops, int) or max_drops < 0:
-        msg = f"max_drops must be a whole number >= 0, got {max_drops!r}"
+    if (
+        isinstance(max_drops, bool)
+        or not isinstance(max_drops, int)
+        or not 0 <= max_drops <= MAX_DROPS
+    ):
+        msg = f"max_drops must be a whole number in 0..{MAX_DROPS}, got {short_repr(max_drops)}"
         raise ConfigError(msg, path="max_drops")
     accounts = data.get("accounts")
     matcher = None if accounts is None else AccountMatcher.from_config(accounts, "accounts")
@@ -125,13 +142,15 @@ def router_from_config(
         return Router(
             rules=rules, default=route, seed=seed, max_drops=max_drops, accounts=matcher
         )
+    except ConfigError:
+        raise
     except StrategyError as exc:
         raise ConfigError(str(exc), path="default") from None
 
 
 def _rule(raw: Any, path: str, registry: Mapping[str, type]) -> Rule:
     if not isinstance(raw, Mapping):
-        msg = f"a rule is a table with id, when, route; got {raw!r}"
+        msg = f"a rule is a table with id, when, route; got {short_repr(raw)}"
         raise ConfigError(msg, path=path)
     for key in raw:
         if key not in _RULE_KEYS:
@@ -147,10 +166,13 @@ def _rule(raw: Any, path: str, registry: Mapping[str, type]) -> Rule:
     route = parse_route(raw["route"], f"{path}.route", registry)
     try:
         return Rule(id=raw["id"], when=when, route=route, on_empty=raw.get("on_empty", "next"))
-    except ValidationError as exc:
+    except ModelError as exc:
         err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(err["msg"], path=f"{path}.{where}" if where else path) from None
+        where = error_path(err["loc"], raw)
+        text = str(exc).split(": ", 2)[-1] if exc.path else str(err["msg"])
+        if text.startswith("Value error, "):
+            text = text[len("Value error, ") :]
+        raise ConfigError(text, path=f"{path}.{where}" if where else path) from None
     except (ConfigError, StrategyError) as exc:
         raise ConfigError(str(exc), path=f"{path}.route") from None
 
@@ -173,6 +195,12 @@ def parse_route(
     reg = registry if registry is not None else BUILTIN
     if isinstance(obj, Strategy):
         return obj
+    if isinstance(obj, (list, Mapping)):
+        try:
+            check_json(obj, path, max_depth=MAX_ROUTE_NESTING)
+        except ValueError as exc:
+            where, text = str(exc).split(": ", 1)
+            raise ConfigError(text, path=where) from None
     if isinstance(obj, str):
         return _make(obj, {}, path, reg)
     if isinstance(obj, list):
@@ -193,17 +221,17 @@ def parse_route(
         name = obj["type"]
         params = {k: v for k, v in obj.items() if k != "type"}
         return _make(name, params, path, reg)
-    msg = f"a strategy is a name, a table or a list, got {obj!r}"
+    msg = f"a strategy is a name, a table or a list, got {short_repr(obj)}"
     raise ConfigError(msg, path=path)
 
 
 def _make(name: Any, params: dict[str, Any], path: str, reg: Mapping[str, type]) -> Strategy:
     if not isinstance(name, str) or name not in reg:
-        msg = f"unknown strategy {name!r}"
+        msg = f"unknown strategy {short_repr(name)}"
         raise ConfigError(
             msg,
             path=f"{path}.type" if params else path,
-            suggestion=_closest(str(name), sorted(reg)),
+            suggestion=_closest(name, sorted(reg)) if isinstance(name, str) else None,
         )
     cls = reg[name]
     if cls is Chain or cls is Fallback:
@@ -225,19 +253,39 @@ def _make(name: Any, params: dict[str, Any], path: str, reg: Mapping[str, type])
     kwargs: dict[str, Any] = {}
     for key, value in params.items():
         if fields and key not in fields:
-            msg = f"{name} has no parameter {key!r}"
-            raise ConfigError(msg, path=f"{path}.{key}", suggestion=_closest(key, list(fields)))
+            msg = f"{name} has no parameter {short_repr(key)}"
+            raise ConfigError(
+                msg, path=f"{path}.{key}", suggestion=_closest(str(key), list(fields))
+            )
         ftype = str(fields[key].type) if key in fields else ""
         kwargs[key] = _convert(value, ftype, f"{path}.{key}", reg)
+    made: Strategy = _construct(cls, name, kwargs, path)
+    return made
+
+
+def _construct(cls: type, name: str, kwargs: dict[str, Any], path: str) -> Any:
+    """``cls(**kwargs)``; every parameter's type checked, every failure a :class:`ConfigError`."""
     try:
-        return cls(**kwargs)  # type: ignore[no-any-return]
+        obj = cls(**kwargs)
     except StrategyError as exc:
         where = f"{path}.{exc.field}" if exc.field else path
         raise ConfigError(str(exc), path=where) from None
     except ConfigError as exc:
         raise ConfigError(str(exc), path=path) from None
-    except TypeError as exc:
-        raise ConfigError(str(exc), path=path) from None
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError) as exc:
+        # a parameter of the wrong type that the strategy tripped over: name it if we can
+        for key, value in kwargs.items():
+            found = param_problem(cls, key, value)
+            if found is not None:
+                msg = f"{name}: {found[1]}"
+                raise ConfigError(msg, path=f"{path}.{found[0]}") from None
+        msg = f"{name}: {short_repr(str(exc))}"
+        raise ConfigError(msg, path=path) from None
+    found = check_params(obj)
+    if found is not None:
+        msg = f"{name}: {found[1]}"
+        raise ConfigError(msg, path=f"{path}.{found[0]}")
+    return obj
 
 
 def _convert(value: Any, ftype: str, path: str, reg: Mapping[str, type]) -> Any:
@@ -265,11 +313,11 @@ def _factor(raw: Any, path: str) -> Factor:
             raise ConfigError(msg, path=f"{path}.{key}", suggestion=_closest(key, names))
     data = dict(raw)
     if isinstance(data.get("ranges"), list):
-        data["ranges"] = tuple(tuple(r) for r in data["ranges"])
-    try:
-        return Factor(**data)
-    except StrategyError as exc:
-        raise ConfigError(str(exc), path=f"{path}.{exc.field}" if exc.field else path) from None
+        data["ranges"] = tuple(
+            tuple(r) if isinstance(r, (list, tuple)) else r for r in data["ranges"]
+        )
+    factor: Factor = _construct(Factor, "Factor", data, path)
+    return factor
 
 
 def _band(raw: Any, path: str, reg: Mapping[str, type]) -> Band:
@@ -290,10 +338,8 @@ def _band(raw: Any, path: str, reg: Mapping[str, type]) -> Band:
             kwargs[key] = tuple(value)
         else:
             kwargs[key] = value
-    try:
-        return Band(**kwargs)
-    except StrategyError as exc:
-        raise ConfigError(str(exc), path=f"{path}.{exc.field}" if exc.field else path) from None
+    band: Band = _construct(Band, "Band", kwargs, path)
+    return band
 
 
 # -- writing ---------------------------------------------------------------------------

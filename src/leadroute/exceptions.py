@@ -7,8 +7,12 @@ type that fits, so ``except ValueError`` keeps working::
     ├── ConfigError (ValueError)           bad rule/strategy config; names the path
     ├── StrategyError (ValueError)         bad strategy parameters at construction
     ├── InputError (ValueError)            bad call input; names lead/rep/field
+    │   ├── ModelError                     a model (Lead, Rep, PoolState...) that does not
+    │   │                                  validate; keeps pydantic's ``errors()``
     │   ├── DuplicateLeadError             the same lead id twice in one batch
     │   ├── LeadAlreadyOpenError           a lead that is already open in the state
+    │   ├── LeadAlreadyClosedError         a closed lead submitted again
+    │   ├── FutureLeadError                a lead dated too far after the decision clock
     │   ├── UnknownRepError (KeyError)     a rep id the state does not know
     │   ├── UnknownLeadError (KeyError)    a lead id the state does not know
     │   └── CapacityExceededError          a manual assignment over a cap, not forced
@@ -16,21 +20,29 @@ type that fits, so ``except ValueError`` keeps working::
     └── MissingExtraError (ImportError)    a feature needs an optional extra; names it
 
 .. versionadded:: 0.1.0
+.. versionchanged:: 0.2.0
+   :class:`ModelError`, :class:`LeadAlreadyClosedError` and
+   :class:`FutureLeadError` added; every public entry point raises only
+   these (see ``docs/errors.md``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = [
     "CapacityExceededError",
     "ConfigError",
     "DuplicateLeadError",
     "FileFormatError",
+    "FutureLeadError",
     "InputError",
+    "LeadAlreadyClosedError",
     "LeadAlreadyOpenError",
     "LeadrouteError",
     "MissingExtraError",
+    "ModelError",
     "StrategyError",
     "UnknownLeadError",
     "UnknownRepError",
@@ -82,12 +94,55 @@ class InputError(LeadrouteError, ValueError):
         super().__init__(message)
 
 
+class ModelError(InputError):
+    """A model (``Lead``, ``Rep``, ``PoolState``, ``Rule``...) built from data that does not validate.
+
+    Wraps pydantic's ``ValidationError``: :meth:`errors` returns its
+    structured details (``loc``, ``msg``, ``type``); ``path`` names the first
+    problem (``reps[wang].working_hours``; list items holding an ``id`` are
+    named by it); ``model`` is the model's name.
+
+    .. versionadded:: 0.2.0
+    """
+
+    def __init__(
+        self, message: str, *, model: str, path: str = "", errors: Sequence[Any] = ()
+    ) -> None:
+        self.model = model
+        self.path = path
+        self._errors = list(errors)
+        super().__init__(message, field=path or None)
+
+    def errors(self) -> list[Any]:
+        """pydantic's structured error details (``loc``, ``msg``, ``type``, ``input``...)."""
+        return list(self._errors)
+
+
 class DuplicateLeadError(InputError):
     """The same lead id appears more than once in one batch."""
 
 
 class LeadAlreadyOpenError(InputError):
     """A lead in the batch is already open (assigned) in the pool state."""
+
+
+class LeadAlreadyClosedError(InputError):
+    """A lead submitted to ``assign`` (or assigned by hand) that is already closed in ``history``.
+
+    Closed leads are never reopened silently: route the CRM's new inquiry
+    under a new lead id.
+
+    .. versionadded:: 0.2.0
+    """
+
+
+class FutureLeadError(InputError):
+    """A lead created further after the decision clock than the tolerance allows.
+
+    See ``docs/errors.md`` (``FUTURE_TOLERANCE``, ``MAX_CLOCK_JUMP``).
+
+    .. versionadded:: 0.2.0
+    """
 
 
 class UnknownRepError(InputError, KeyError):
@@ -120,6 +175,7 @@ class FileFormatError(LeadrouteError, ValueError):
         where = file if line is None else f"{file}:{line}"
         text = f"{where}: {field}: {message}" if field else f"{where}: {message}"
         super().__init__(text)
+
 
 
 class MissingExtraError(LeadrouteError, ImportError):

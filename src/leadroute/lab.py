@@ -29,6 +29,7 @@ from pydantic import AwareDatetime, Field
 from leadroute.exceptions import InputError
 from leadroute.fast import build
 from leadroute.fit import FitModel
+from leadroute.limits import short_repr
 from leadroute.models import FrozenModel, Lead
 from leadroute.router import Router
 from leadroute.state import ZERO_LOAD, ClosedLead, OpenLead, PoolState
@@ -189,9 +190,7 @@ def simulate(
 
     Target shares are the reps' weights over the active roster.
     """
-    if step <= timedelta(0):
-        msg = f"step={step!r}: must be positive"
-        raise InputError(msg, field="step")
+    leads = _check_simulate(router, state, leads, step, close_after, min_history, prior_strength)
     stream = sorted(leads, key=lambda x: (x.created_at, x.id))
     by_id = _outcomes(outcomes)
     fit: FitModel | None = None
@@ -314,9 +313,64 @@ def _outcomes(
 ) -> dict[str, HistoricalOutcome]:
     if outcomes is None:
         return {}
+    items = list(outcomes.values()) if isinstance(outcomes, Mapping) else outcomes
+    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+        msg = f"outcomes: expected HistoricalOutcome records, got {type(outcomes).__name__}"
+        raise InputError(msg, field="outcomes")
+    items = list(items)
+    for i, o in enumerate(items):
+        if not isinstance(o, HistoricalOutcome):
+            msg = f"outcomes[{i}] is a {type(o).__name__}, not a HistoricalOutcome"
+            raise InputError(msg, field=f"outcomes[{i}]")
     if isinstance(outcomes, Mapping):
         return dict(outcomes)
-    return {o.lead_id: o for o in outcomes}
+    return {o.lead_id: o for o in items}
+
+
+def _check_simulate(
+    router: object,
+    state: object,
+    leads: object,
+    step: object,
+    close_after: object,
+    min_history: object,
+    prior_strength: object,
+) -> list[Lead]:
+    """``simulate``'s arguments checked (every problem an :class:`InputError`); the leads."""
+    if not isinstance(router, Router):
+        msg = f"router: expected a Router, got {type(router).__name__}"
+        raise InputError(msg, field="router")
+    if not isinstance(state, PoolState):
+        msg = f"state: expected a PoolState, got {type(state).__name__}"
+        raise InputError(msg, field="state")
+    if isinstance(leads, (str, bytes, Mapping)) or not isinstance(leads, Iterable):
+        msg = f"leads: expected a list of Lead objects, got {type(leads).__name__}"
+        raise InputError(msg, field="leads")
+    out = list(leads)
+    for i, lead in enumerate(out):
+        if not isinstance(lead, Lead):
+            msg = f"leads[{i}] is a {type(lead).__name__}, not a Lead"
+            raise InputError(msg, field=f"leads[{i}]")
+    longest = timedelta(days=36_600)
+    if not isinstance(step, timedelta) or not timedelta(0) < step <= longest:
+        msg = f"step={short_repr(step)}: a positive duration of at most {longest.days} days"
+        raise InputError(msg, field="step")
+    if close_after is not None and (
+        not isinstance(close_after, timedelta) or not timedelta(0) <= close_after <= longest
+    ):
+        msg = f"close_after={short_repr(close_after)}: a duration of 0 to {longest.days} days"
+        raise InputError(msg, field="close_after")
+    if isinstance(min_history, bool) or not isinstance(min_history, int) or min_history < 0:
+        msg = f"min_history={short_repr(min_history)}: a whole number >= 0"
+        raise InputError(msg, field="min_history")
+    if (
+        isinstance(prior_strength, bool)
+        or not isinstance(prior_strength, (int, float))
+        or not 0 < prior_strength < math.inf
+    ):
+        msg = f"prior_strength={short_repr(prior_strength)}: a finite number > 0"
+        raise InputError(msg, field="prior_strength")
+    return out
 
 
 def _waiting(state: PoolState) -> bool:

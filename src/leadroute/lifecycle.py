@@ -33,8 +33,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from leadroute.audit import Decision, RuleTrial, Step
-from leadroute.exceptions import InputError
+from leadroute.exceptions import InputError, StrategyError
 from leadroute.fast import build
+from leadroute.limits import MAX_COUNT, check_datetime, short_repr
 from leadroute.models import FrozenModel, Lead, Rep
 from leadroute.ownership import OwnershipPolicy, change_owner, ownership_step
 from leadroute.result import RoutingResult, assignments_of
@@ -86,30 +87,49 @@ class ReclaimPolicy:
 
     def __post_init__(self) -> None:
         for name in ("first_touch", "recycle_after", "protection", "cooldown", "unconverted_after"):
-            value = as_duration(getattr(self, name), name, "ReclaimPolicy")
+            try:
+                value = as_duration(getattr(self, name), name, "ReclaimPolicy")
+            except StrategyError as exc:
+                raise InputError(str(exc), field=name) from None
             if value is None and name in ("protection", "cooldown"):
                 value = timedelta(0)
+            if value is not None and value > MAX_DURATION:
+                msg = f"ReclaimPolicy({name}={value!r}): at most {MAX_DURATION.days} days"
+                raise InputError(msg, field=name)
             object.__setattr__(self, name, value)
-        if self.max_reassignments < 0:
-            msg = f"ReclaimPolicy(max_reassignments={self.max_reassignments}): must be >= 0"
+        if (
+            isinstance(self.max_reassignments, bool)
+            or not isinstance(self.max_reassignments, int)
+            or not 0 <= self.max_reassignments <= MAX_COUNT
+        ):
+            msg = (
+                f"ReclaimPolicy(max_reassignments={short_repr(self.max_reassignments)}): "
+                f"a whole number in 0..{MAX_COUNT}"
+            )
             raise InputError(msg, field="max_reassignments")
+        if not isinstance(self.working_time, bool):
+            msg = f"ReclaimPolicy(working_time={short_repr(self.working_time)}): true or false"
+            raise InputError(msg, field="working_time")
         if not isinstance(self.unconverted_to, str) or not self.unconverted_to:
-            msg = f"ReclaimPolicy(unconverted_to={self.unconverted_to!r}): 'pool' or a rule id"
+            msg = f"ReclaimPolicy(unconverted_to={short_repr(self.unconverted_to)}): 'pool' or a rule id"
             raise InputError(msg, field="unconverted_to")
         own = self.ownership
         if isinstance(own, Mapping):
             for key, each in own.items():
                 if not isinstance(key, str) or not isinstance(each, OwnershipPolicy):
                     msg = (
-                        f"ReclaimPolicy(ownership[{key!r}]={each!r}): an OwnershipPolicy by rule id"
+                        f"ReclaimPolicy(ownership[{short_repr(key)}]={short_repr(each)}): an OwnershipPolicy by rule id"
                     )
                     raise InputError(msg, field=f"ownership.{key}")
             object.__setattr__(self, "ownership", dict(own))
         elif own is not None and not isinstance(own, OwnershipPolicy):
-            msg = f"ReclaimPolicy(ownership={own!r}): an OwnershipPolicy or a mapping of them"
+            msg = f"ReclaimPolicy(ownership={short_repr(own)}): an OwnershipPolicy or a mapping of them"
             raise InputError(msg, field="ownership")
-        if self.after_max not in ("pool", "manual_review"):
-            msg = f"ReclaimPolicy(after_max={self.after_max!r}): use 'pool' or 'manual_review'"
+        if not isinstance(self.after_max, str) or self.after_max not in ("pool", "manual_review"):
+            msg = (
+                f"ReclaimPolicy(after_max={short_repr(self.after_max)}): "
+                "use 'pool' or 'manual_review'"
+            )
             raise InputError(msg, field="after_max")
 
     def ownership_for(self, rec: OpenLead) -> OwnershipPolicy | None:
@@ -186,6 +206,10 @@ def warnings(
 ) -> list[ReclaimWarning]:
     """Open leads whose reclaim falls due by ``now + horizon``, soonest first."""
     _check_now(now)
+    _check_call(state, policy)
+    if not isinstance(horizon, timedelta) or not timedelta(0) <= horizon <= MAX_DURATION:
+        msg = f"horizon={short_repr(horizon)}: a duration of 0 to {MAX_DURATION.days} days"
+        raise InputError(msg, field="horizon")
     out: list[ReclaimWarning] = []
     for lead_id, rec in state.open_leads.items():
         due = _due(state, rec, policy)
@@ -197,10 +221,24 @@ def warnings(
     return out
 
 
+#: Longest duration a :class:`ReclaimPolicy` accepts (about 100 years).
+MAX_DURATION = timedelta(days=36_600)
+
+
 def _check_now(now: datetime) -> None:
-    if now.tzinfo is None or now.utcoffset() is None:
-        msg = "now: a naive datetime; give a time-zone aware one"
-        raise InputError(msg, field="now")
+    try:
+        check_datetime(now, "now")
+    except ValueError as exc:
+        raise InputError(str(exc), field="now") from None
+
+
+def _check_call(state: PoolState, policy: ReclaimPolicy) -> None:
+    if not isinstance(state, PoolState):
+        msg = f"state: expected a PoolState, got {type(state).__name__}"
+        raise InputError(msg, field="state")
+    if not isinstance(policy, ReclaimPolicy):
+        msg = f"policy: expected a ReclaimPolicy, got {type(policy).__name__}"
+        raise InputError(msg, field="policy")
 
 
 def reclaim(
@@ -210,6 +248,7 @@ def reclaim(
     from leadroute.router import _Run, decision_id
 
     _check_now(now)
+    _check_call(state, policy)
     nurture = _nurture_rule(router, policy)
     moves: list[tuple[OpenLead, ReclaimKind, datetime]] = []
     for lead_id in sorted(state.open_leads, key=lambda k: (state.open_leads[k].assigned_at, k)):

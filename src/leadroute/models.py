@@ -2,7 +2,10 @@
 
 Every model is a frozen pydantic v2 model whose JSON round-trips exactly.
 Datetimes must carry a time zone; a naive datetime is rejected with an error
-that names the field.
+that names the field. Every field is bounded (see :mod:`leadroute.limits`);
+a model that does not validate raises
+:class:`~leadroute.exceptions.ModelError` (a ``ValueError``), never
+pydantic's own error.
 
 .. versionadded:: 0.1.0
 """
@@ -10,14 +13,15 @@ that names the field.
 from __future__ import annotations
 
 import itertools
+import json
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -25,7 +29,20 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic import ValidationError as PydanticValidationError
 
+from leadroute.exceptions import ModelError
+from leadroute.limits import (
+    MAX_ITEMS,
+    Count,
+    Id,
+    Instant,
+    Integer,
+    Number,
+    Text,
+    Weight,
+    check_json,
+)
 from leadroute.regions import WILDCARD, normalize_region
 
 __all__ = [
@@ -40,13 +57,130 @@ __all__ = [
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _INTERVAL = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
-NonEmptyStr = Annotated[str, Field(min_length=1)]
+NonEmptyStr = Id
+Names = Annotated[tuple[Text, ...], Field(max_length=MAX_ITEMS)]
+Latitude = Annotated[float, Field(allow_inf_nan=False, ge=-90, le=90)]
+Longitude = Annotated[float, Field(allow_inf_nan=False, ge=-180, le=180)]
 
 
 class FrozenModel(BaseModel):
-    """Base for leadroute's models: frozen, no unknown fields."""
+    """Base for leadroute's models: frozen, no unknown fields.
+
+    Construction (``Model(...)``, ``model_validate``, ``model_validate_json``)
+    raises :class:`~leadroute.exceptions.ModelError` for data that does not
+    validate, naming the first bad place.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except PydanticValidationError as exc:
+            raise model_error(type(self).__name__, exc, data) from None
+        except RecursionError:
+            raise model_error(type(self).__name__, None, data) from None
+
+    # pydantic then validates nested models without calling this __init__ (as for its own)
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Self:
+        """Validate ``obj`` (a mapping or an instance); :class:`ModelError` if it is not valid."""
+        try:
+            return super().model_validate(obj, **kwargs)
+        except PydanticValidationError as exc:
+            raise model_error(cls.__name__, exc, obj) from None
+        except RecursionError:
+            raise model_error(cls.__name__, None, obj) from None
+
+    @classmethod
+    def model_validate_json(cls, json_data: Any, **kwargs: Any) -> Self:
+        """Validate a JSON document; :class:`ModelError` if it is not valid."""
+        try:
+            return super().model_validate_json(json_data, **kwargs)
+        except PydanticValidationError as exc:
+            raise model_error(cls.__name__, exc, _parsed(json_data)) from None
+        except RecursionError:
+            raise model_error(cls.__name__, None, None) from None
+
+
+def _parsed(text: Any) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, TypeError, RecursionError):
+        return None
+
+
+def _child(node: Any, key: Any) -> Any:
+    if isinstance(key, int):
+        if isinstance(node, (list, tuple)) and -len(node) <= key < len(node):
+            return node[key]
+        return None
+    if isinstance(node, Mapping):
+        return node.get(key)
+    if isinstance(node, BaseModel):
+        return getattr(node, str(key), None)
+    return None
+
+
+def _ident(node: Any) -> str | None:
+    ident = node.get("id") if isinstance(node, Mapping) else getattr(node, "id", None)
+    if isinstance(ident, str) and 0 < len(ident) <= 64 and "]" not in ident:
+        return ident
+    return None
+
+
+def error_path(loc: tuple[Any, ...] | list[Any], data: Any) -> str:
+    """``loc`` of a validation error as a path; list items with an ``id`` are named by it.
+
+    >>> error_path(("reps", 0, "working_hours"), {"reps": [{"id": "wang"}]})
+    'reps[wang].working_hours'
+
+    .. versionadded:: 0.2.0
+    """
+    parts: list[str] = []
+    node = data
+    for item in loc:
+        child = _child(node, item)
+        if isinstance(item, int):
+            ident = _ident(child)
+            parts.append(f"[{ident}]" if ident is not None else f"[{item}]")
+        else:
+            parts.append(f".{item}" if parts else str(item))
+        node = child
+    return "".join(parts)
+
+
+def _clean(msg: str) -> str:
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            return msg[len(prefix) :]
+    return msg
+
+
+def model_error(name: str, exc: PydanticValidationError | None, data: Any) -> ModelError:
+    """A :class:`ModelError` for model ``name`` from pydantic's error (``None``: too deep).
+
+    .. versionadded:: 0.2.0
+    """
+    ident = _ident(data) if name in ("Lead", "Rep", "Rule") else None
+    who = f"{name} {ident!r}" if ident is not None else name
+    if exc is None:
+        msg = f"{who}: the data is nested too deeply"
+        return ModelError(msg, model=name)
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    path = error_path(first["loc"], data)
+    text = _clean(str(first["msg"]))
+    last = str(first["loc"][-1]) if first["loc"] else ""
+    if last and text.startswith(f"{last}.") and ": " in text:
+        # a validator that names the place inside its field (working_hours.mon: ...)
+        inner, text = text.split(": ", 1)
+        path = path[: len(path) - len(last)] + inner
+    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+    msg = f"{who}: {path}: {text}{more}" if path else f"{who}: {text}{more}"
+    return ModelError(msg, model=name, path=path, errors=errors)
 
 
 def _norm_regions(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -64,24 +198,30 @@ class Lead(FrozenModel):
     """
 
     id: NonEmptyStr
-    created_at: AwareDatetime
-    country: str | None = None
-    region: str | None = None
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
-    timezone: str | None = None
-    industry: str | None = None
-    company: str | None = None
-    email: str | None = None
-    account_key: str | None = None
-    source: str | None = None
-    language: str | None = None
-    product: str | None = None
-    value: float | None = None
-    score: float | None = None
-    priority: int = 0
-    tags: tuple[str, ...] = ()
+    created_at: Instant
+    country: Text | None = None
+    region: Text | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    timezone: Text | None = None
+    industry: Text | None = None
+    company: Text | None = None
+    email: Text | None = None
+    account_key: Text | None = None
+    source: Text | None = None
+    language: Text | None = None
+    product: Text | None = None
+    value: Number | None = None
+    score: Number | None = None
+    priority: Integer = 0
+    tags: Names = ()
     attributes: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @field_validator("attributes")
+    @classmethod
+    def _bounded(cls, v: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        check_json(v, "attributes")
+        return v
 
     @field_validator("region", "country")
     @classmethod
@@ -133,9 +273,9 @@ class Capacity(FrozenModel):
     .. versionadded:: 0.1.0
     """
 
-    max_open: int | None = Field(default=None, ge=0)
-    max_per_day: int | None = Field(default=None, ge=0)
-    max_per_period: int | None = Field(default=None, ge=0)
+    max_open: Count | None = None
+    max_per_day: Count | None = None
+    max_per_period: Count | None = None
     period_days: int = Field(default=30, ge=1, le=366)
 
 
@@ -145,9 +285,9 @@ class TimeWindow(FrozenModel):
     .. versionadded:: 0.1.0
     """
 
-    start: AwareDatetime
-    end: AwareDatetime
-    reason: str | None = None
+    start: Instant
+    end: Instant
+    reason: Text | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> TimeWindow:
@@ -193,24 +333,30 @@ class Rep(FrozenModel):
     model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(cached_property,))
 
     id: NonEmptyStr
-    name: str | None = None
-    team: str | None = None
+    name: Text | None = None
+    team: Text | None = None
     active: bool = True
     paused: bool = False
-    territories: tuple[str, ...] = ()
-    industries: tuple[str, ...] = ()
-    skills: tuple[str, ...] = ()
-    languages: tuple[str, ...] = ()
-    level: int = 1
-    weight: float = Field(default=1.0, ge=0)
+    territories: Names = ()
+    industries: Names = ()
+    skills: Names = ()
+    languages: Names = ()
+    level: Integer = 1
+    weight: Weight = 1.0
     capacity: Capacity = Capacity()
-    timezone: str = "UTC"
-    working_hours: dict[str, tuple[str, ...]] | None = None
-    away: tuple[TimeWindow, ...] = ()
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
+    timezone: Text = "UTC"
+    working_hours: dict[str, tuple[Text, ...]] | None = None
+    away: Annotated[tuple[TimeWindow, ...], Field(max_length=MAX_ITEMS)] = ()
+    lat: Latitude | None = None
+    lon: Longitude | None = None
     stats: dict[str, JsonValue] = Field(default_factory=dict)
     attributes: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @field_validator("stats", "attributes")
+    @classmethod
+    def _bounded(cls, v: dict[str, JsonValue], info: Any) -> dict[str, JsonValue]:
+        check_json(v, str(info.field_name))
+        return v
 
     @field_validator("territories")
     @classmethod

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from leadroute.audit import Decision, RuleTrial, Step
 from leadroute.exceptions import CapacityExceededError, InputError
 from leadroute.fast import build
+from leadroute.limits import check_datetime, short_repr
 from leadroute.models import FrozenModel
 from leadroute.state import (
     ZERO_LOAD,
@@ -203,16 +204,24 @@ class TransferResult(FrozenModel):
     changes: tuple[OwnershipChange, ...] = ()
 
 
+#: Longest protection period a transfer accepts (about 100 years).
+_LONGEST = timedelta(days=36_600)
+
+
 def _check(state: PoolState, from_rep: str, at: datetime, by: str, leads: str) -> None:
-    if at.tzinfo is None or at.utcoffset() is None:
-        msg = "at: a naive datetime; give a time-zone aware one"
-        raise InputError(msg, field="at")
+    if not isinstance(state, PoolState):
+        msg = f"state: expected a PoolState, got {type(state).__name__}"
+        raise InputError(msg, field="state")
+    try:
+        check_datetime(at, "at")
+    except ValueError as exc:
+        raise InputError(str(exc), field="at") from None
     state.rep(from_rep)
-    if not by:
-        msg = "transfer_accounts: say who transferred the accounts (by=...)"
+    if not by or not isinstance(by, str):
+        msg = "transfer_accounts: say who transferred the accounts (by=..., a text)"
         raise InputError(msg, rep_ids=[from_rep], field="by")
-    if leads not in ("accounts", "all", "none"):
-        msg = f"transfer_accounts(leads={leads!r}): use 'accounts', 'all' or 'none'"
+    if not isinstance(leads, str) or leads not in ("accounts", "all", "none"):
+        msg = f"transfer_accounts(leads={short_repr(leads)}): use 'accounts', 'all' or 'none'"
         raise InputError(msg, field="leads")
 
 
@@ -263,8 +272,20 @@ def transfer_accounts(
     """
     _check(state, from_rep, at, by, leads)
     protect = as_duration(protection, "protection", "transfer_accounts") or timedelta(0)
+    if protect > _LONGEST:
+        msg = f"transfer_accounts(protection={protect!r}): at most {_LONGEST.days} days"
+        raise InputError(msg, field="protection")
+    if note is not None and not isinstance(note, str):
+        msg = f"transfer_accounts: note {short_repr(note)} is not a text"
+        raise InputError(msg, field="note")
+    if not isinstance(force, bool):
+        msg = f"transfer_accounts: force={short_repr(force)} is not true or false"
+        raise InputError(msg, field="force")
     accounts = sorted(k for k, v in state.owners.items() if v == from_rep)
     moving = _moving(state, from_rep, set(accounts), leads)
+    if not isinstance(to, str) and not callable(getattr(to, "assign", None)):
+        msg = f"transfer_accounts: to={short_repr(to)} is neither a rep id nor a Router"
+        raise InputError(msg, field="to")
     if isinstance(to, str):
         return _to_rep(
             state, from_rep, to, accounts, moving,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,13 +25,19 @@ from leadroute.accounts import AccountMatcher
 from leadroute.audit import Decision, Drop, RuleTrial, Step
 from leadroute.context import RotationMemory, RouteContext
 from leadroute.exceptions import (
+    ConfigError,
     DuplicateLeadError,
+    FutureLeadError,
     InputError,
+    LeadAlreadyClosedError,
     LeadAlreadyOpenError,
+    ModelError,
+    StrategyError,
     UnknownRepError,
 )
 from leadroute.fast import assemble, build
 from leadroute.hashing import canonical_json, stable_digest
+from leadroute.limits import FUTURE_TOLERANCE, MAX_CLOCK_JUMP, MAX_INT, check_datetime, short_repr
 from leadroute.models import Lead, Rep
 from leadroute.result import RoutingResult, assignments_of
 from leadroute.rules import Rule, check_route
@@ -104,14 +111,12 @@ class Router:
         max_drops: int = 50,
         accounts: AccountMatcher | Mapping[str, Any] | None = None,
     ) -> None:
-        built: list[Rule] = []
-        for r in rules:
-            built.append(r if isinstance(r, Rule) else Rule.model_validate(r))
+        built = _build_rules(rules)
         seen: set[str] = set()
-        for rule in built:
+        for i, rule in enumerate(built):
             if rule.id in seen:
-                msg = f"rule id {rule.id!r} is used twice"
-                raise InputError(msg)
+                msg = f"rules[{i}].id: rule id {rule.id!r} is used twice"
+                raise InputError(msg, field=f"rules[{i}].id")
             seen.add(rule.id)
         if default is not None and not isinstance(default, Strategy):
             if callable(default):
@@ -121,13 +126,21 @@ class Router:
 
                 default = parse_route(default, "default")
         if default is not None:
-            check_route(default, "default route")
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            msg = f"seed={seed!r}: the seed is an integer"
-            raise InputError(msg)
-        if max_drops < 0:
-            msg = f"max_drops={max_drops!r}: must be >= 0"
-            raise InputError(msg)
+            try:
+                check_route(default, "default route")
+            except StrategyError as exc:
+                where = f"default.{exc.field}" if exc.field else "default"
+                raise ConfigError(str(exc), path=where) from None
+        if isinstance(seed, bool) or not isinstance(seed, int) or not -MAX_INT <= seed <= MAX_INT:
+            msg = f"seed={short_repr(seed)}: the seed is an integer within +-{MAX_INT}"
+            raise InputError(msg, field="seed")
+        if (
+            isinstance(max_drops, bool)
+            or not isinstance(max_drops, int)
+            or not 0 <= max_drops <= 1_000_000
+        ):
+            msg = f"max_drops={short_repr(max_drops)}: a whole number in 0..1000000"
+            raise InputError(msg, field="max_drops")
         self.rules: tuple[Rule, ...] = tuple(built)
         self.default: Strategy | None = default
         self.seed = seed
@@ -236,7 +249,7 @@ class Router:
         :class:`~leadroute.exceptions.UnknownRepError`, naming the ids,
         before anything is routed.
         """
-        batch = list(leads)
+        batch = _as_batch(leads)
         self._validate(state, batch, now)
         if audit not in ("full", "outcome"):
             msg = f"audit={audit!r}: use 'full' or 'outcome'"
@@ -270,7 +283,9 @@ class Router:
         The same routing as :meth:`assign` (same order, same state), without
         building the audit records.
         """
-        self._validate(state, leads, now)
+        leads = _as_batch(leads)
+        # the lab's states hold historical closes of leads it still routes (learned history)
+        self._validate(state, leads, now, closed=False)
         run = _Run(self, state, record=False)
         ordered = sorted(leads, key=_order_key)
         run.ctx.batch = tuple(ordered)
@@ -297,7 +312,7 @@ class Router:
         """
         from leadroute.lifecycle import ReclaimPolicy, reclaim
 
-        return reclaim(self, state, now, policy or ReclaimPolicy())
+        return reclaim(self, state, now, ReclaimPolicy() if policy is None else policy)
 
     def reclaim_warnings(
         self,
@@ -309,7 +324,7 @@ class Router:
         """Open leads that ``reclaim`` would move by ``now + horizon``, without changing anything."""
         from leadroute.lifecycle import ReclaimPolicy, warnings
 
-        return warnings(state, now, horizon, policy or ReclaimPolicy())
+        return warnings(state, now, horizon, ReclaimPolicy() if policy is None else policy)
 
     def transfer_accounts(
         self,
@@ -334,12 +349,20 @@ class Router:
             state, from_rep, self, at=at, by=by, note=note, leads=leads, protection=protection
         )
 
-    def _validate(self, state: PoolState, batch: Sequence[Lead], now: datetime | None) -> None:
-        if now is not None and (now.tzinfo is None or now.utcoffset() is None):
-            msg = "now: a naive datetime; give a time-zone aware one"
-            raise InputError(msg, field="now")
+    def _validate(
+        self, state: PoolState, batch: Sequence[Lead], now: datetime | None, closed: bool = True
+    ) -> None:
+        if not isinstance(state, PoolState):
+            msg = f"state: expected a PoolState, got {type(state).__name__}"
+            raise InputError(msg, field="state")
+        if now is not None:
+            try:
+                check_datetime(now, "now")
+            except ValueError as exc:
+                raise InputError(str(exc), field="now") from None
         seen: set[str] = set()
         dupes: set[str] = set()
+        latest: datetime | None = None
         for lead in batch:
             if not isinstance(lead, Lead):
                 msg = f"leads: expected Lead objects, got {type(lead).__name__}"
@@ -347,6 +370,8 @@ class Router:
             if lead.id in seen:
                 dupes.add(lead.id)
             seen.add(lead.id)
+            if latest is None or lead.created_at > latest:
+                latest = lead.created_at
         if dupes:
             ids = sorted(dupes)
             msg = f"duplicate lead ids in the batch: {ids}"
@@ -355,16 +380,95 @@ class Router:
         if already:
             msg = f"leads already open in the state: {already}"
             raise LeadAlreadyOpenError(msg, lead_ids=already)
+        if closed and state.history and seen:
+            again = sorted(seen & state.closed_ids)
+            if again:
+                msg = (
+                    f"leads already closed in the state: {again[:10]}; a closed lead is not "
+                    "reopened: route a new inquiry under a new lead id"
+                )
+                raise LeadAlreadyClosedError(msg, lead_ids=again)
+        if latest is not None:
+            _check_future(batch, latest, now, state.as_of)
         unknown = [r for r in self._named if r not in state.rep_index] if self._named else []
         if unknown:
             msg = f"the rules name reps unknown to the state: {unknown}"
             raise UnknownRepError(msg, rep_ids=unknown)
 
 
+def _check_future(
+    batch: Sequence[Lead], latest: datetime, now: datetime | None, as_of: datetime | None
+) -> None:
+    """Reject leads dated too far after the decision clock (``now``, else the state's ``as_of``)."""
+    if now is not None:
+        limit, against, room = now + FUTURE_TOLERANCE, "now", FUTURE_TOLERANCE
+    elif as_of is not None:
+        limit, against, room = as_of + MAX_CLOCK_JUMP, "the state's as_of", MAX_CLOCK_JUMP
+    else:
+        return
+    if latest <= limit:
+        return
+    ids = sorted(lead.id for lead in batch if lead.created_at > limit)
+    msg = (
+        f"leads {ids[:10]} are created more than {room} after {against} "
+        f"({(now or as_of).isoformat()}); check their created_at"  # type: ignore[union-attr]
+    )
+    raise FutureLeadError(msg, lead_ids=ids, field="created_at")
+
+
+def _build_rules(rules: Any) -> list[Rule]:
+    """``rules`` as :class:`Rule` objects; errors are :class:`ConfigError` naming ``rules[i]``."""
+    if isinstance(rules, (str, bytes, Mapping)) or not isinstance(rules, Iterable):
+        msg = f"rules must be a list of rules, got {short_repr(rules)}"
+        raise ConfigError(msg, path="rules")
+    built: list[Rule] = []
+    for i, r in enumerate(rules):
+        if isinstance(r, Rule):
+            built.append(r)
+            continue
+        if not isinstance(r, Mapping):
+            msg = f"a rule is a Rule or a table with id, when, route; got {short_repr(r)}"
+            raise ConfigError(msg, path=f"rules[{i}]")
+        try:
+            built.append(Rule.model_validate(r))
+        except ModelError as exc:
+            text = str(exc).split(": ", 2)[-1] if exc.path else str(exc)
+            where = f"rules[{i}].{exc.path}" if exc.path else f"rules[{i}]"
+            raise ConfigError(text, path=where) from None
+    return built
+
+
 def decision_id(policy_revision: str, lead_id: str, state_revision: int) -> str:
     """The stable id of a decision: a hash of policy revision, lead id and state revision."""
     text = f"{policy_revision}\x1f{lead_id}\x1f{state_revision}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _check_pick(sel: Selector, path: str, pick: Pick) -> None:
+    """A custom selector's pick must hold only what the state can save and reload."""
+    problem = None
+    if pick.reason is not None and not isinstance(pick.reason, str):
+        problem = f"reason {short_repr(pick.reason)} is not a text"
+    elif pick.credits:
+        for rep_id, credit in pick.credits.items():
+            if (
+                not isinstance(rep_id, str)
+                or isinstance(credit, bool)
+                or not isinstance(credit, (int, float))
+                or not math.isfinite(credit)
+            ):
+                problem = f"credit {short_repr(rep_id)}: {short_repr(credit)} is not a finite number"
+                break
+    if problem is not None:
+        msg = f"{sel!r} at {path}: {problem}"
+        raise StrategyError(msg, field="select")
+
+
+def _as_batch(leads: Any) -> list[Lead]:
+    if isinstance(leads, (str, bytes, Mapping, Lead)) or not isinstance(leads, Iterable):
+        msg = f"leads: expected a list of Lead objects, got {type(leads).__name__}"
+        raise InputError(msg, field="leads")
+    return list(leads)
 
 
 def _order_key(lead: Lead) -> tuple[int, datetime, str]:
@@ -1019,6 +1123,8 @@ class _Run:
         ):
             msg = f"{sel!r} at {path} picked {pick.rep.id!r}, who was not a candidate"
             raise InputError(msg, rep_ids=[pick.rep.id])
+        if pick is not None and not builtin:
+            _check_pick(sel, path, pick)
         if pick is not None and pick.rep is not None:
             mem = self.rotations.get(path)
             if mem is None:
@@ -1114,10 +1220,14 @@ class _Run:
             if len(days) > DAYS_KEPT and len(days) > (
                 span := max(DAYS_KEPT, self.by_id[rep_id].capacity.period_days)
             ):
-                newest = max(days)
-                keep_from = (
-                    datetime.fromisoformat(newest).date() - timedelta(days=span)
-                ).isoformat()
+                # the decision clock decides what is old, never one lead's (later) day
+                rep = self.by_id[rep_id]
+                clock = (
+                    rep.local_time(latest).date()
+                    if latest is not None
+                    else datetime.fromisoformat(max(days)).date()
+                )
+                keep_from = (clock - timedelta(days=span)).isoformat()
                 days = {d: n for d, n in sorted(days.items()) if d > keep_from}
             loads[rep_id] = assemble(
                 RepLoad, {"open": self.open_counts[rep_id], "days": days}, _LOAD_SET

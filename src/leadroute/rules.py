@@ -6,13 +6,15 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, field_validator, model_serializer, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_serializer, model_validator
 
 from leadroute.conditions import Condition, parse_condition
 from leadroute.exceptions import ConfigError, StrategyError
+from leadroute.limits import MAX_ID_LENGTH
 from leadroute.models import FrozenModel
+from leadroute.paramcheck import check_params
 from leadroute.strategies.base import Chain, Selector, Strategy, as_strategy, is_complete, walk
 
 __all__ = ["Rule"]
@@ -39,7 +41,7 @@ class Rule(FrozenModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
-    id: str
+    id: Annotated[str, Field(max_length=MAX_ID_LENGTH)]
     when: Condition | None = None
     route: Strategy
     on_empty: Literal["next", "pool"] = "next"
@@ -92,6 +94,10 @@ def check_route(route: Strategy, where: str) -> None:
         msg = f"{where}: route {route!r} does not end with a selector (add RoundRobin() or similar)"
         raise ConfigError(msg, path="route")
     for node in walk(route):
+        found = check_params(node)
+        if found is not None:
+            msg = f"{where}: {node!r}: {found[1]}"
+            raise StrategyError(msg, field=found[0])
         if isinstance(node, Chain):
             for i, step in enumerate(node.steps[:-1]):
                 if is_complete(step) or isinstance(step, Selector):

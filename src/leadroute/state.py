@@ -8,15 +8,16 @@ round-trips through JSON exactly, so a CRM can store it anywhere.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import (
-    AwareDatetime,
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
+    field_validator,
     model_serializer,
     model_validator,
 )
@@ -24,10 +25,23 @@ from pydantic import (
 from leadroute.exceptions import (
     CapacityExceededError,
     InputError,
+    LeadAlreadyClosedError,
     UnknownLeadError,
     UnknownRepError,
 )
 from leadroute.fast import assemble
+from leadroute.limits import (
+    MAX_ITEMS,
+    MAX_YEAR,
+    MIN_YEAR,
+    Count,
+    Id,
+    Instant,
+    Number,
+    Text,
+    check_datetime,
+    short_repr,
+)
 from leadroute.models import FrozenModel, Lead, Rep
 
 if TYPE_CHECKING:
@@ -58,8 +72,21 @@ class RepLoad(FrozenModel):
     .. versionadded:: 0.1.0
     """
 
-    open: int = Field(default=0, ge=0)
-    days: dict[str, int] = Field(default_factory=dict)
+    open: Count = 0
+    days: dict[str, Count] = Field(default_factory=dict)
+
+    @field_validator("days")
+    @classmethod
+    def _iso_days(cls, v: dict[str, int]) -> dict[str, int]:
+        for key in v:
+            try:
+                day = date.fromisoformat(key)
+            except ValueError:
+                day = None
+            if day is None or len(key) != 10 or not MIN_YEAR <= day.year <= MAX_YEAR:
+                msg = f"{short_repr(key)} is not a day like '2026-03-02' in {MIN_YEAR}-{MAX_YEAR}"
+                raise ValueError(msg)
+        return v
 
     def release(self, n: int = 1) -> RepLoad:
         """These counters with ``n`` fewer open leads (never below 0); the day counts stay."""
@@ -94,9 +121,11 @@ class Rotation(FrozenModel):
     .. versionadded:: 0.1.0
     """
 
-    turn: int = Field(default=0, ge=0)
-    last_served: dict[str, int] = Field(default_factory=dict)
-    credits: dict[str, float] = Field(default_factory=dict)
+    turn: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
+    last_served: dict[str, Annotated[int, Field(ge=-1, le=2**63 - 1)]] = Field(
+        default_factory=dict
+    )
+    credits: dict[str, Number] = Field(default_factory=dict)
 
 
 class OpenLead(FrozenModel):
@@ -106,17 +135,17 @@ class OpenLead(FrozenModel):
     """
 
     lead: Lead
-    rep_id: str
-    assigned_at: AwareDatetime
-    rule_id: str | None = None
-    account_key: str | None = None
-    first_activity_at: AwareDatetime | None = None
-    last_activity_at: AwareDatetime | None = None
-    times_reassigned: int = Field(default=0, ge=0)
-    times_recycled: int = Field(default=0, ge=0)
-    previous_reps: tuple[str, ...] = ()
-    assigned_by: str | None = None
-    note: str | None = None
+    rep_id: Id
+    assigned_at: Instant
+    rule_id: Text | None = None
+    account_key: Text | None = None
+    first_activity_at: Instant | None = None
+    last_activity_at: Instant | None = None
+    times_reassigned: Count = 0
+    times_recycled: Count = 0
+    previous_reps: Annotated[tuple[Id, ...], Field(max_length=MAX_ITEMS)] = ()
+    assigned_by: Text | None = None
+    note: Text | None = None
 
 
 class PooledLead(FrozenModel):
@@ -126,11 +155,11 @@ class PooledLead(FrozenModel):
     """
 
     lead: Lead
-    since: AwareDatetime
-    reason: str
-    times_recycled: int = Field(default=0, ge=0)
-    previous_reps: tuple[str, ...] = ()
-    cooldown: dict[str, AwareDatetime] = Field(default_factory=dict)
+    since: Instant
+    reason: Text
+    times_recycled: Count = 0
+    previous_reps: Annotated[tuple[Id, ...], Field(max_length=MAX_ITEMS)] = ()
+    cooldown: dict[str, Instant] = Field(default_factory=dict)
 
 
 class ClosedLead(FrozenModel):
@@ -140,11 +169,11 @@ class ClosedLead(FrozenModel):
     """
 
     lead: Lead
-    rep_id: str
-    assigned_at: AwareDatetime
-    closed_at: AwareDatetime
+    rep_id: Id
+    assigned_at: Instant
+    closed_at: Instant
     outcome: CloseOutcome
-    first_activity_at: AwareDatetime | None = None
+    first_activity_at: Instant | None = None
 
 
 OwnershipCause = Literal["sla", "recycle", "unconverted", "manual", "transfer"]
@@ -160,15 +189,15 @@ class OwnershipChange(FrozenModel):
     .. versionadded:: 0.2.0
     """
 
-    account: str
-    from_rep: str | None = None
-    to_rep: str | None = None
-    at: AwareDatetime
+    account: Text
+    from_rep: Id | None = None
+    to_rep: Id | None = None
+    at: Instant
     cause: OwnershipCause
-    lead_id: str | None = None
-    by: str | None = None
-    note: str | None = None
-    protected_until: AwareDatetime | None = None
+    lead_id: Id | None = None
+    by: Text | None = None
+    note: Text | None = None
+    protected_until: Instant | None = None
 
 
 class PoolState(FrozenModel):
@@ -183,8 +212,8 @@ class PoolState(FrozenModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(cached_property,))
 
-    as_of: AwareDatetime | None = None
-    revision: int = Field(default=0, ge=0)
+    as_of: Instant | None = None
+    revision: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
     reps: tuple[Rep, ...] = ()
     loads: dict[str, RepLoad] = Field(default_factory=dict)
     rotations: dict[str, Rotation] = Field(default_factory=dict)
@@ -204,33 +233,9 @@ class PoolState(FrozenModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> PoolState:
-        seen: set[str] = set()
-        dupes_found: set[str] = set()
-        for r in self.reps:
-            if r.id in seen:
-                dupes_found.add(r.id)
-            seen.add(r.id)
-        dupes = sorted(dupes_found)
-        if dupes:
-            msg = f"reps: duplicate rep ids {dupes}"
-            raise ValueError(msg)
-        for where, ids in (
-            ("loads", list(self.loads)),
-            ("owners", list(self.owners.values())),
-            ("open_leads", [o.rep_id for o in self.open_leads.values()]),
-        ):
-            unknown = sorted({i for i in ids if i not in seen})
-            if unknown:
-                msg = f"{where}: rep ids {unknown} are not in reps"
-                raise ValueError(msg)
-        for key, rec in self.open_leads.items():
-            if rec.lead.id != key:
-                msg = f"open_leads.{key}: record holds lead {rec.lead.id!r}"
-                raise ValueError(msg)
-        both = sorted(set(self.open_leads) & set(self.pool))
-        if both:
-            msg = f"leads {both} are both open and in the pool"
-            raise ValueError(msg)
+        problem = consistency_problem(self)
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
     @model_validator(mode="after")
@@ -250,12 +255,20 @@ class PoolState(FrozenModel):
         """Reps by id."""
         return {r.id: r for r in self.reps}
 
+    @cached_property
+    def closed_ids(self) -> frozenset[str]:
+        """Ids of the closed leads in ``history``.
+
+        .. versionadded:: 0.2.0
+        """
+        return frozenset(c.lead.id for c in self.history)
+
     def rep(self, rep_id: str) -> Rep:
         """The rep with ``rep_id``; :class:`UnknownRepError` if the state has none."""
         try:
             return self.rep_index[rep_id]
-        except KeyError:
-            msg = f"rep {rep_id!r} is not in the pool state"
+        except (KeyError, TypeError):
+            msg = f"rep {short_repr(rep_id)} is not in the pool state"
             raise UnknownRepError(msg, rep_ids=[rep_id]) from None
 
     def load(self, rep_id: str) -> RepLoad:
@@ -282,23 +295,34 @@ class PoolState(FrozenModel):
         """The open record of ``lead_id``; :class:`UnknownLeadError` if it is not open."""
         try:
             return self.open_leads[lead_id]
-        except KeyError:
-            msg = f"lead {lead_id!r} is not open in the pool state"
+        except (KeyError, TypeError):
+            msg = f"lead {short_repr(lead_id)} is not open in the pool state"
             raise UnknownLeadError(msg, lead_ids=[lead_id]) from None
 
     def with_reps(self, reps: tuple[Rep, ...] | list[Rep]) -> PoolState:
         """A copy with the roster replaced (counters of remaining reps kept).
 
         Removing a rep who still holds open leads is an error naming the leads.
+        The day counts of a removed rep are kept (as ``loads`` of a rep not in
+        ``reps``) while they can still count against a cap, so a rep removed
+        and added back finds the caps where they were.
         """
+        if isinstance(reps, (str, bytes)) or not isinstance(reps, Iterable):
+            msg = f"with_reps: expected a list of Rep objects, got {type(reps).__name__}"
+            raise InputError(msg, field="reps")
+        reps = tuple(reps)
+        for i, r in enumerate(reps):
+            if not isinstance(r, Rep):
+                msg = f"with_reps: reps[{i}] is a {type(r).__name__}, not a Rep"
+                raise InputError(msg, field=f"reps[{i}]")
         keep = {r.id for r in reps}
         held = sorted(k for k, o in self.open_leads.items() if o.rep_id not in keep)
         if held:
             msg = f"cannot remove reps holding open leads {held}; reassign or close them first"
             raise InputError(msg, lead_ids=held)
         return self.replace(
-            reps=tuple(reps),
-            loads={k: v for k, v in self.loads.items() if k in keep},
+            reps=reps,
+            loads={k: v for k, v in self.loads.items() if k in keep or _still_counts(v, self)},
             owners={k: v for k, v in self.owners.items() if v in keep},
             revision=self.revision + 1,
         )
@@ -410,19 +434,95 @@ class PoolState(FrozenModel):
 #: The counters of a rep with none yet (shared; models are frozen).
 ZERO_LOAD = RepLoad()
 
+UTC_ZONE = UTC
+#: Days a removed rep's day counts are kept after the state's ``as_of`` (the longest window).
+RETIRED_DAYS_KEPT = 366
+
+
+def _still_counts(load: RepLoad, state: PoolState) -> bool:
+    """Whether a removed rep's counters can still count against a cap (kept until they cannot)."""
+    if not load.days:
+        return False
+    if state.as_of is None:
+        return True
+    oldest = (state.as_of - timedelta(days=RETIRED_DAYS_KEPT)).date().isoformat()
+    return max(load.days) >= oldest
+
+
+def consistency_problem(state: PoolState) -> str | None:
+    """The first broken invariant of ``state`` as a sentence naming it, or ``None``.
+
+    The invariants the engine relies on: rep ids unique; owners, open leads
+    and non-zero open counters point at known reps; each rep's open counter
+    equals its number of open leads; every record is keyed by its lead's id;
+    a lead is in one place only (open, pool or history); history ids unique.
+
+    .. versionadded:: 0.2.0
+    """
+    seen: set[str] = set()
+    for r in state.reps:
+        if r.id in seen:
+            return f"reps: duplicate rep id {r.id!r}"
+        seen.add(r.id)
+    for account, owner in state.owners.items():
+        if owner not in seen:
+            return f"owners.{account}: rep {owner!r} is not in reps"
+    held: dict[str, int] = {}
+    for key, rec in state.open_leads.items():
+        if rec.lead.id != key:
+            return f"open_leads.{key}: record holds lead {rec.lead.id!r}"
+        if rec.rep_id not in seen:
+            return f"open_leads.{key}: rep {rec.rep_id!r} is not in reps"
+        held[rec.rep_id] = held.get(rec.rep_id, 0) + 1
+    for rep_id, load in state.loads.items():
+        if load.open != held.get(rep_id, 0):
+            if rep_id not in seen:
+                return f"loads.{rep_id}: rep {rep_id!r} is not in reps but has {load.open} open"
+            return (
+                f"loads.{rep_id}.open: {load.open} but the rep holds "
+                f"{held.get(rep_id, 0)} open leads"
+            )
+    for rep_id, n in held.items():
+        if rep_id not in state.loads:
+            return f"loads.{rep_id}.open: missing (0) but the rep holds {n} open leads"
+    for key, pooled in state.pool.items():
+        if pooled.lead.id != key:
+            return f"pool.{key}: record holds lead {pooled.lead.id!r}"
+        if key in state.open_leads:
+            return f"pool.{key}: the lead is open too"
+    closed: set[str] = set()
+    for i, c in enumerate(state.history):
+        lead_id = c.lead.id
+        if lead_id in closed:
+            return f"history[{i}]: lead {lead_id!r} is closed twice"
+        if lead_id in state.open_leads:
+            return f"history[{i}]: lead {lead_id!r} is closed and open"
+        if lead_id in state.pool:
+            return f"history[{i}]: lead {lead_id!r} is closed and in the pool"
+        closed.add(lead_id)
+    return None
+
 
 # -- lifecycle operations (methods of PoolState, kept here to read in one place) ----------
 
 
 def _aware(at: datetime, name: str) -> datetime:
-    if at.tzinfo is None or at.utcoffset() is None:
-        msg = f"{name}: a naive datetime; give a time-zone aware one"
-        raise InputError(msg, field=name)
-    return at
+    try:
+        return check_datetime(at, name)
+    except ValueError as exc:
+        raise InputError(str(exc), field=name) from None
+
+
+def _lead_id(lead_id: object) -> str:
+    if not isinstance(lead_id, str):
+        msg = f"lead_id: expected a lead id (text), got {short_repr(lead_id)}"
+        raise InputError(msg, field="lead_id")
+    return lead_id
 
 
 def record_activity(state: PoolState, lead_id: str, at: datetime) -> PoolState:
     """A new state in which the open lead ``lead_id`` had activity at ``at``."""
+    _lead_id(lead_id)
     _aware(at, "at")
     rec = state.open_lead(lead_id)
     if at < rec.assigned_at:
@@ -439,11 +539,12 @@ def record_activity(state: PoolState, lead_id: str, at: datetime) -> PoolState:
 
 def close_lead(state: PoolState, lead_id: str, outcome: CloseOutcome, at: datetime) -> PoolState:
     """A new state with ``lead_id`` closed: the rep's open count freed, the lead kept in history."""
+    _lead_id(lead_id)
     _aware(at, "at")
-    if outcome not in ("won", "lost", "disqualified"):
-        msg = f"lead {lead_id!r}: outcome {outcome!r} is not won, lost or disqualified"
+    if not isinstance(outcome, str) or outcome not in ("won", "lost", "disqualified"):
+        msg = f"lead {lead_id!r}: outcome {short_repr(outcome)} is not won, lost or disqualified"
         raise InputError(msg, lead_ids=[lead_id], field="outcome")
-    if lead_id not in state.open_leads and any(c.lead.id == lead_id for c in state.history):
+    if lead_id not in state.open_leads and lead_id in state.closed_ids:
         msg = f"lead {lead_id!r} is already closed"
         raise UnknownLeadError(msg, lead_ids=[lead_id])
     rec = state.open_lead(lead_id)
@@ -489,11 +590,23 @@ def assign_manually(
     """
     from leadroute.normalize import account_key_of
 
+    if not isinstance(lead, Lead):
+        msg = f"assign_manually: expected a Lead, got {type(lead).__name__}"
+        raise InputError(msg, field="lead")
     _aware(at, "at")
     rep = state.rep(rep_id)
-    if not by:
-        msg = "assign_manually: say who assigned the lead (by=...)"
+    if not by or not isinstance(by, str):
+        msg = "assign_manually: say who assigned the lead (by=..., a text)"
         raise InputError(msg, lead_ids=[lead.id], field="by")
+    if note is not None and not isinstance(note, str):
+        msg = f"assign_manually: note {short_repr(note)} is not a text"
+        raise InputError(msg, lead_ids=[lead.id], field="note")
+    if not isinstance(force, bool):
+        msg = f"assign_manually: force={short_repr(force)} is not true or false"
+        raise InputError(msg, lead_ids=[lead.id], field="force")
+    if lead.id in state.closed_ids:
+        msg = f"lead {lead.id!r} is already closed; a closed lead is not reopened"
+        raise LeadAlreadyClosedError(msg, lead_ids=[lead.id], rep_ids=[rep_id])
     current = state.open_leads.get(lead.id)
     if current is not None and current.rep_id == rep_id:
         msg = f"lead {lead.id!r} is already open with {rep_id!r}"

@@ -27,6 +27,8 @@ from typing import Any, TypeVar
 from hypothesis import strategies as st
 
 from leadroute.audit import Decision, Step
+from leadroute.exceptions import InputError
+from leadroute.limits import check_json
 from leadroute.models import Capacity, Lead, Rep
 from leadroute.result import RoutingResult
 from leadroute.router import Router
@@ -78,13 +80,19 @@ def _field(
     if name not in overrides:
         return default
     value = overrides.pop(name)
-    return value if isinstance(value, st.SearchStrategy) else st.just(value)
+    if isinstance(value, st.SearchStrategy):
+        return value
+    try:
+        check_json(value, name)  # a plain value: bounded (huge integers, deep nesting fail here)
+    except ValueError as exc:
+        raise InputError(str(exc), field=name) from None
+    return st.just(value)
 
 
 def _done(overrides: dict[str, Any], what: str) -> None:
     if overrides:
         msg = f"{what}() got unknown overrides {sorted(overrides)}"
-        raise TypeError(msg)
+        raise InputError(msg, field=str(sorted(overrides)[0]))
 
 
 def _opt(inner: st.SearchStrategy[T]) -> st.SearchStrategy[T | None]:

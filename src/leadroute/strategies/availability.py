@@ -14,6 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from leadroute.audit import Drop
 from leadroute.exceptions import StrategyError
+from leadroute.limits import short_repr
 from leadroute.strategies.base import Filter, Pick, Selector
 from leadroute.worktime import next_work_start
 
@@ -34,7 +35,7 @@ def as_duration(value: Any, name: str, owner: str) -> timedelta | None:
         try:
             out = _DURATION.validate_python(value)
         except ValidationError:
-            msg = f"{owner}({name}={value!r}): a duration (timedelta, seconds or ISO 8601 like 'PT2H')"
+            msg = f"{owner}({name}={short_repr(value)}): a duration (timedelta, seconds or ISO 8601 like 'PT2H')"
             raise StrategyError(msg, field=name) from None
     if out is not None and out < timedelta(0):
         msg = f"{owner}({name}={value!r}): must not be negative"

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from leadroute.audit import Drop
-from leadroute.exceptions import StrategyError
+from leadroute.exceptions import LeadrouteError, StrategyError
 from leadroute.fast import build
+from leadroute.paramcheck import check_params, param_problem
 
 if TYPE_CHECKING:
     from leadroute.context import RouteContext
@@ -44,8 +45,40 @@ __all__ = [
 StrategyLike = "Strategy | Callable[..., Any]"
 
 
+class _Checked(type):
+    """Metaclass of strategies: every parameter's type is checked once the object is built.
+
+    ``__post_init__`` checks ranges; this checks types against the annotations
+    (:mod:`leadroute.paramcheck`), so ``Team(teams=True)`` is a
+    :class:`StrategyError` naming ``teams`` when it is built, and a wrong type
+    that a ``__post_init__`` trips over is reported the same way.
+    """
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        try:
+            obj = super().__call__(*args, **kwargs)
+        except StrategyError:
+            raise
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError) as exc:
+            if isinstance(exc, LeadrouteError):
+                raise
+            names = [f.name for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
+            given = dict(zip(names, args, strict=False)) | kwargs
+            for key, value in given.items():
+                found = param_problem(cls, key, value)
+                if found is not None:
+                    msg = f"{cls.__name__}({found[0]}): {found[1]}"
+                    raise StrategyError(msg, field=found[0]) from None
+            raise
+        found = check_params(obj)
+        if found is not None:
+            msg = f"{cls.__name__}({found[0]}): {found[1]}"
+            raise StrategyError(msg, field=found[0])
+        return obj
+
+
 @dataclass(frozen=True, slots=True, repr=False, eq=True)
-class Strategy:
+class Strategy(metaclass=_Checked):
     """Root of every strategy: a small frozen object with one job.
 
     .. versionadded:: 0.1.0

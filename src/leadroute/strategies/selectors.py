@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from leadroute.exceptions import StrategyError
 from leadroute.hashing import unit_draw
+from leadroute.limits import MAX_WEIGHT, short_repr
 from leadroute.models import lead_value
 from leadroute.strategies.base import Pick, Selector
 
@@ -40,14 +41,16 @@ def rep_number(rep: Rep, by: str) -> float:
 
 
 def check_weight(owner: str, key: str, weight: object) -> None:
-    """Raise :class:`StrategyError` naming ``weights.<key>`` unless ``weight`` is finite and >= 0."""
+    """Raise :class:`StrategyError` naming ``weights.<key>`` unless ``weight`` is in 0..MAX_WEIGHT."""
     if (
         isinstance(weight, bool)
         or not isinstance(weight, (int, float))
-        or not weight >= 0
-        or weight == math.inf
+        or not 0 <= weight <= MAX_WEIGHT
     ):
-        msg = f"{owner}(weights.{key}={weight!r}): weights are finite numbers >= 0"
+        msg = (
+            f"{owner}(weights.{key}={short_repr(weight)}): weights are numbers "
+            f"in 0..{MAX_WEIGHT:g}"
+        )
         raise StrategyError(msg, field=f"weights.{key}")
 
 
@@ -130,8 +133,11 @@ class Weighted(Selector):
 
     def __post_init__(self) -> None:
         if self.weights is not None:
+            if not isinstance(self.weights, Mapping):
+                msg = f"Weighted(weights={short_repr(self.weights)}): a table of rep id -> weight"
+                raise StrategyError(msg, field="weights")
             for rep_id, w in self.weights.items():
-                check_weight("Weighted", rep_id, w)
+                check_weight("Weighted", str(rep_id), w)
 
     def __hash__(self) -> int:
         return hash(
