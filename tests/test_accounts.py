@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +26,7 @@ from leadroute import (
 )
 from leadroute import normalize as nz
 from leadroute.accounts import default_match
+from leadroute.cli import main as cli_main
 from leadroute.normalize import (
     account_key_of,
     company_key,
@@ -609,3 +613,35 @@ def test_one_account_one_owner(names: list[str], split: int) -> None:
             assert owner_of.setdefault(key, assignment.rep_id) == assignment.rep_id
             assert state.open_leads[one.id].account_key == key
     assert set(state.owners) == set(owner_of)
+
+
+def _cli_files(tmp_path: Path, accounts: dict[str, Any]) -> list[str]:
+    rules = tmp_path / "rules.json"
+    route = {"type": "Fallback", "options": ["Ownership", "RoundRobin"]}
+    config = {"rules": [{"id": "r", "route": route}], "accounts": accounts}
+    rules.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
+    state = tmp_path / "state.json"
+    state.write_text(PoolState(reps=(rep("ann"), rep("bo"))).model_dump_json(), encoding="utf-8")
+    leads = tmp_path / "leads.jsonl"
+    rows = [lead("L1", company="北京某某科技有限公司"), lead("L2", 1, company="Moumou Technology")]
+    leads.write_text("".join(x.model_dump_json() + "\n" for x in rows), encoding="utf-8")
+    return ["route", "--rules", str(rules), "--state", str(state), "--leads", str(leads)]
+
+
+def test_cli_routes_with_an_accounts_table(tmp_path: Path) -> None:
+    """A rule file's ``accounts`` table reaches the router: both spellings go to one rep."""
+    out = io.StringIO()
+    assert cli_main(_cli_files(tmp_path, {"romanize": True}), out=out) == 0
+    reps = [json.loads(line)["rep_id"] for line in out.getvalue().splitlines()]
+    assert reps == ["ann", "ann"]
+
+
+def test_cli_names_the_missing_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without pypinyin, ``romanize = true`` exits 2 with one line naming the extra."""
+    monkeypatch.setitem(sys.modules, "pypinyin", None)
+    assert cli_main(_cli_files(tmp_path, {"romanize": True}), out=io.StringIO()) == 2
+    err = capsys.readouterr().err
+    assert 'pip install "leadroute[accounts]"' in err
+    assert len(err.strip().splitlines()) == 1

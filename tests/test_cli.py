@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -90,9 +91,66 @@ def test_explain_from_audit(files: dict[str, Path]) -> None:
         str(files["state"]),
         "--rules",
         str(files["rules"]),
+        "--leads",
+        str(files["leads"]),
     )
     assert code == 0
     assert "dach-1 did not get lead D0003" in out
+    assert "dropped by Geo()" in out
+
+
+def test_explain_rep_refuses_without_the_lead(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """explain --rep says what is missing instead of claiming the rep passed the filters."""
+    audit = files["dir"] / "audit.jsonl"
+    route(files, "--audit", str(audit), "--assignments", str(files["dir"] / "a.jsonl"))
+    argv = ["explain", "--audit", str(audit), "--lead", "D0003", "--rep", "dach-1"]
+    code, out = run(*argv, "--state", str(files["state"]), "--rules", str(files["rules"]))
+    err = capsys.readouterr().err
+    assert (code, out) == (2, "")
+    assert "give --leads" in err
+    assert "passed the filters" not in err
+
+
+def test_explain_rep_refuses_a_later_state(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """explain --rep refuses a state other than the one the decision was made on."""
+    audit, nxt = files["dir"] / "audit.jsonl", files["dir"] / "next.json"
+    route(files, "--audit", str(audit), "--next-state", str(nxt), "--assignments", os.devnull)
+    argv = ["explain", "--audit", str(audit), "--lead", "D0003", "--rep", "dach-1"]
+    code, _ = run(*argv, "--state", str(nxt), "--leads", str(files["leads"]))
+    assert code == 2
+    assert "routed against state revision 0, but this state is revision 1" in (
+        capsys.readouterr().err
+    )
+
+
+def test_explain_rep_refuses_other_rules(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """explain --rep refuses a rule file other than the policy that made the decision."""
+    audit, other = files["dir"] / "audit.jsonl", files["dir"] / "other.json"
+    route(files, "--audit", str(audit), "--assignments", os.devnull)
+    other.write_text(json.dumps({"rules": [{"id": "all", "route": "RoundRobin"}]}))
+    argv = ["explain", "--audit", str(audit), "--lead", "D0003", "--rep", "dach-1"]
+    code, _ = run(*argv, "--state", str(files["state"]), "--rules", str(other))
+    assert code == 2
+    assert "give the rule file used then" in capsys.readouterr().err
+
+
+def test_explain_rep_matches_the_api_for_every_rep(files: dict[str, Path]) -> None:
+    """For every rep and a few leads, explain --rep prints what RoutingResult.explain says."""
+    audit = files["dir"] / "audit.jsonl"
+    route(files, "--audit", str(audit), "--assignments", os.devnull)
+    result = sample_router().assign(sample_state(), sample_leads(40))
+    base = ["explain", "--audit", str(audit), "--state", str(files["state"])]
+    base += ["--rules", str(files["rules"]), "--leads", str(files["leads"])]
+    for lead_id in ("D0001", "D0003", "D0006", "D0015"):
+        for rep in sample_state().reps:
+            code, out = run(*base, "--lead", lead_id, "--rep", rep.id)
+            assert (code, out) == (0, result.explain(lead_id, rep.id) + "\n")
 
 
 def test_demo_prints_summary() -> None:

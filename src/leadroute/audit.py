@@ -132,15 +132,30 @@ class Decision(FrozenModel):
 
 
 def _short(value: JsonValue, limit: int = 160) -> str:
-    text = str(value)
+    text = _readable(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _readable(value: JsonValue) -> str:
+    """A fact as text: a table as ``key value, ...``, a list joined by commas, numbers with ``:g``."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_readable(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_readable(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _step_line(step: Step) -> str:
     if step.kind == "selector":
         why = _short(step.rationale.get("why", "")) if step.rationale else ""
         who = step.picked if step.picked is not None else "nobody"
-        text = f"{step.strategy}: {step.candidates_in} candidates -> {who}" + (
+        text = f"{step.strategy}: {_plural(step.candidates_in, 'candidate')} -> {who}" + (
             f" ({why})" if why else ""
         )
         table = step.rationale.get("candidates") if step.rationale else None

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import json
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -30,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from leadroute.accounts import AccountMatcher
 from leadroute.conditions import Condition, parse_condition
-from leadroute.exceptions import ConfigError, FileFormatError, ModelError, StrategyError
+from leadroute.exceptions import ConfigError, ModelError, StrategyError
+from leadroute.files import read_mapping
 from leadroute.limits import MAX_DEPTH, MAX_INT, check_json, short_repr
 from leadroute.models import error_path
 from leadroute.paramcheck import check_params, param_problem
@@ -66,33 +65,14 @@ def _closest(name: str, options: Sequence[str]) -> str | None:
 
 
 def load_data(source: Mapping[str, Any] | str | Path) -> dict[str, Any]:
-    """A config mapping from a mapping, or from a ``.json`` / ``.toml`` file path."""
+    """A config mapping from a mapping, or from a ``.json`` / ``.toml`` file path.
+
+    File errors (missing, not UTF-8, broken JSON or TOML, YAML) name the file;
+    see :func:`leadroute.files.read_mapping`.
+    """
     if isinstance(source, Mapping):
         return dict(source)
-    path = Path(source)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        msg = f"cannot read: {exc.strerror}"
-        raise FileFormatError(msg, file=str(path)) from None
-    if path.suffix.lower() == ".toml":
-        try:
-            return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            msg = f"not valid TOML: {exc}"
-            raise FileFormatError(msg, file=str(path)) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        msg = f"not valid JSON: {exc.msg}"
-        raise FileFormatError(msg, file=str(path), line=exc.lineno) from None
-    except (RecursionError, ValueError) as exc:
-        msg = "not readable JSON: nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-        raise FileFormatError(msg, file=str(path)) from None
-    if not isinstance(data, dict):
-        msg = "the top level must be an object"
-        raise FileFormatError(msg, file=str(path), line=1)
-    return data
+    return read_mapping(Path(source))
 
 
 def router_from_config(
@@ -101,6 +81,13 @@ def router_from_config(
     """Build a :class:`~leadroute.Router` from its data form."""
     from leadroute.router import Router
 
+    if not isinstance(source, Mapping):
+        data = load_data(source)
+        try:
+            return router_from_config(data, strategies=strategies)
+        except ConfigError as exc:
+            exc.args = (f"{source}: {exc}",)  # name the file it came from
+            raise
     data = load_data(source)
     try:
         check_json(data, "config", max_depth=MAX_ROUTE_NESTING + 8)

@@ -15,14 +15,18 @@ the model is off (``enabled`` is false) and learned components are not used.
 
 from __future__ import annotations
 
+import bisect
+import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from leadroute.hashing import unit_draw
 from leadroute.models import Lead, lead_value
 from leadroute.state import ClosedLead
 
-__all__ = ["FitEstimate", "FitModel"]
+__all__ = ["FitEstimate", "FitModel", "PooledEstimate", "PooledFit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,3 +122,286 @@ class FitModel:
     def median_first_touch_hours(self, rep_id: str) -> float | None:
         """Median hours from assignment to first activity over the rep's closed leads."""
         return self._touch.get(rep_id)
+
+
+@dataclass(frozen=True, slots=True)
+class PooledEstimate:
+    """One rep's pooled conversion estimate for one lead, with its uncertainty.
+
+    ``rate = base * rep_lift * cell_lift`` (at most 0.999): ``base`` is the
+    team's smoothed rate for leads with these attributes (``lead_by``),
+    ``rep_lift`` the rep's observed/expected wins shrunk towards 1 and
+    ``cell_lift`` the rep's observed/expected wins in the segment shrunk
+    towards the rep's lift. ``evidence`` (0..1) is how much of the estimate
+    comes from this rep x segment's own outcomes: the per-estimate threshold
+    that replaces one global history size. ``sd`` is the posterior standard
+    deviation of ``rate``.
+
+    .. versionadded:: 0.2.0
+    """
+
+    rep_id: str
+    segment: str
+    rate: float
+    sd: float
+    base: float
+    rep_lift: float
+    cell_lift: float
+    evidence: float
+    wins: int
+    closed: int
+
+
+_Derived = tuple[dict[str, float], dict[str, float], dict[tuple[str, str], float], float, float]
+
+
+def _moments_k(pairs: Iterable[tuple[float, float, int]]) -> float:
+    """Prior strength ``1 / tau^2`` of Gamma(k, k) lifts from (wins, expected, closed) triples.
+
+    Binomial, not Poisson, noise is taken off the observed spread.
+    """
+    num = 0.0
+    den = 0.0
+    count = 0
+    for obs, exp, n in pairs:
+        if exp <= 0 or n <= 0:
+            continue
+        num += (obs - exp) ** 2 / exp - (1 - min(0.95, exp / n))
+        den += exp
+        count += 1
+    tau2 = num / den if den > 0 and count > 1 else 0.25
+    tau2 = min(1.0, max(0.001, tau2))
+    return 1.0 / tau2
+
+
+def _odds_shift(base: float, mean: float, lift: float) -> float:
+    """``base`` moved by the odds ratio that takes ``mean`` to ``mean * lift`` (at most 0.999)."""
+    target = min(0.999, mean * lift)
+    if not 0 < mean < 1 or not 0 < base < 1 or target <= 0:
+        return min(0.999, base * lift)
+    z = math.log(base / (1 - base)) + math.log(target / (1 - target)) - math.log(mean / (1 - mean))
+    return min(0.999, 1 / (1 + math.exp(-z)))
+
+
+class PooledFit:
+    """Pooled conversion estimates: lead attributes, rep and rep x segment, shrunk (empirical Bayes).
+
+    Learned from closed leads and updated incrementally (:meth:`update` costs
+    what it adds; the derived rates are recomputed from the counts, whose
+    size does not grow with the history). Per lead and rep::
+
+        base      = (wins_c + a * p) / (closed_c + a)      # c: the lead's lead_by cell
+        rep_lift  ~ Gamma(k_r + W_r, k_r + E_r)            # E_r: expected wins at base rates
+        cell_lift ~ Gamma(k_s + W_rs, k_s + rep_lift * E_rs)
+        rate      = base * rep_lift * cell_lift
+
+    with the prior strengths ``k_r``, ``k_s`` estimated from the spread of the
+    observed lifts (method of moments). A rep x segment with few outcomes
+    borrows from the rep's overall lift; a rep with few outcomes from the
+    team. Deterministic: the same history gives the same estimates.
+
+    >>> from datetime import datetime, timezone
+    >>> t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    >>> def closed(i, rep, won):
+    ...     lead = Lead(id=f"c{i}", created_at=t, industry="retail")
+    ...     return ClosedLead(lead=lead, rep_id=rep, assigned_at=t, closed_at=t,
+    ...                       outcome="won" if won else "lost")
+    >>> history = [closed(i, "ann", i % 2 == 0) for i in range(40)] + [
+    ...     closed(100 + i, "bo", i % 4 == 0) for i in range(40)]
+    >>> model = PooledFit(history)
+    >>> ann, bo = model.estimate("ann", history[0].lead), model.estimate("bo", history[0].lead)
+    >>> ann.rate > bo.rate, round(ann.base, 3)
+    (True, 0.375)
+
+    .. versionadded:: 0.2.0
+    """
+
+    def __init__(
+        self,
+        history: Iterable[ClosedLead] = (),
+        *,
+        segment_by: Sequence[str] = ("industry",),
+        lead_by: Sequence[str] = ("source",),
+        prior_leads: float = 10.0,
+    ) -> None:
+        self.segment_by = tuple(segment_by)
+        self.lead_by = tuple(lead_by)
+        self.prior_leads = float(prior_leads)
+        self.closed = 0
+        self.wins = 0
+        self.cells: dict[str, list[int]] = {}  # lead cell -> [wins, closed]
+        self.rep_wins: dict[str, int] = {}
+        self.rep_closed: dict[str, int] = {}
+        self.seg_wins: dict[tuple[str, str], int] = {}
+        self.seg_closed: dict[tuple[str, str], int] = {}
+        self.mix: dict[tuple[str, str], dict[str, int]] = {}  # (rep, seg) -> lead cell -> closed
+        self._touch: dict[str, list[float]] = {}
+        self._derived: _Derived | None = None
+        self.update(history)
+
+    def segment_of(self, lead: Lead) -> str:
+        """The lead's segment: the ``segment_by`` field values joined with ``|``."""
+        return "|".join(str(lead_value(lead, f)) for f in self.segment_by)
+
+    def cell_of(self, lead: Lead) -> str:
+        """The lead's attribute cell: the ``lead_by`` field values joined with ``|``."""
+        return "|".join(str(lead_value(lead, f)) for f in self.lead_by)
+
+    def update(self, closed: Iterable[ClosedLead]) -> None:
+        """Add closed leads (their cost only; derived rates are recomputed on next use)."""
+        added = False
+        for c in closed:
+            added = True
+            won = 1 if c.outcome == "won" else 0
+            cell = self.cell_of(c.lead)
+            key = (c.rep_id, self.segment_of(c.lead))
+            rec = self.cells.get(cell)
+            if rec is None:
+                rec = self.cells[cell] = [0, 0]
+            rec[0] += won
+            rec[1] += 1
+            self.wins += won
+            self.closed += 1
+            self.rep_wins[c.rep_id] = self.rep_wins.get(c.rep_id, 0) + won
+            self.rep_closed[c.rep_id] = self.rep_closed.get(c.rep_id, 0) + 1
+            self.seg_wins[key] = self.seg_wins.get(key, 0) + won
+            self.seg_closed[key] = self.seg_closed.get(key, 0) + 1
+            mix = self.mix.get(key)
+            if mix is None:
+                mix = self.mix[key] = {}
+            mix[cell] = mix.get(cell, 0) + 1
+            if c.first_activity_at is not None:
+                hours = max(0.0, (c.first_activity_at - c.assigned_at).total_seconds() / 3600)
+                bisect.insort(self._touch.setdefault(c.rep_id, []), hours)
+        if added:
+            self._derived = None
+
+    @property
+    def overall(self) -> float:
+        """The team's win rate over all closed leads (0.5 without any)."""
+        return self.wins / self.closed if self.closed else 0.5
+
+    def base(self, cell: str) -> float:
+        """The team's smoothed win rate for leads in the attribute ``cell``."""
+        wins, closed = self.cells.get(cell, (0, 0))
+        a = self.prior_leads
+        return (wins + a * self.overall) / (closed + a)
+
+    def _derive(self) -> _Derived:
+        found = self._derived
+        if found is not None:
+            return found
+        base = {cell: self.base(cell) for cell in self.cells}
+        expected = {key: sum(n * base[c] for c, n in mix.items()) for key, mix in self.mix.items()}
+        rep_exp: dict[str, float] = {}
+        for (rep, _seg), e in expected.items():
+            rep_exp[rep] = rep_exp.get(rep, 0.0) + e
+        k_rep = _moments_k((self.rep_wins[r], e, self.rep_closed[r]) for r, e in rep_exp.items())
+        lift = {r: (k_rep + self.rep_wins[r]) / (k_rep + e) for r, e in rep_exp.items()}
+        k_seg = _moments_k(
+            (self.seg_wins[key], lift[key[0]] * e, self.seg_closed[key])
+            for key, e in expected.items()
+        )
+        found = (lift, rep_exp, expected, k_rep, k_seg)
+        self._derived = found
+        return found
+
+    def estimate(self, rep_id: str, lead: Lead) -> PooledEstimate:
+        """``rep_id``'s pooled conversion estimate for ``lead``."""
+        lift, rep_exp, expected, k_rep, k_seg = self._derive()
+        seg = self.segment_of(lead)
+        base = self.base(self.cell_of(lead))
+        key = (rep_id, seg)
+        r_shape = k_rep + self.rep_wins.get(rep_id, 0)
+        r_rate = k_rep + rep_exp.get(rep_id, 0.0)
+        rep_lift = lift.get(rep_id, 1.0)
+        e = rep_lift * expected.get(key, 0.0)
+        wins = self.seg_wins.get(key, 0)
+        c_shape = k_seg + wins
+        c_rate = k_seg + e
+        cell_lift = c_shape / c_rate
+        closed = self.seg_closed.get(key, 0)
+        mean = expected.get(key, 0.0) / closed if closed else base
+        rate = _odds_shift(base, mean, rep_lift * cell_lift)
+        cv2 = 1 / r_shape + 1 / c_shape
+        return PooledEstimate(
+            rep_id=rep_id,
+            segment=seg,
+            rate=rate,
+            sd=rate * math.sqrt(cv2),
+            base=base,
+            rep_lift=r_shape / r_rate,
+            cell_lift=cell_lift,
+            evidence=e / (e + k_seg),
+            wins=wins,
+            closed=closed,
+        )
+
+    def draw(self, rep_id: str, lead: Lead, *parts: object) -> float:
+        """A Thompson-sampling draw of the rate, from a stable hash of ``parts``, rep and lead."""
+        lift, rep_exp, expected, k_rep, k_seg = self._derive()
+        seg = self.segment_of(lead)
+        base = self.base(self.cell_of(lead))
+        rep_lift = _gamma_draw(
+            k_rep + self.rep_wins.get(rep_id, 0),
+            k_rep + rep_exp.get(rep_id, 0.0),
+            unit_draw(*parts, "rep", rep_id, lead.id),
+        )
+        mean_lift = lift.get(rep_id, 1.0)
+        cell_lift = _gamma_draw(
+            k_seg + self.seg_wins.get((rep_id, seg), 0),
+            k_seg + mean_lift * expected.get((rep_id, seg), 0.0),
+            unit_draw(*parts, "cell", rep_id, lead.id),
+        )
+        closed = self.seg_closed.get((rep_id, seg), 0)
+        mean = expected.get((rep_id, seg), 0.0) / closed if closed else base
+        return _odds_shift(base, mean, rep_lift * cell_lift)
+
+    def median_first_touch_hours(self, rep_id: str) -> float | None:
+        """Median hours from assignment to first activity over the rep's closed leads."""
+        xs = self._touch.get(rep_id)
+        if not xs:
+            return None
+        return statistics.median(xs)
+
+    @classmethod
+    def of(
+        cls,
+        history: Sequence[ClosedLead],
+        *,
+        segment_by: Sequence[str] = ("industry",),
+        lead_by: Sequence[str] = ("source",),
+        prior_leads: float = 10.0,
+    ) -> PooledFit:
+        """The model of ``history``, from a cache: a longer history that extends a cached one
+        (same leading items) only adds its new closes, so a one-lead ``assign`` does not relearn.
+        """
+        key = (tuple(segment_by), tuple(lead_by), float(prior_leads))
+        n = len(history)
+        found = _POOLED.get(key)
+        if found is not None:
+            model, first, last, size = found
+            if size == n and (n == 0 or (history[0] is first and history[-1] is last)):
+                return model
+            if 0 < size < n and history[0] is first and history[size - 1] is last:
+                model.update(history[size:])
+                _POOLED[key] = (model, history[0], history[-1], n)
+                return model
+        model = cls(history, segment_by=segment_by, lead_by=lead_by, prior_leads=prior_leads)
+        if len(_POOLED) >= 16:
+            _POOLED.pop(next(iter(_POOLED)))
+        _POOLED[key] = (model, history[0] if n else None, history[-1] if n else None, n)
+        return model
+
+
+_POOLED: dict[tuple[Any, ...], tuple[PooledFit, ClosedLead | None, ClosedLead | None, int]] = {}
+
+
+def _gamma_draw(shape: float, rate: float, u: float) -> float:
+    """A Gamma(shape, rate) quantile at ``u`` (Wilson-Hilferty), at least 0."""
+    z = _NORMAL.inv_cdf(min(1 - 1e-12, max(1e-12, u)))
+    c = 1 / (9 * shape)
+    return max(0.0, shape / rate * (1 - c + z * math.sqrt(c)) ** 3)
+
+
+_NORMAL = statistics.NormalDist()

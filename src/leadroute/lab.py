@@ -29,6 +29,7 @@ from pydantic import AwareDatetime, Field
 from leadroute.exceptions import InputError
 from leadroute.fast import build
 from leadroute.fit import FitModel
+from leadroute.hashing import unit_draw
 from leadroute.limits import short_repr
 from leadroute.models import FrozenModel, Lead
 from leadroute.router import Router
@@ -47,15 +48,20 @@ __all__ = [
 
 
 class HistoricalOutcome(FrozenModel):
-    """What really happened to a lead: who worked it and how it ended.
+    """What really happened to a lead: who worked it, when they first did, how it ended.
 
     .. versionadded:: 0.1.0
+
+    .. versionchanged:: 0.2.0
+       ``first_activity_at``.
     """
 
     lead_id: str
     rep_id: str | None = None
     outcome: Literal["won", "lost", "disqualified"]
     closed_at: AwareDatetime | None = None
+    #: when the rep first worked the lead (activity); learned strategies read the response time.
+    first_activity_at: AwareDatetime | None = None
 
 
 class RepShare(FrozenModel):
@@ -101,6 +107,14 @@ class SimulationReport(FrozenModel):
     expected_conversions: float | None = None
     learned_history: int = 0
     notes: tuple[str, ...] = ()
+    #: 95% bootstrap interval of ``expected_conversions`` (``evaluation="holdout"`` only).
+    expected_interval: tuple[float, float] | None = None
+    #: how ``expected_conversions`` was computed, in one sentence.
+    expected_method: str | None = None
+    #: the sum of lead value (``value``, else ``score``) each rep received.
+    value_per_rep: dict[str, float] = Field(default_factory=dict)
+    #: Gini of ``value_per_rep`` over the active reps (``None`` when no lead had a value).
+    value_gini: float | None = None
 
     def summary(self) -> str:
         """A short text report."""
@@ -130,7 +144,16 @@ class SimulationReport(FrozenModel):
                 "cap hits: " + ", ".join(f"{k} {v}" for k, v in sorted(self.cap_hits.items()))
             )
         if self.expected_conversions is not None:
-            lines.append(f"expected conversions: {self.expected_conversions:.1f}")
+            if self.expected_interval is not None:
+                lo, hi = self.expected_interval
+                lines.append(
+                    f"expected conversions: {self.expected_conversions:.1f} "
+                    f"(95% interval {lo:.1f} to {hi:.1f})"
+                )
+            else:
+                lines.append(f"expected conversions: {self.expected_conversions:.1f}")
+        if self.expected_interval is not None and self.expected_method is not None:
+            lines.append(self.expected_method)
         lines.extend(self.notes)
         return "\n".join(lines)
 
@@ -172,6 +195,9 @@ def simulate(
     min_history: int = 300,
     prior_strength: float = 10.0,
     segment_by: Sequence[str] = ("industry",),
+    evaluation: Literal["in_sample", "holdout"] = "in_sample",
+    bootstrap: int = 200,
+    seed: int = 0,
 ) -> SimulationReport:
     """Replay ``leads`` through ``router`` from ``state`` and measure the result.
 
@@ -187,15 +213,42 @@ def simulate(
         close_after: when a lead without a historical close time closes
             (``None``: it stays open).
         retry_pool: retry leads left in the pool for want of a rep.
+        evaluation: ``"in_sample"`` (default) scores the policy with a fit
+            model learned from every outcome, including those the policy
+            learned from -- optimistic for learned policies.
+            ``"holdout"`` hides a stable-hash half of the outcomes from the
+            policy (they never join the state's history) and scores the
+            policy with a fit model learned from that half only, with a 95%
+            bootstrap interval (``bootstrap`` resamples of the held-out
+            outcomes, drawn from a stable hash of ``seed``); the report's
+            ``expected_method`` says so. Use the same setting to compare
+            policies on the same footing.
 
-    Target shares are the reps' weights over the active roster.
+    Target shares are the reps' weights over the active roster. The report's
+    ``value_per_rep`` and ``value_gini`` give the balance of lead value
+    (``value``, else ``score``), not only of counts.
+
+    An outcome's ``first_activity_at`` (an activity event) joins the learned
+    history with its close, so ``BestFit``'s response component reads real
+    first-touch times instead of a constant 0.5.
+
+    .. versionchanged:: 0.2.0
+       ``evaluation``, ``bootstrap`` and ``seed``; value balance figures;
+       activity events (``HistoricalOutcome.first_activity_at``).
     """
+    if evaluation not in ("in_sample", "holdout"):
+        msg = f"evaluation={evaluation!r}: use 'in_sample' or 'holdout'"
+        raise InputError(msg, field="evaluation")
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
+        msg = f"bootstrap={bootstrap!r}: a number of resamples >= 0"
+        raise InputError(msg, field="bootstrap")
     leads = _check_simulate(router, state, leads, step, close_after, min_history, prior_strength)
     stream = sorted(leads, key=lambda x: (x.created_at, x.id))
     by_id = _outcomes(outcomes)
     fit: FitModel | None = None
     lead_of = {x.id: x for x in stream}
     closed: list[ClosedLead] = []
+    hidden: list[ClosedLead] = []
     if by_id:
         closed = [
             ClosedLead(
@@ -204,12 +257,19 @@ def simulate(
                 assigned_at=lead_of[o.lead_id].created_at,
                 closed_at=o.closed_at or lead_of[o.lead_id].created_at,
                 outcome=o.outcome,
+                first_activity_at=o.first_activity_at,
             )
             for o in by_id.values()
             if o.rep_id is not None and o.lead_id in lead_of
         ]
+        if evaluation == "holdout":
+            hidden = [c for c in closed if unit_draw(seed, "holdout", c.lead.id) < 0.5]
+            closed = [c for c in closed if not unit_draw(seed, "holdout", c.lead.id) < 0.5]
         fit = FitModel(
-            closed, segment_by=segment_by, prior_strength=prior_strength, min_history=min_history
+            hidden if evaluation == "holdout" else closed,
+            segment_by=segment_by,
+            prior_strength=prior_strength,
+            min_history=min_history,
         )
         closed.sort(key=lambda c: (c.closed_at, c.lead.id))
     learned_upto = 0
@@ -281,13 +341,38 @@ def simulate(
     if extra_steps > 3650:
         notes.append(notes_early)
     exp: float | None = None
+    interval: tuple[float, float] | None = None
+    method: str | None = None
     if fit is not None:
         if fit.enabled:
             exp = round(expected, 4)
+            if evaluation == "holdout":
+                placed = [(r, lead_of[k]) for k, r in final.items() if type(r) is str]
+                interval = _bootstrap(
+                    hidden, placed, bootstrap, seed, segment_by, prior_strength, min_history
+                )
+                method = (
+                    f"Expected conversions: a fit model learned only from {len(hidden)} held-out "
+                    f"outcomes (a stable-hash half the policy never learned from; it learned "
+                    f"from the other {len(closed)}), summed over the assigned leads"
+                    + (
+                        f"; the interval is the 2.5-97.5 percentile of {bootstrap} bootstrap "
+                        "resamples of the held-out outcomes."
+                        if interval is not None
+                        else "."
+                    )
+                )
+            else:
+                method = (
+                    f"Expected conversions: a fit model learned from all {fit.closed} outcomes, "
+                    "including any the policy learned from (optimistic for learned policies; "
+                    'use evaluation="holdout" for an honest figure).'
+                )
         else:
             notes.append(
                 f"expected conversions off: {fit.closed} historical outcomes < {min_history}"
             )
+    value_per_rep, value_gini = _value_balance(state, final, lead_of)
     return SimulationReport(
         policy_revision=router.policy_revision,
         leads=len(stream),
@@ -303,9 +388,64 @@ def simulate(
         if snapshots
         else dict.fromkeys(rep_ids, ()),
         expected_conversions=exp,
-        learned_history=0 if fit is None else fit.closed,
+        learned_history=0 if fit is None else len(closed),
         notes=tuple(notes),
+        expected_interval=interval,
+        expected_method=method,
+        value_per_rep=value_per_rep,
+        value_gini=value_gini,
     )
+
+
+def _bootstrap(
+    held: Sequence[ClosedLead],
+    placed: Sequence[tuple[str, Lead]],
+    rounds: int,
+    seed: int,
+    segment_by: Sequence[str],
+    prior_strength: float,
+    min_history: int,
+) -> tuple[float, float] | None:
+    """The 2.5-97.5 percentile interval of expected conversions over resampled held-out outcomes."""
+    if rounds < 2 or not held:
+        return None
+    n = len(held)
+    totals: list[float] = []
+    for b in range(rounds):
+        sample = [held[min(n - 1, int(unit_draw(seed, "bootstrap", b, k) * n))] for k in range(n)]
+        model = FitModel(
+            sample, segment_by=segment_by, prior_strength=prior_strength, min_history=0
+        )
+        totals.append(sum(model.estimate(rep_id, lead).rate for rep_id, lead in placed))
+    totals.sort()
+    lo = totals[max(0, math.floor(0.025 * rounds))]
+    hi = totals[min(rounds - 1, math.ceil(0.975 * rounds) - 1)]
+    return round(lo, 4), round(hi, 4)
+
+
+def _value_balance(
+    state: PoolState, final: Mapping[str, str | tuple[str, str]], lead_of: Mapping[str, Lead]
+) -> tuple[dict[str, float], float | None]:
+    """Lead value (``value``, else ``score``) received per rep, and its Gini over active reps."""
+    per: dict[str, float] = {}
+    seen = False
+    for lead_id, where in final.items():
+        if type(where) is not str:
+            continue
+        lead = lead_of[lead_id]
+        v = lead.value if lead.value is not None else lead.score
+        if v is None:
+            continue
+        seen = True
+        per[where] = per.get(where, 0.0) + float(v)
+    if not seen:
+        return {}, None
+    active = [r.id for r in state.reps if r.active and not r.paused and r.weight > 0]
+    out = {r: round(per.get(r, 0.0), 6) for r in active}
+    for r in sorted(per):
+        if r not in out:
+            out[r] = round(per[r], 6)
+    return out, round(gini([per.get(r, 0.0) for r in active]), 6)
 
 
 def _outcomes(

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from functools import cached_property
 from typing import Annotated, Any, Literal, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
     BaseModel,
@@ -260,7 +260,10 @@ def _check_timezone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        msg = f"unknown time zone {name!r} (use an IANA name such as 'Asia/Shanghai')"
+        if available_timezones():
+            msg = f"unknown time zone {name!r} (use an IANA name such as 'Europe/Berlin')"
+        else:  # no system zone files and no tzdata package
+            msg = f"cannot load time zone {name!r}: no time-zone database found; pip install tzdata"
         raise ValueError(msg) from exc
 
 

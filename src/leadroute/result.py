@@ -13,7 +13,7 @@ from pydantic import PrivateAttr
 
 from leadroute.audit import Decision, Drop, Outcome, Step
 from leadroute.context import RouteContext
-from leadroute.exceptions import UnknownLeadError
+from leadroute.exceptions import InputError, UnknownLeadError
 from leadroute.fast import assemble
 from leadroute.models import FrozenModel, Lead
 from leadroute.state import PoolState
@@ -119,7 +119,9 @@ class RoutingResult(FrozenModel):
         """Why ``lead_id`` went where it went, or why ``rep_id`` did not get it.
 
         Reps a step excluded without listing them (index-answered filters, or
-        beyond ``Router.max_drops``) are re-checked against the policy.
+        beyond ``Router.max_drops``) are re-checked against the policy; when
+        that cannot establish the answer this raises
+        :class:`~leadroute.exceptions.InputError` rather than guess.
         """
         decision = self.decision(lead_id)
         if rep_id is None:
@@ -133,8 +135,17 @@ def explain_rep(
     after: PoolState,
     router: Router | None,
     before: PoolState | None,
+    *,
+    lead: Lead | None = None,
 ) -> str:
-    """Why ``rep_id`` did not get the lead of ``decision`` (or why it did)."""
+    """Why ``rep_id`` did not get the lead of ``decision`` (or why it did).
+
+    ``before`` is the state the decision was made on and ``lead`` the lead
+    (looked up in ``after`` when not given). A rep that a step excluded
+    without listing it is re-checked against them; when that is not possible
+    (no lead, no router, no state, or a step that cannot be re-checked) this
+    raises :class:`~leadroute.exceptions.InputError` rather than guess.
+    """
     lead_id = decision.lead_id
     if decision.rep_id == rep_id:
         return f"{rep_id} got lead {lead_id}: " + _selector_why(decision.steps)
@@ -152,12 +163,39 @@ def explain_rep(
             if drop.rep_id == rep_id:
                 lines.append(_drop_line(step, drop))
     if not lines:
-        lead = _find_lead(after, lead_id)
+        if lead is None:
+            lead = _find_lead(after, lead_id)
+        unknown: list[Step] = []
         for step in decision.steps:
-            if step.unlisted and lead is not None and router is not None and before is not None:
-                found = _recheck(step, rep, lead, decision, router, before)
-                if found is not None:
-                    lines.append(_drop_line(step, found) + " (re-checked)")
+            if not step.unlisted:
+                continue
+            if lead is None or router is None or before is None:
+                unknown.append(step)
+                continue
+            checked, found = _recheck(step, rep, lead, decision, router, before)
+            if found is not None:
+                lines.append(_drop_line(step, found) + " (re-checked)")
+            elif not checked:
+                unknown.append(step)
+        if unknown and not lines:
+            step = unknown[0]
+            need = [
+                name
+                for name, value in (
+                    ("the lead", lead),
+                    ("the rules", router),
+                    ("the state", before),
+                )
+                if value is None
+            ]
+            why = (
+                f"re-checking needs {', '.join(need)}" if need else "that step cannot be re-checked"
+            )
+            msg = (
+                f"cannot tell why {rep_id} did not get lead {lead_id}: {step.strategy} at "
+                f"{step.path} excluded {step.unlisted} reps without listing them, and {why}"
+            )
+            raise InputError(msg, lead_ids=[lead_id], rep_ids=[rep_id])
     if lines:
         return f"{head}:\n  " + "\n  ".join(lines)
     if decision.outcome == "assigned":
@@ -189,7 +227,8 @@ def _find_lead(state: PoolState, lead_id: str) -> Lead | None:
 
 def _recheck(
     step: Step, rep: Any, lead: Lead, decision: Decision, router: Router, before: PoolState
-) -> Drop | None:
+) -> tuple[bool, Drop | None]:
+    """(whether ``step`` could be re-checked for ``rep``, the drop it finds or None)."""
     ctx = RouteContext(
         state=before,
         seed=router.seed,
@@ -208,13 +247,17 @@ def _recheck(
         if isinstance(tier, ValueTier):
             b = tier.bands[int(band.group(2))]
             value = tier.value_of(lead, ctx)
-            if not b.admits(rep) and value is not None:
-                return tier.band_drop(rep, b, value)
-        return None
+            if value is not None:
+                return True, (None if b.admits(rep) else tier.band_drop(rep, b, value))
+        return False, None
     try:
         strategy = router.strategy_at(step.path)
     except KeyError:
-        return None
+        return False, None
     if isinstance(strategy, Filter) and not isinstance(strategy, ValueTier):
-        return strategy.check(lead, rep, ctx)
-    return None
+        drop = strategy.check(lead, rep, ctx)
+        # a filter on counters (caps) is re-checked against the state before the batch;
+        # counters only grow within a batch, so a drop then is a drop at the decision,
+        # but a pass then may not be one
+        return strategy.indexable or drop is not None, drop
+    return False, None

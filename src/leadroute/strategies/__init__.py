@@ -30,6 +30,7 @@ from leadroute.strategies.base import (
     Strategy,
     as_strategy,
 )
+from leadroute.strategies.batch import BatchFit
 from leadroute.strategies.capacity import CapacityCap
 from leadroute.strategies.geo import Geo
 from leadroute.strategies.scoring import BestFit, CardFit, Factor, Scorecard, Surge
@@ -48,6 +49,7 @@ __all__ = [
     "AssignTo",
     "Availability",
     "Band",
+    "BatchFit",
     "BestFit",
     "CapacityCap",
     "CardFit",
@@ -84,6 +86,7 @@ BUILTIN: dict[str, type] = {
     for cls in (
         AssignTo,
         Availability,
+        BatchFit,
         BestFit,
         CapacityCap,
         CardFit,

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from leadroute.audit import Drop
 from leadroute.conditions import Condition, parse_condition
 from leadroute.exceptions import ConfigError, StrategyError
-from leadroute.fit import FitModel
+from leadroute.fit import FitModel, PooledFit
 from leadroute.models import Rep, lead_value
 from leadroute.strategies.attributes import fold
 from leadroute.strategies.availability import as_duration
@@ -345,6 +345,14 @@ class BestFit(Selector):
     The learned components (conversion, response) are switched off below
     ``min_history`` closed leads in the pool, and the audit says so.
 
+    ``model="pooled"`` takes ``conversion`` from a :class:`~leadroute.fit.PooledFit`
+    instead (lead attributes ``lead_by``, rep and rep x segment, shrunk by
+    empirical Bayes; learned once per history and extended as leads close):
+    no global ``min_history``, each estimate carries its own evidence.
+    ``explore=True`` (pooled only) uses a Thompson draw of each rep's rate,
+    seeded by a stable hash of the router's seed, lead and rep, so every rep
+    keeps being measured and the same input still gives the same pick.
+
     >>> BestFit(weights={"conversion": 0.7, "headroom": 0.3})
     BestFit(weights={'conversion': 0.7, 'headroom': 0.3})
 
@@ -356,11 +364,21 @@ class BestFit(Selector):
     prior_strength: float = 10.0
     min_history: int = 300
     default_max_open: int = 100
+    model_kind: Literal["segment", "pooled"] = "segment"
+    lead_by: tuple[str, ...] = ("source",)
+    explore: bool = False
 
     COMPONENTS: ClassVar[tuple[str, ...]] = ("conversion", "headroom", "response", "level")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "segment_by", tuple(self.segment_by))
+        object.__setattr__(self, "lead_by", tuple(self.lead_by))
+        if self.model_kind not in ("segment", "pooled"):
+            msg = f"BestFit(model_kind={self.model_kind!r}): use 'segment' or 'pooled'"
+            raise StrategyError(msg, field="model_kind")
+        if self.explore and self.model_kind != "pooled":
+            msg = "BestFit(explore=True) needs model_kind='pooled' (draws need an uncertainty)"
+            raise StrategyError(msg, field="explore")
         for name, w in self.weights.items():
             if name not in self.COMPONENTS:
                 msg = (
@@ -414,9 +432,79 @@ class BestFit(Selector):
             out["level"] = 1.0
         return out
 
+    def pooled(self, ctx: RouteContext) -> PooledFit:
+        """The pooled model of ``ctx.state.history`` (cached; extended, not relearned)."""
+        return PooledFit.of(
+            ctx.state.history,
+            segment_by=self.segment_by,
+            lead_by=self.lead_by,
+            prior_leads=self.prior_strength,
+        )
+
+    def _select_pooled(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> Pick:
+        model = self.pooled(ctx)
+        weights = self.weights
+        w_conv = weights.get("conversion", 0.0)
+        w_head = weights.get("headroom", 0.0)
+        w_resp = weights.get("response", 0.0)
+        w_level = weights.get("level", 0.0)
+        score = ctx.lead_facts.get("score", lead.score)
+        wanted = (
+            min(4, int(score // 20))
+            if isinstance(score, (int, float)) and not isinstance(score, bool)
+            else None
+        )
+        opens = ctx.open_counts
+        scored: list[tuple[float, Rep, dict[str, float]]] = []
+        for rep in candidates:
+            est = model.estimate(rep.id, lead)
+            conv = model.draw(rep.id, lead, ctx.seed, "bestfit") if self.explore else est.rate
+            hours = model.median_first_touch_hours(rep.id)
+            resp = 0.5 if hours is None else 1 / (1 + hours / 24)
+            cap = rep.capacity.max_open or self.default_max_open
+            head = max(0.0, 1 - opens.get(rep.id, 0) / cap)
+            level = 1.0 if wanted is None else max(0.0, 1 - abs(rep.level - wanted) / 4)
+            fit = w_conv * conv + w_head * head + w_resp * resp + w_level * level
+            comp = {
+                "conversion": conv,
+                "estimate": est.rate,
+                "sd": est.sd,
+                "evidence": est.evidence,
+                "response": resp,
+                "headroom": head,
+                "level": level,
+            }
+            scored.append((round(fit, 9), rep, comp))
+        top = max(s[0] for s in scored)
+        tied = [rep for fit, rep, _ in scored if fit == top]
+        best, _v, _ = longest_waiting(tied, ctx.last_served)
+        if not ctx.explain:
+            return Pick(best, "", {})
+        shown = sorted(scored, key=lambda s: (-s[0], ctx.order(s[1].id)))[:10]
+        mode = "Thompson draw of " if self.explore else ""
+        why = (
+            f"{best.id} has the highest fit {top:.4f} ({len(tied)} tied); "
+            f"{mode}pooled fit on {model.closed} closed leads"
+        )
+        rationale: dict[str, Any] = {
+            "why": why,
+            "fit": top,
+            "learned": True,
+            "closed_history": model.closed,
+            "weights": dict(weights),
+            "segment": model.segment_of(lead),
+            "candidates": {
+                rep.id: {"fit": fit, **{c: round(v, 6) for c, v in comp.items()}}
+                for fit, rep, comp in shown
+            },
+        }
+        return Pick(best, why, rationale)
+
     def select(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> Pick | None:
         if not candidates:
             return None
+        if self.model_kind == "pooled":
+            return self._select_pooled(lead, candidates, ctx)
         model = self.model(ctx)
         weights = dict(self.weights)
         if not model.enabled:

@@ -116,6 +116,14 @@ class Weighted(Selector):
     the winner. Over N leads to the same reps, each gets ``N*w/sum(w)`` within
     one. Weight 0 means never.
 
+    When a filter drops a rep (or one comes back), the eligible reps' credits
+    no longer sum to zero (the absent rep's credit stays frozen); they are
+    recentred over the eligible reps, each shifted by its weight share of the
+    excess, so the frozen credit does not skew the rotation of the others.
+
+    .. versionchanged:: 0.2.0
+       Credits recentred over the eligible reps after a drop or return.
+
     Weights come from ``weights`` (rep id -> weight; reps not named weigh 0)
     or else from the rep field ``by`` (``weight`` by default, or a key of
     ``attributes``).
@@ -159,6 +167,7 @@ class Weighted(Selector):
         total = 0.0
         best: Rep | None = None
         best_c = -math.inf
+        excess = 0.0
         for rep in candidates:
             w = self.weight_of(rep)
             if w <= 0:
@@ -166,10 +175,23 @@ class Weighted(Selector):
             c = credits.get(rep.id, 0.0) + w
             updated[rep.id] = c
             total += w
+            excess += c - w
             if c > best_c:
                 best, best_c = rep, c
         if best is None:
             return None
+        if abs(excess) > 1e-9 * total:
+            # a rep dropped (or back) left the eligible credits off zero: recentre them
+            best_c = -math.inf
+            for rep in candidates:
+                old = updated.get(rep.id)
+                if old is None:
+                    continue
+                c = old - excess * self.weight_of(rep) / total
+                updated[rep.id] = c
+                if c > best_c:
+                    best, best_c = rep, c
+            assert best is not None
         updated[best.id] = best_c - total
         why = f"{best.id} had the highest credit {best_c:g} (total weight {total:g})"
         shown = dict(list(updated.items())[:10])
