@@ -174,7 +174,25 @@ def _parse_now(text: str | None) -> datetime | None:
 # -- commands ------------------------------------------------------------------------
 
 
+def _state_or_store(args: argparse.Namespace) -> bool:
+    """Whether the command runs against ``--store`` (else it needs ``--state``)."""
+    if getattr(args, "store", None):
+        if getattr(args, "state", None) or getattr(args, "next_state", None):
+            msg = "give either --store or --state/--next-state, not both"
+            raise LeadrouteError(msg)
+        return True
+    if not getattr(args, "state", None):
+        msg = "give --state FILE (a pool state) or --store URL"
+        raise LeadrouteError(msg)
+    return False
+
+
 def cmd_route(args: argparse.Namespace, out: IO[str]) -> int:
+    if _state_or_store(args):
+        from leadroute.stores.cli import route
+
+        now = _parse_now(args.now)
+        return route(args, load_router(args.rules), read_jsonl(args.leads, Lead), now, out)
     _check_paths(
         [args.state, args.rules, args.leads],
         {"--next-state": args.next_state, "--audit": args.audit, "--assignments": args.assignments},
@@ -229,6 +247,13 @@ def _find_lead(args: argparse.Namespace, lead_id: str) -> Lead | None:
 
 
 def cmd_explain(args: argparse.Namespace, out: IO[str]) -> int:
+    if args.store:
+        from leadroute.stores.cli import explain
+
+        return explain(args, out)
+    if not args.audit:
+        msg = "give --audit FILE or --store URL"
+        raise LeadrouteError(msg)
     _check_paths([args.audit, args.state, args.rules, args.leads, args.next_state], {})
     decision = _find_decision(args.audit, args.lead)
     if args.rep is None:
@@ -274,11 +299,13 @@ def cmd_explain(args: argparse.Namespace, out: IO[str]) -> int:
 def cmd_reclaim(args: argparse.Namespace, out: IO[str]) -> int:
     from leadroute.lifecycle import ReclaimPolicy
 
-    _check_paths(
-        [args.state, args.rules],
-        {"--next-state": args.next_state, "--audit": args.audit, "--moves": args.moves},
-        state=args.state,
-    )
+    on_store = _state_or_store(args)
+    if not on_store:
+        _check_paths(
+            [args.state, args.rules],
+            {"--next-state": args.next_state, "--audit": args.audit, "--moves": args.moves},
+            state=args.state,
+        )
     now = _parse_now(args.now)
     assert now is not None
     try:
@@ -293,6 +320,10 @@ def cmd_reclaim(args: argparse.Namespace, out: IO[str]) -> int:
     except ValueError as exc:
         raise LeadrouteError(str(exc).splitlines()[0]) from None
     router = load_router(args.rules) if args.rules else Router()
+    if on_store:
+        from leadroute.stores.cli import reclaim
+
+        return reclaim(args, router, policy, out)
     state = read_json(args.state, PoolState)
     if args.warn is not None:
         from leadroute.strategies.availability import as_duration
@@ -496,7 +527,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("route", help="route leads with a rule file and a pool state")
     p.add_argument("--rules", required=True, help="rule set (.json or .toml; '-' for stdin)")
-    p.add_argument("--state", required=True, help="pool state (.json; '-' for stdin)")
+    p.add_argument("--state", help="pool state (.json; '-' for stdin)")
+    p.add_argument(
+        "--store", help="store URL (sqlite:///pool.db, postgresql://...) instead of --state"
+    )
     p.add_argument("--leads", required=True, help="leads, one JSON object per line ('-' for stdin)")
     p.add_argument(
         "--now", help="decision time (ISO 8601 with offset); default: each lead's created_at"
@@ -511,7 +545,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_route)
 
     p = sub.add_parser("explain", help="explain one lead's decision from an audit file")
-    p.add_argument("--audit", required=True, help="audit JSONL written by 'leadroute route'")
+    p.add_argument("--audit", help="audit JSONL written by 'leadroute route'")
+    p.add_argument("--store", help="store URL: explain from the store's audit rows instead")
     p.add_argument("--lead", required=True, help="the lead id")
     p.add_argument("--rep", help="explain why this rep did not get the lead")
     p.add_argument("--state", help="the input state of that 'route' call (needed with --rep)")
@@ -523,7 +558,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("reclaim", help="apply SLA reassignment and recycling at a given time")
-    p.add_argument("--state", required=True, help="pool state (.json)")
+    p.add_argument("--state", help="pool state (.json)")
+    p.add_argument(
+        "--store", help="store URL (sqlite:///pool.db, postgresql://...) instead of --state"
+    )
     p.add_argument("--now", required=True, help="the sweep time (ISO 8601 with offset)")
     p.add_argument("--rules", help="rule set used to reassign SLA breaches (.json or .toml)")
     p.add_argument("--first-touch", default="PT2H", help="first-touch SLA, ISO 8601 (default PT2H)")
@@ -569,6 +607,10 @@ def build_parser() -> argparse.ArgumentParser:
         "'-' prints the page and sends the summary to stderr",
     )
     p.set_defaults(func=cmd_simulate)
+
+    from leadroute.stores.cli import add_report_parser
+
+    add_report_parser(sub)
 
     p = sub.add_parser("demo", help="route built-in sample leads and print a summary")
     p.add_argument("--leads", type=int, default=300, help="how many sample leads (default 300)")

@@ -19,7 +19,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeGuard
 
 from leadroute.accounts import AccountMatcher
 from leadroute.audit import Decision, Drop, RuleTrial, Step
@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     from leadroute.conditions import Condition
     from leadroute.lifecycle import ReclaimPolicy, ReclaimWarning
     from leadroute.ownership import TransferResult
+    from leadroute.stores import Store
 
 __all__ = ["Router"]
 
@@ -232,7 +233,7 @@ class Router:
     # -- the one call ------------------------------------------------------------------
     def assign(
         self,
-        state: PoolState,
+        state: PoolState | Store,
         leads: Iterable[Lead],
         now: datetime | None = None,
         *,
@@ -248,7 +249,14 @@ class Router:
         :class:`~leadroute.exceptions.LeadAlreadyOpenError` or
         :class:`~leadroute.exceptions.UnknownRepError`, naming the ids,
         before anything is routed.
+
+        ``state`` may be a :class:`leadroute.stores.Store`: the call then runs
+        as one transaction against the store (see :meth:`Store.assign`).
         """
+        if not isinstance(state, PoolState):
+            if _is_store(state):
+                return state.assign(self, _as_batch(leads), now, audit=audit)
+            _not_a_state(state)
         batch = _as_batch(leads)
         self._validate(state, batch, now)
         if audit not in ("full", "outcome"):
@@ -300,7 +308,7 @@ class Router:
         return run.finish(latest), out, run.drop_counts
 
     def reclaim(
-        self, state: PoolState, now: datetime, policy: ReclaimPolicy | None = None
+        self, state: PoolState | Store, now: datetime, policy: ReclaimPolicy | None = None
     ) -> RoutingResult:
         """Apply the pool's recycle policies at ``now``; one audited move per reclaimed lead.
 
@@ -308,15 +316,20 @@ class Router:
         activity within the SLA are reassigned through these rules (previous
         owners excluded), leads idle for ``recycle_after`` go back to the pool.
         ``assignments`` lists the moved leads only; every other open lead stays
-        as it was.
+        as it was. ``state`` may be a :class:`leadroute.stores.Store` (one
+        transaction that reads only the leads falling due).
         """
         from leadroute.lifecycle import ReclaimPolicy, reclaim
 
+        if not isinstance(state, PoolState):
+            if _is_store(state):
+                return state.reclaim(self, now, ReclaimPolicy() if policy is None else policy)
+            _not_a_state(state)
         return reclaim(self, state, now, ReclaimPolicy() if policy is None else policy)
 
     def reclaim_warnings(
         self,
-        state: PoolState,
+        state: PoolState | Store,
         now: datetime,
         horizon: timedelta,
         policy: ReclaimPolicy | None = None,
@@ -324,6 +337,12 @@ class Router:
         """Open leads that ``reclaim`` would move by ``now + horizon``, without changing anything."""
         from leadroute.lifecycle import ReclaimPolicy, warnings
 
+        if not isinstance(state, PoolState):
+            if _is_store(state):
+                return state.reclaim_warnings(
+                    now, horizon, ReclaimPolicy() if policy is None else policy
+                )
+            _not_a_state(state)
         return warnings(state, now, horizon, ReclaimPolicy() if policy is None else policy)
 
     def transfer_accounts(
@@ -457,11 +476,23 @@ def _check_pick(sel: Selector, path: str, pick: Pick) -> None:
                 or not isinstance(credit, (int, float))
                 or not math.isfinite(credit)
             ):
-                problem = f"credit {short_repr(rep_id)}: {short_repr(credit)} is not a finite number"
+                problem = (
+                    f"credit {short_repr(rep_id)}: {short_repr(credit)} is not a finite number"
+                )
                 break
     if problem is not None:
         msg = f"{sel!r} at {path}: {problem}"
         raise StrategyError(msg, field="select")
+
+
+def _not_a_state(state: object) -> NoReturn:
+    msg = f"state: expected a PoolState or a leadroute.stores.Store, got {type(state).__name__}"
+    raise InputError(msg, field="state")
+
+
+def _is_store(state: object) -> TypeGuard[Store]:
+    """Whether ``state`` is a :class:`leadroute.stores.Store` (the call then delegates to it)."""
+    return bool(getattr(type(state), "leadroute_store", False))
 
 
 def _as_batch(leads: Any) -> list[Lead]:
