@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 
+from leadroute.accounts import AccountMatch, AccountMatcher
 from leadroute.audit import Decision, Drop, RuleTrial, Step
 from leadroute.conditions import AllOf, AnyOf, Condition, FieldCondition, Not, Predicate
 from leadroute.exceptions import (
@@ -29,6 +30,7 @@ from leadroute.exceptions import (
     LeadAlreadyClosedError,
     LeadAlreadyOpenError,
     LeadrouteError,
+    MissingExtraError,
     ModelError,
     StrategyError,
     UnknownLeadError,
@@ -63,6 +65,8 @@ __version__ = "0.1.0"
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "AccountMatch",
+    "AccountMatcher",
     "AllOf",
     "AnyOf",
     "Assignment",
@@ -84,6 +88,7 @@ __all__ = [
     "LeadAlreadyClosedError",
     "LeadAlreadyOpenError",
     "LeadrouteError",
+    "MissingExtraError",
     "ModelError",
     "Not",
     "OpenLead",

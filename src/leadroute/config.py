@@ -7,7 +7,9 @@ The data has the shape of the Python objects:
 * a list of strategies is a chain (``Geo >> CapacityCap >> RoundRobin``);
 * ``{"type": "Fallback", "options": [...]}`` is ``a | b | ...``;
 * a rule is ``{"id", "when", "route", "on_empty"}``; a router is
-  ``{"rules": [...], "default": route, "seed": 0}``.
+  ``{"rules": [...], "default": route, "seed": 0}``, with an optional
+  ``"accounts": {"aliases": {...}, "romanize": false}`` table
+  (:class:`~leadroute.accounts.AccountMatcher`).
 
 A top-level ``"$schema"`` key (which editors use to find the JSON Schema,
 see :mod:`leadroute.schema`) is ignored. :func:`dump_toml` writes the data
@@ -29,6 +31,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from leadroute.accounts import AccountMatcher
 from leadroute.conditions import Condition, parse_condition
 from leadroute.exceptions import ConfigError, ModelError, StrategyError
 from leadroute.files import read_mapping
@@ -54,7 +57,7 @@ __all__ = [
     "router_to_config",
 ]
 
-_ROUTER_KEYS = ("rules", "default", "seed", "max_drops")
+_ROUTER_KEYS = ("rules", "default", "seed", "max_drops", "accounts")
 #: Deepest nesting of lists and tables in one route's data form.
 MAX_ROUTE_NESTING = 2 * MAX_DEPTH + 2
 #: Largest ``max_drops`` (dropped reps listed per audit step).
@@ -123,13 +126,17 @@ def router_from_config(
     ):
         msg = f"max_drops must be a whole number in 0..{MAX_DROPS}, got {short_repr(max_drops)}"
         raise ConfigError(msg, path="max_drops")
+    accounts = data.get("accounts")
+    matcher = None if accounts is None else AccountMatcher.from_config(accounts, "accounts")
     ids = [r.id for r in rules]
     for i, rid in enumerate(ids):
         if rid in ids[:i]:
             msg = f"rule id {rid!r} is used twice"
             raise ConfigError(msg, path=f"rules[{i}].id")
     try:
-        return Router(rules=rules, default=route, seed=seed, max_drops=max_drops)
+        return Router(
+            rules=rules, default=route, seed=seed, max_drops=max_drops, accounts=matcher
+        )
     except ConfigError:
         raise
     except StrategyError as exc:
@@ -423,6 +430,8 @@ def router_to_config(router: Router) -> dict[str, Any]:
     out["seed"] = router.seed
     if router.max_drops != 50:
         out["max_drops"] = router.max_drops
+    if router.accounts is not None:
+        out["accounts"] = router.accounts.to_config()
     return out
 
 

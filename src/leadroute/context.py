@@ -14,9 +14,11 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
+from leadroute.accounts import default_match
 from leadroute.state import period_count
 
 if TYPE_CHECKING:
+    from leadroute.accounts import AccountMatch, AccountMatcher
     from leadroute.models import Lead, Rep
     from leadroute.state import PoolState
 
@@ -60,7 +62,11 @@ class RouteContext:
     """
 
     __slots__ = (
+        "_account",
+        "_accounts",
         "_days",
+        "_names",
+        "_new_names",
         "_open",
         "_order",
         "_owners",
@@ -91,8 +97,16 @@ class RouteContext:
         rotations: dict[str, RotationMemory],
         owners: dict[str, str],
         order: Mapping[str, int],
+        accounts: AccountMatcher | None = None,
     ) -> None:
         self.state = state
+        self._accounts = accounts
+        #: the last lead whose account was looked up, and its match
+        self._account: tuple[Lead | None, AccountMatch | None] = (None, None)
+        #: account key -> the name it was first seen under (filled lazily from the state,
+        #: and by the router as it records new owners)
+        self._names: dict[str, str] | None = None
+        self._new_names: dict[str, str] = {}
         self.seed = seed
         self._open = open_counts
         self._days = days
@@ -185,6 +199,57 @@ class RouteContext:
     def owner_of(self, account_key: str) -> str | None:
         """The rep owning ``account_key`` now, if any."""
         return self._owners.get(account_key)
+
+    def account_of(self, lead: Lead) -> AccountMatch | None:
+        """The lead's account as the router matches it (its :class:`~leadroute.AccountMatcher`).
+
+        Without a matcher: ``account_key``, else the company key, else the
+        company mail domain (:func:`leadroute.normalize.account_key_of`).
+
+        .. versionadded:: 0.2.0
+        """
+        held, found = self._account
+        if held is lead:
+            return found
+        matcher = self._accounts
+        found = default_match(lead) if matcher is None else matcher.match(lead)
+        self._account = (lead, found)
+        return found
+
+    def account_name(self, account_key: str) -> str | None:
+        """The name (company, else e-mail) ``account_key`` was first seen under, if known.
+
+        Read from the open leads of the input state (the earliest assigned)
+        and from the leads this call assigned to a new account.
+
+        .. versionadded:: 0.2.0
+        """
+        names = self._names
+        if names is None:
+            names = self._names = {}
+            first: dict[str, tuple[datetime, str]] = {}
+            for rec in self.state.open_leads.values():
+                key = rec.account_key
+                text = rec.lead.company or rec.lead.email
+                if key is None or not text:
+                    continue
+                mark = (rec.assigned_at, rec.lead.id)
+                if key not in first or mark < first[key]:
+                    first[key] = mark
+                    names[key] = text
+        found = names.get(account_key)
+        return self._new_names.get(account_key) if found is None else found
+
+    def describe_account(self, match: AccountMatch) -> str:
+        """The audit line of ``match``: ``account: matched "X" to Y by romanised key``.
+
+        .. versionadded:: 0.2.0
+        """
+        return match.describe(self.account_name(match.key))
+
+    def _note_account(self, match: AccountMatch) -> None:
+        """Remember the name a new account was first seen under (router only)."""
+        self._new_names.setdefault(match.key, match.text)
 
     # -- rotation --------------------------------------------------------------------
     def _memory(self) -> RotationMemory:

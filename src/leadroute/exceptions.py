@@ -16,7 +16,8 @@ type that fits, so ``except ValueError`` keeps working::
     │   ├── UnknownRepError (KeyError)     a rep id the state does not know
     │   ├── UnknownLeadError (KeyError)    a lead id the state does not know
     │   └── CapacityExceededError          a manual assignment over a cap, not forced
-    └── FileFormatError (ValueError)       a bad input file; names file, line and field
+    ├── FileFormatError (ValueError)       a bad input file; names file, line and field
+    └── MissingExtraError (ImportError)    a feature needs an optional extra; names it
 
 .. versionadded:: 0.1.0
 .. versionchanged:: 0.2.0
@@ -40,6 +41,7 @@ __all__ = [
     "LeadAlreadyClosedError",
     "LeadAlreadyOpenError",
     "LeadrouteError",
+    "MissingExtraError",
     "ModelError",
     "StrategyError",
     "UnknownLeadError",
@@ -174,3 +176,18 @@ class FileFormatError(LeadrouteError, ValueError):
         text = f"{where}: {field}: {message}" if field else f"{where}: {message}"
         super().__init__(text)
 
+
+
+class MissingExtraError(LeadrouteError, ImportError):
+    """A feature needs an optional extra that is not installed; ``extra`` names it.
+
+    The message says what to install (``pip install "leadroute[accounts]"``).
+
+    .. versionadded:: 0.2.0
+    """
+
+    def __init__(self, feature: str, *, extra: str, module: str) -> None:
+        self.extra = extra
+        self.module = module
+        text = f'{feature} needs {module}: pip install "leadroute[{extra}]"'
+        super().__init__(text, name=module)

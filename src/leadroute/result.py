@@ -237,6 +237,7 @@ def _recheck(
         rotations={},
         owners=dict(before.owners),
         order={r.id: i for i, r in enumerate(before.reps)},
+        accounts=router.accounts,
     )
     ctx._begin(lead, decision.at, frozenset())
     ctx.lead_facts = dict(decision.facts)

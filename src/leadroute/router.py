@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeGuard
 
+from leadroute.accounts import AccountMatcher
 from leadroute.audit import Decision, Drop, RuleTrial, Step
 from leadroute.context import RotationMemory, RouteContext
 from leadroute.exceptions import (
@@ -39,7 +40,6 @@ from leadroute.fast import assemble, build
 from leadroute.hashing import canonical_json, stable_digest
 from leadroute.limits import FUTURE_TOLERANCE, MAX_CLOCK_JUMP, MAX_INT, check_datetime, short_repr
 from leadroute.models import Lead, Rep
-from leadroute.normalize import account_key_of
 from leadroute.result import RoutingResult, assignments_of
 from leadroute.rules import Rule, check_route
 from leadroute.state import OpenLead, PooledLead, PoolState, RepLoad, Rotation
@@ -99,6 +99,13 @@ class Router:
         max_drops: dropped reps listed in full per step; the rest are counted
             in ``Step.unlisted`` and re-checked on demand by
             :meth:`RoutingResult.explain`.
+        accounts: how a lead's account is found (aliases, romanised names,
+            domains; see :class:`~leadroute.accounts.AccountMatcher`), used
+            where the router records owners and by ``Ownership``. ``None``
+            keeps :func:`~leadroute.normalize.account_key_of`.
+
+    .. versionchanged:: 0.2.0
+       The ``accounts`` keyword.
 
     .. versionadded:: 0.1.0
     """
@@ -110,6 +117,7 @@ class Router:
         *,
         seed: int = 0,
         max_drops: int = 50,
+        accounts: AccountMatcher | Mapping[str, Any] | None = None,
     ) -> None:
         built = _build_rules(rules)
         seen: set[str] = set()
@@ -145,6 +153,9 @@ class Router:
         self.default: Strategy | None = default
         self.seed = seed
         self.max_drops = max_drops
+        if accounts is not None and not isinstance(accounts, AccountMatcher):
+            accounts = AccountMatcher.from_config(accounts)
+        self.accounts: AccountMatcher | None = accounts
         self.policy_revision = stable_digest(self._revision_data())
         self._named = sorted(
             {
@@ -194,7 +205,7 @@ class Router:
     def _revision_data(self) -> Any:
         from leadroute.config import route_to_config
 
-        return {
+        data: dict[str, Any] = {
             "rules": [
                 {
                     "id": r.id,
@@ -209,6 +220,9 @@ class Router:
             else route_to_config(self.default, strict=False),
             "seed": self.seed,
         }
+        if self.accounts is not None:
+            data["accounts"] = self.accounts.to_config()
+        return data
 
     def _routes(self) -> Iterable[tuple[str, Strategy]]:
         for rule in self.rules:
@@ -776,6 +790,7 @@ class _Run:
             rotations=self.rotations,
             owners=self.owners,
             order=self.position,
+            accounts=router.accounts,
         )
         ctx.roster_memo = cache.shared
         ctx.explain = record
@@ -1248,9 +1263,11 @@ class _Run:
                 self.days[rep_id] = days
                 self.touched.add(rep_id)
             days[day] = days.get(day, 0) + 1
-            account = account_key_of(lead)
-            if account and account not in self.owners:
+            match = self.ctx.account_of(lead)
+            account = None if match is None else match.key
+            if match is not None and account and account not in self.owners:
                 self.owners[account] = rep_id
+                self.ctx._note_account(match)
             values = {
                 "lead": lead,
                 "rep_id": rep_id,

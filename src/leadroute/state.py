@@ -45,6 +45,7 @@ from leadroute.limits import (
 from leadroute.models import FrozenModel, Lead, Rep
 
 if TYPE_CHECKING:
+    from leadroute.accounts import AccountMatcher
     from leadroute.ownership import OwnershipPolicy
 
 __all__ = [
@@ -354,15 +355,28 @@ class PoolState(FrozenModel):
         note: str | None = None,
         force: bool = False,
         ownership: OwnershipPolicy | None = None,
+        accounts: AccountMatcher | None = None,
     ) -> PoolState:
         """A new state with ``lead`` assigned to ``rep_id`` by a person (``by``, ``note``).
 
         Respects the rep's caps unless ``force``; see :func:`assign_manually`.
         With ``ownership`` (an :class:`~leadroute.ownership.OwnershipPolicy`),
         moving an open lead applies its ``on_manual`` action to the account.
+        Pass the router's ``accounts`` matcher to record the owner under its key.
+
+        .. versionchanged:: 0.2.0
+           The ``ownership`` and ``accounts`` keywords.
         """
         return assign_manually(
-            self, lead, rep_id, at=at, by=by, note=note, force=force, ownership=ownership
+            self,
+            lead,
+            rep_id,
+            at=at,
+            by=by,
+            note=note,
+            force=force,
+            ownership=ownership,
+            accounts=accounts,
         )
 
     def ownership_changes(self) -> list[OwnershipChange]:
@@ -563,13 +577,16 @@ def assign_manually(
     note: str | None = None,
     force: bool = False,
     ownership: OwnershipPolicy | None = None,
+    accounts: AccountMatcher | None = None,
 ) -> PoolState:
     """A new state with ``lead`` assigned to ``rep_id`` by a person.
 
     The lead may be new, in the pool, or open with another rep (a manual
     reassignment). The rep's caps (open, per local day, per period) are
     respected unless ``force``; breaking one raises
-    :class:`~leadroute.exceptions.CapacityExceededError`.
+    :class:`~leadroute.exceptions.CapacityExceededError`. ``accounts`` is
+    the router's :class:`~leadroute.accounts.AccountMatcher` (pass
+    ``router.accounts``) so the owner is recorded under the same key.
     """
     from leadroute.normalize import account_key_of
 
@@ -621,7 +638,7 @@ def assign_manually(
         previous = (*current.previous_reps, current.rep_id)
         recycled = current.times_recycled
         reassigned = current.times_reassigned + 1
-    account = account_key_of(lead)
+    account = account_key_of(lead) if accounts is None else accounts.key_of(lead)
     owners = dict(state.owners)
     history = state.account_history
     if ownership is not None and current is not None:

@@ -22,6 +22,7 @@ from leadroute.state import CloseOutcome, OpenLead, PoolState
 from leadroute.strategies.base import walk
 
 if TYPE_CHECKING:
+    from leadroute.accounts import AccountMatcher
     from leadroute.lifecycle import ReclaimPolicy, ReclaimWarning
     from leadroute.ownership import OwnershipPolicy
     from leadroute.router import Router
@@ -243,8 +244,12 @@ class Store(ABC):
         note: str | None = None,
         force: bool = False,
         ownership: OwnershipPolicy | None = None,
+        accounts: AccountMatcher | None = None,
     ) -> None:
-        """Assign ``lead`` to ``rep_id`` by hand (see :meth:`PoolState.assign_manually`)."""
+        """Assign ``lead`` to ``rep_id`` by hand (see :meth:`PoolState.assign_manually`).
+
+        Pass the router's ``accounts`` matcher to record the owner under its key.
+        """
 
     @abstractmethod
     def set_reps(self, reps: Sequence[Rep]) -> None:

@@ -25,6 +25,7 @@ from leadroute.stores.base import (
 )
 
 if TYPE_CHECKING:
+    from leadroute.accounts import AccountMatcher
     from leadroute.lifecycle import ReclaimPolicy
     from leadroute.ownership import OwnershipPolicy
     from leadroute.router import Router
@@ -137,10 +138,18 @@ class MemoryStore(Store):
         note: str | None = None,
         force: bool = False,
         ownership: OwnershipPolicy | None = None,
+        accounts: AccountMatcher | None = None,
     ) -> None:
         with self._lock:
             self._state = self._state.assign_manually(
-                lead, rep_id, at=at, by=by, note=note, force=force, ownership=ownership
+                lead,
+                rep_id,
+                at=at,
+                by=by,
+                note=note,
+                force=force,
+                ownership=ownership,
+                accounts=accounts,
             )
             self._log(
                 "assign_manually",

@@ -55,6 +55,7 @@ from leadroute.stores.base import (
 )
 
 if TYPE_CHECKING:
+    from leadroute.accounts import AccountMatcher
     from leadroute.lifecycle import ReclaimPolicy, ReclaimWarning
     from leadroute.ownership import OwnershipPolicy
     from leadroute.router import Router
@@ -738,7 +739,9 @@ class SQLStore(Store):
         need = state_needs(router)
         full = need == "pool"
         ids = [lead.id for lead in batch]
-        accounts = [k for k in (account_key_of(lead) for lead in batch) if k]
+        # the owners this batch can touch, under the keys the router will use
+        key_of = account_key_of if router.accounts is None else router.accounts.key_of
+        accounts = [k for k in (key_of(lead) for lead in batch) if k]
 
         def run(tx: _Tx) -> RoutingResult:
             before = self._partial(tx, ids, accounts, full=full, all_history=need == "history")
@@ -908,14 +911,22 @@ class SQLStore(Store):
         note: str | None = None,
         force: bool = False,
         ownership: OwnershipPolicy | None = None,
+        accounts: AccountMatcher | None = None,
     ) -> None:
         check_batch([lead])
-        account = account_key_of(lead)
+        account = account_key_of(lead) if accounts is None else accounts.key_of(lead)
 
         def run(tx: _Tx) -> None:
             before = self._partial(tx, [lead.id], [account] if account else [], history=True)
             after = before.assign_manually(
-                lead, rep_id, at=at, by=by, note=note, force=force, ownership=ownership
+                lead,
+                rep_id,
+                at=at,
+                by=by,
+                note=note,
+                force=force,
+                ownership=ownership,
+                accounts=accounts,
             )
             data = json.dumps({"rep_id": rep_id, "by": by, "note": note, "force": force})
             row = ("assign_manually", lead.id, at, lead.created_at, rep_id, "assigned", data)

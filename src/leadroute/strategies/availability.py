@@ -15,7 +15,6 @@ from pydantic import TypeAdapter, ValidationError
 from leadroute.audit import Drop
 from leadroute.exceptions import StrategyError
 from leadroute.limits import short_repr
-from leadroute.normalize import account_key_of
 from leadroute.strategies.base import Filter, Pick, Selector
 from leadroute.worktime import next_work_start
 
@@ -101,8 +100,13 @@ class Availability(Filter):
 class Ownership(Selector):
     """The account's owner, if they are among the candidates.
 
-    The lead's account key is its ``account_key``, else the folded company
-    name, else its company e-mail domain (see :mod:`leadroute.normalize`).
+    The lead's account is what the router's
+    :class:`~leadroute.accounts.AccountMatcher` finds (``Router(accounts=...)``;
+    by default its ``account_key``, else the folded company name, else its
+    company e-mail domain, see :mod:`leadroute.normalize`); the rationale and
+    the decision's ``facts["account"]`` say how it was matched
+    (``account: matched "Beijing Moumou Technology Co., Ltd." to
+    北京某某科技有限公司 by romanised key``).
     Without an owner this selector finds nobody, so put it first in a
     fallback: ``Geo() >> CapacityCap() >> (Ownership() | RoundRobin())``.
     When the owner exists but did not pass the route's filters,
@@ -125,25 +129,31 @@ class Ownership(Selector):
             raise StrategyError(msg, field="if_unavailable")
 
     def select(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> Pick | None:
-        key = account_key_of(lead)
-        if key is None:
+        match = ctx.account_of(lead)
+        if match is None:
             return None
+        key = match.key
         owner = ctx.owner_of(key)
         if owner is None:
             return None
+        matched = ctx.describe_account(match) if ctx.explain else ""
+        if matched:
+            ctx.lead_facts["account"] = matched
         for rep in candidates:
             if rep.id == owner:
                 why = f"{owner} owns account {key!r}"
-                return Pick(rep, why, {"why": why, "account": key, "owner": owner})
+                facts = {"why": why, "account": key, "owner": owner}
+                if matched:
+                    facts["why"] = why = f"{why} ({matched})"
+                    facts["matched"] = matched
+                return Pick(rep, why, facts)
         why = f"account {key!r} is owned by {owner}, who did not pass this route's filters"
+        facts = {"why": why, "account": key, "owner": owner}
+        if matched:
+            facts["why"] = why = f"{why} ({matched})"
+            facts["matched"] = matched
         if self.if_unavailable == "review":
-            return Pick(
-                None,
-                why,
-                {"why": why, "account": key, "owner": owner},
-                review=True,
-                reason="owner_unavailable",
-            )
+            return Pick(None, why, facts, review=True, reason="owner_unavailable")
         return None
 
     def named_reps(self) -> Iterable[str]:
