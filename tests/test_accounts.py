@@ -645,3 +645,17 @@ def test_cli_names_the_missing_extra(
     err = capsys.readouterr().err
     assert 'pip install "leadroute[accounts]"' in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_accounts_table_fits_the_rules_schema() -> None:
+    """A router's ``accounts`` table validates against the shipped JSON Schema; typos do not."""
+    jsonschema = pytest.importorskip("jsonschema")
+    from leadroute.schema import rules_schema
+
+    validator = jsonschema.Draft7Validator(rules_schema())
+    router = _owner_router(
+        accounts=AccountMatcher(aliases={"字节跳动": "ByteDance"}, romanize=True)
+    )
+    assert list(validator.iter_errors(router.to_config())) == []
+    bad = {"rules": [], "accounts": {"alias": {}}}
+    assert list(validator.iter_errors(bad)) != []

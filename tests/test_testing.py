@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadroute import Assignment, Capacity, Lead, PoolState, Rep, Router, Rule
+from leadroute import AccountMatcher, Assignment, Capacity, Lead, PoolState, Rep, Router, Rule
 from leadroute.exceptions import InputError
 from leadroute.strategies import CapacityCap, RoundRobin
 from leadroute.testing import (
@@ -130,6 +130,7 @@ def test_every_router_parameter_can_be_overridden(name: str, data: st.DataObject
         "default": None,
         "seed": 5,
         "max_drops": 9,
+        "accounts": AccountMatcher(aliases={"a": "b"}),
         "count": 2,
     }
     if name not in values:

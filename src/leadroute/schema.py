@@ -363,6 +363,20 @@ def rules_schema(strategies: Mapping[str, type] | None = None) -> dict[str, Any]
             "default": _ref("route"),
             "seed": {"type": "integer"},
             "max_drops": {"type": "integer", "minimum": 0},
+            "accounts": {
+                "description": "Account matching (leadroute.AccountMatcher): aliases a CRM "
+                "supplies (name -> account name), romanised Chinese/pinyin keys.",
+                "type": "object",
+                "properties": {
+                    "aliases": {
+                        "type": "object",
+                        "additionalProperties": {"type": "string", "minLength": 1},
+                    },
+                    "romanize": {"type": "boolean"},
+                    "web_field": {"type": "string", "minLength": 1},
+                },
+                "additionalProperties": False,
+            },
         },
         "additionalProperties": False,
         "definitions": defs,
