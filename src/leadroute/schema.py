@@ -363,6 +363,16 @@ def rules_schema(strategies: Mapping[str, type] | None = None) -> dict[str, Any]
             "default": _ref("route"),
             "seed": {"type": "integer"},
             "max_drops": {"type": "integer", "minimum": 0},
+            "accounts": {
+                "description": "How leads are matched to accounts (leadroute.accounts.AccountMatcher).",
+                "type": "object",
+                "properties": {
+                    "aliases": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "romanize": {"type": "boolean"},
+                    "web_field": {"type": "string"},
+                },
+                "additionalProperties": False,
+            },
         },
         "additionalProperties": False,
         "definitions": defs,
