@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 {imports}
+from leadroute.normalize import romanised_key
 
 # names the fragments take from their surroundings
 state = cast(PoolState, object())
@@ -74,7 +76,9 @@ def _write_examples(where: Path) -> list[Path]:
         blocks = _blocks(page)
         if not blocks:
             continue
-        body = "\n\n".join(f"# --- {page.name} block {i}\n{b}" for i, b in enumerate(blocks))
+        body = "\n\n".join(
+            f"# --- {page.name} block {i}\n{textwrap.dedent(b)}" for i, b in enumerate(blocks)
+        )
         path = where / f"example_{page.stem.replace('-', '_').lower()}.py"
         path.write_text(_prelude() + body, encoding="utf-8")
         files.append(path)
