@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import subprocess
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+import leadroute.progress
 import leadroute.router
 from leadroute import PoolState, ReclaimPolicy, Router, Rule, simulate
+from leadroute.cli import main
 from leadroute.progress import terminal_progress
 from leadroute.strategies import RoundRobin
 from tests.conftest import T0, lead, rep
@@ -140,3 +144,25 @@ def test_terminal_progress_bar_with_tqdm() -> None:
         tick(1000, 1000)
     assert "simulate rules.toml" in out.getvalue()
     assert "1000/1000" in out.getvalue()
+
+
+def test_cli_route_and_reclaim_show_progress_at_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``leadroute route`` and ``leadroute reclaim`` draw progress when stderr is a terminal."""
+    monkeypatch.setattr(leadroute.progress, "_is_terminal", lambda stream: True)
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # the plain lines, whatever is installed
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps(ROUTER.to_config()), encoding="utf-8")
+    state = tmp_path / "state.json"
+    state.write_text(STATE.model_dump_json(), encoding="utf-8")
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text("".join(lead(f"L{i}", i).model_dump_json() + "\n" for i in range(30)))
+    nxt = tmp_path / "next.json"
+    args = ["route", "--rules", str(rules), "--state", str(state), "--leads", str(leads)]
+    assert main([*args, "--next-state", str(nxt)], io.StringIO()) == 0
+    assert "route: 30 of 30 leads (100%)" in capsys.readouterr().err
+    later = (T0 + timedelta(days=60)).isoformat()
+    reclaim = ["reclaim", "--rules", str(rules), "--state", str(nxt), "--now", later]
+    assert main([*reclaim, "--next-state", str(tmp_path / "after.json")], io.StringIO()) == 0
+    assert "reclaim: 30 of 30 leads (100%)" in capsys.readouterr().err

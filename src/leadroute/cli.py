@@ -30,6 +30,7 @@ from leadroute import files
 from leadroute.audit import Decision
 from leadroute.exceptions import ConfigError, FileFormatError, InputError, LeadrouteError
 from leadroute.models import Lead
+from leadroute.progress import terminal_progress
 from leadroute.result import RoutingResult, explain_rep
 from leadroute.router import Router
 from leadroute.state import PoolState
@@ -202,7 +203,10 @@ def cmd_route(args: argparse.Namespace, out: IO[str]) -> int:
     router = load_router(args.rules)
     state = read_json(args.state, PoolState)
     leads = read_jsonl(args.leads, Lead)
-    result = router.assign(state, leads, now=now, audit="full" if args.audit else "outcome")
+    with terminal_progress("route") as tick:
+        result = router.assign(
+            state, leads, now=now, audit="full" if args.audit else "outcome", progress=tick
+        )
     del leads
     # the next state first: assignments printed for a state that was never saved would be lost
     if args.next_state is not None:
@@ -336,7 +340,8 @@ def cmd_reclaim(args: argparse.Namespace, out: IO[str]) -> int:
         for w in router.reclaim_warnings(state, now, horizon, policy):
             out.write(w.model_dump_json() + "\n")
         return 0
-    result = router.reclaim(state, now, policy)
+    with terminal_progress("reclaim") as tick:
+        result = router.reclaim(state, now, policy, progress=tick)
     if args.next_state is not None:
         files.atomic_write(args.next_state, _ended(state_chunks(result.state)), stdout=out)
     _write(args.audit, (d.model_dump_json() for d in result.audit), out)
@@ -346,7 +351,6 @@ def cmd_reclaim(args: argparse.Namespace, out: IO[str]) -> int:
 
 def cmd_simulate(args: argparse.Namespace, out: IO[str]) -> int:
     from leadroute.lab import HistoricalOutcome, compare, simulate, write_html
-    from leadroute.progress import terminal_progress
     from leadroute.strategies.availability import as_duration
 
     if len(args.rules) > 2:
