@@ -40,7 +40,7 @@ def test_outcome_audit_routes_like_full_audit(
     bare = router.assign(state, batch, audit="outcome")
     assert bare.assignments == full.assignments
     assert bare.state.model_dump_json() == full.state.model_dump_json()
-    replay_state, rows, _drops = router._replay(state, batch)
+    replay_state, rows, _drops, _caps = router._replay(state, batch)
     assert replay_state.model_dump_json() == full.state.model_dump_json()
     # rows come in processing order, the audit in input order
     assert sorted((r[0], r[1] or "", r[2], r[3]) for r in rows) == sorted(

@@ -8,16 +8,27 @@ import os
 import re
 import shutil
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 
-from leadroute import Lead, PoolState, Rep, Router, Rule, SimulationReport, compare, simulate
+from leadroute import (
+    Capacity,
+    Lead,
+    PoolState,
+    Rep,
+    Router,
+    Rule,
+    SimulationReport,
+    compare,
+    simulate,
+)
 from leadroute.lab import Fairness, RepShare, _fair_shares
 from leadroute.regions import region_covers
 from leadroute.report import busiest_rep, render_html, summary_text, verdict
-from leadroute.strategies import Geo, RoundRobin, Weighted
+from leadroute.strategies import CapacityCap, Geo, RoundRobin, Weighted
 from leadroute.testing import lead_batches, pool_states
 from tests.conftest import lead, rep
 
@@ -360,3 +371,16 @@ def test_compare_carries_the_concentration_warning() -> None:
     b = made({"a": 932, "b": 30, "c": 20, "d": 18}, EVEN, expected=154.0)
     differences = compare(a, b, ("rotation", "fit")).differences
     assert differences[-1].startswith("Warning: fit's gain comes with concentration: a gets 932")
+
+
+def test_cap_hits_are_counted_per_rep_and_shown() -> None:
+    """Per-rep cap hits add up to the report's cap hits and appear in the per-rep table."""
+    reps = (Rep(id="busy", capacity=Capacity(max_open=1)), Rep(id="free"))
+    router = Router(rules=[Rule(id="cap", route=CapacityCap() >> RoundRobin())])
+    at = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    stream = [Lead(id=f"L{i}", created_at=at + timedelta(minutes=i)) for i in range(6)]
+    report = simulate(router, PoolState(reps=reps), stream, close_after=None)
+    assert report.cap_hits_by_rep == {"busy": 5}  # the first lead fills its one slot
+    assert sum(report.cap_hits_by_rep.values()) == sum(report.cap_hits.values())
+    page = render_html([("policy", report)])
+    assert "cap hits" in page

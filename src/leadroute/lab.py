@@ -134,6 +134,8 @@ class SimulationReport(FrozenModel):
     expected_by_rep: dict[str, float] = Field(default_factory=dict)
     #: clock steps that ended with the rep at its ``max_open``
     full_steps: dict[str, int] = Field(default_factory=dict)
+    #: times each rep was skipped for being at a cap (open, daily or period)
+    cap_hits_by_rep: dict[str, int] = Field(default_factory=dict)
     #: 95% bootstrap interval of ``expected_conversions`` (``evaluation="holdout"`` only).
     expected_interval: tuple[float, float] | None = None
     #: how ``expected_conversions`` was computed, in one sentence.
@@ -283,6 +285,7 @@ def simulate(
     unassigned: Counter[str] = Counter()
     review: Counter[str] = Counter()
     caps: Counter[str] = Counter()
+    rep_caps: Counter[str] = Counter()
     waits: list[float] = []
     final: dict[str, str | tuple[str, str]] = {}
     load_times: list[datetime] = []
@@ -301,17 +304,19 @@ def simulate(
             retried = 0
             if retry_pool and _waiting(state):
                 retry = [p.lead for p in state.pool.values() if p.reason == "no_eligible_rep"]
-                state, rows, drops = router._replay(state, retry, now=clock)
+                state, rows, drops, rep_hits = router._replay(state, retry, now=clock)
                 retried = sum(1 for r in rows if r[1] is not None)
                 _tally(rows, drops, counts, caps, waits, final, lead_of)
+                rep_caps.update(rep_hits)
                 closer.opened(rows)
             batch = []
             while i < len(stream) and stream[i].created_at < end:
                 batch.append(stream[i])
                 i += 1
             if batch:
-                state, rows, drops = router._replay(state, batch)
+                state, rows, drops, rep_hits = router._replay(state, batch)
                 _tally(rows, drops, counts, caps, waits, final, lead_of)
+                rep_caps.update(rep_hits)
                 closer.opened(rows)
             load_times.append(end)
             if progress is not None:
@@ -397,6 +402,7 @@ def simulate(
         manual_review=dict(sorted(review.items())),
         per_rep=per_rep,
         cap_hits=dict(sorted(caps.items())),
+        cap_hits_by_rep=dict(sorted(rep_caps.items())),
         fairness=fairness,
         wait_minutes=_wait_stats(waits),
         load_times=tuple(load_times),

@@ -434,11 +434,13 @@ def _per_rep(reports: Sequence[tuple[str, SimulationReport]], concentration: flo
     first = reports[0][1]
     many = len(reports) > 1
     full = any(any(r.full_steps.values()) for _, r in reports)
+    hits = any(r.cap_hits_by_rep for _, r in reports)
     conv = any(r.expected_by_rep for _, r in reports)
     head = ["rep", "can serve", "fair share"]
     for name, _ in reports:
         pre = f"{name}: " if many else ""
         head += [f"{pre}leads", f"{pre}share", f"{pre}vs fair"]
+        head += [f"{pre}cap hits"] if hits else []
         head += [f"{pre}steps full"] if full else []
         head += [f"{pre}exp. conversions"] if conv else []
     rows: list[list[str]] = []
@@ -455,6 +457,8 @@ def _per_rep(reports: Sequence[tuple[str, SimulationReport]], concentration: flo
                 vs = "-" if p.target_share <= 0 else f"{p.share / p.target_share - 1:+.0%}"
                 flagged |= p.target_share > 0 and p.share / p.target_share - 1 >= concentration
                 row += [_n(p.count), _pct(p.share, 1), vs]
+            if hits:
+                row.append(_n(r.cap_hits_by_rep.get(k, 0)))
             if full:
                 row.append(_n(r.full_steps.get(k, 0)))
             if conv:

@@ -73,6 +73,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Router"]
 
+#: Drop codes of the capacity caps (counted per rep by the policy lab).
+CAP_CODES = frozenset({"capacity", "daily_cap", "period_cap"})
+
 #: Days of per-day counts kept in :class:`~leadroute.state.RepLoad` beyond the rep's period.
 DAYS_KEPT = 92
 
@@ -324,9 +327,15 @@ class Router:
 
     def _replay(
         self, state: PoolState, leads: Sequence[Lead], now: datetime | None = None
-    ) -> tuple[PoolState, list[tuple[str, str | None, str, str, datetime]], dict[str, int]]:
+    ) -> tuple[
+        PoolState,
+        list[tuple[str, str | None, str, str, datetime]],
+        dict[str, int],
+        dict[str, int],
+    ]:
         """Bulk routing for the policy lab: the next state and ``(lead id, rep id, outcome,
-        reason, decision time)`` per lead in processing order, with drop counts by code.
+        reason, decision time)`` per lead in processing order, with drop counts by code and
+        cap hits (capacity drops) by rep id.
 
         The same routing as :meth:`assign` (same order, same state), without
         building the audit records.
@@ -345,7 +354,7 @@ class Router:
                 latest = at
             _t, _s, outcome, rep_id, _r, reason = run.decide(lead, at)
             out.append((lead.id, rep_id, outcome, reason, at))
-        return run.finish(latest), out, run.drop_counts
+        return run.finish(latest), out, run.drop_counts, run.cap_hits_by_rep
 
     def reclaim(
         self,
@@ -752,6 +761,8 @@ class _Run:
     def __init__(self, router: Router, state: PoolState, record: bool = True) -> None:
         self.record = record
         self.drop_counts: dict[str, int] = {}
+        #: capacity drops per rep id (kept without the audit, for the policy lab)
+        self.cap_hits_by_rep: dict[str, int] = {}
         self.router = router
         self.state = state
         cache = router._roster_cache
@@ -1111,6 +1122,8 @@ class _Run:
         if not self.record:
             for d in drops:
                 self.drop_counts[d.code] = self.drop_counts.get(d.code, 0) + 1
+                if d.code in CAP_CODES:
+                    self.cap_hits_by_rep[d.rep_id] = self.cap_hits_by_rep.get(d.rep_id, 0) + 1
             return out.kept
         unlisted = out.unlisted
         if len(drops) > limit:
