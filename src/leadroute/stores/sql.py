@@ -397,24 +397,13 @@ class SQLStore(Store):
                 else []
             )
             acc_rows.sort(key=lambda r: r[2])
-        open_leads: dict[str, OpenLead] = {}
-        pool: dict[str, PooledLead] = {}
-        for lead_id, status, seq, data in lead_rows:
-            tx.lead_rows[lead_id] = (status, int(seq))
-            if status == "open":
-                open_leads[lead_id] = OpenLead.model_validate_json(data)
-            else:
-                pool[lead_id] = PooledLead.model_validate_json(data)
-        return build(
-            PartialPoolState,
-            as_of=None if tx.as_of is None else datetime.fromisoformat(tx.as_of),
-            revision=tx.revision,
-            reps=reps,
+        return _assemble_partial(
+            tx,
+            reps,
+            lead_rows,
             loads=self._loads(),
             rotations=self._rotations(),
             owners={k: r for k, r, *_ in owner_rows},
-            open_leads=open_leads,
-            pool=pool,
             history=tuple(ClosedLead.model_validate_json(r[0]) for r in hist_rows),
             account_history={r[0]: _changes(r[1]) for r in acc_rows},
         )
@@ -510,24 +499,13 @@ class SQLStore(Store):
             else:
                 closed.append(ClosedLead.model_validate_json(c))
         lead_rows.sort(key=lambda r: int(r[2]))
-        open_leads: dict[str, OpenLead] = {}
-        pool: dict[str, PooledLead] = {}
-        for lead_id, status, seq, data in lead_rows:
-            tx.lead_rows[lead_id] = (status, int(seq))
-            if status == "open":
-                open_leads[lead_id] = OpenLead.model_validate_json(data)
-            else:
-                pool[lead_id] = PooledLead.model_validate_json(data)
-        return build(
-            PartialPoolState,
-            as_of=None if tx.as_of is None else datetime.fromisoformat(tx.as_of),
-            revision=tx.revision,
-            reps=reps,
+        return _assemble_partial(
+            tx,
+            reps,
+            lead_rows,
             loads=loads,
             rotations=rotations,
             owners=owners,
-            open_leads=open_leads,
-            pool=pool,
             history=tuple(closed),
             account_history=accounts_seen,
         )
@@ -1153,3 +1131,38 @@ class SQLiteStore(SQLStore):
 
     def disconnect(self) -> None:
         self._conn.close()
+
+
+def _assemble_partial(
+    tx: _Tx,
+    reps: tuple[Rep, ...],
+    lead_rows: Sequence[tuple[Any, ...]],
+    *,
+    loads: dict[str, RepLoad],
+    rotations: dict[str, Rotation],
+    owners: dict[str, str],
+    history: tuple[ClosedLead, ...],
+    account_history: dict[str, tuple[OwnershipChange, ...]],
+) -> PoolState:
+    """The partial state of a call from its rows; notes each lead row's status and seq in ``tx``."""
+    open_leads: dict[str, OpenLead] = {}
+    pool: dict[str, PooledLead] = {}
+    for lead_id, status, seq, data in lead_rows:
+        tx.lead_rows[lead_id] = (status, int(seq))
+        if status == "open":
+            open_leads[lead_id] = OpenLead.model_validate_json(data)
+        else:
+            pool[lead_id] = PooledLead.model_validate_json(data)
+    return build(
+        PartialPoolState,
+        as_of=None if tx.as_of is None else datetime.fromisoformat(tx.as_of),
+        revision=tx.revision,
+        reps=reps,
+        loads=loads,
+        rotations=rotations,
+        owners=owners,
+        open_leads=open_leads,
+        pool=pool,
+        history=history,
+        account_history=account_history,
+    )
