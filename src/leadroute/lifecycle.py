@@ -460,25 +460,13 @@ def _route_rule(
     run: _Run, rule: Rule, lead: Lead, at: datetime, exclude: tuple[str, ...]
 ) -> Decision:
     """Route ``lead`` through ``rule``'s route alone (its ``when`` not checked) and apply it."""
-    from leadroute.router import decision_id
+    from leadroute.router import decision_id, pick_outcome
 
     ctx = run.ctx
     ctx._begin(lead, at, frozenset(exclude))
     steps: list[Step] = []
     pick = run._try(rule.id, rule.route, lead, steps)[1]
-    outcome: Literal["assigned", "pool", "manual_review"] = "pool"
-    reason = "no_eligible_rep"
-    rep_id: str | None = None
-    if pick is not None:
-        if pick.review:
-            outcome = "manual_review"
-            reason = pick.reason or "manual_review"
-        elif pick.rep is not None:
-            outcome = "assigned"
-            reason = "routed"
-            rep_id = pick.rep.id
-        else:
-            reason = pick.reason or "no_eligible_rep"
+    outcome, reason, rep_id = pick_outcome(pick, "no_eligible_rep")
     run._apply(lead, at, outcome, rep_id, rule.id, reason)
     result = (
         "routed" if outcome == "assigned" else outcome if outcome == "manual_review" else "empty"

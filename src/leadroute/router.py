@@ -518,6 +518,19 @@ def _build_rules(rules: Any) -> list[Rule]:
     return built
 
 
+def pick_outcome(
+    pick: Pick | None, reason: str
+) -> tuple[Literal["assigned", "pool", "manual_review"], str, str | None]:
+    """``(outcome, reason, rep id)`` of a route's pick; ``reason`` stands when nothing was picked."""
+    if pick is None:
+        return "pool", reason, None
+    if pick.review:
+        return "manual_review", pick.reason or "manual_review", None
+    if pick.rep is not None:
+        return "assigned", "routed", pick.rep.id
+    return "pool", pick.reason or "no_eligible_rep", None
+
+
 def decision_id(policy_revision: str, lead_id: str, state_revision: int) -> str:
     """The stable id of a decision: a hash of policy revision, lead id and state revision."""
     text = f"{policy_revision}\x1f{lead_id}\x1f{state_revision}"
@@ -842,7 +855,6 @@ class _Run:
         ctx._begin(lead, at, excluded)
         trials: list[RuleTrial] = []
         steps: list[Step] = []
-        outcome = "pool"
         reason = "no_rule_matched"
         rule_id: str | None = None
         pick: Pick | None = None
@@ -876,17 +888,7 @@ class _Run:
                     reason = "no_eligible_rep"
             elif any(t.result == "empty" for t in trials):
                 reason = "no_eligible_rep"
-        rep_id: str | None = None
-        if pick is not None:
-            if pick.review:
-                outcome = "manual_review"
-                reason = pick.reason or "manual_review"
-            elif pick.rep is not None:
-                outcome = "assigned"
-                reason = "routed"
-                rep_id = pick.rep.id
-            else:
-                reason = pick.reason or "no_eligible_rep"
+        outcome, reason, rep_id = pick_outcome(pick, reason)
         self._apply(lead, at, outcome, rep_id, rule_id, reason)
         return trials, steps, outcome, rep_id, rule_id, reason
 
