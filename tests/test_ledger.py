@@ -89,3 +89,41 @@ def test_owner_map_notes_every_kind_of_write() -> None:
     assert list(owners.written) == ["w", "x", "y", "v"]
     owners.clear()
     assert set(owners.written) == {"w", "x", "y", "v", "z"}
+
+
+class _CountingLedger(MemoryLedger):
+    """A ledger that counts the engine's writes (as a store-backed one would turn them into SQL)."""
+
+    def __init__(self, state: PoolState) -> None:
+        super().__init__(state, state.rep_index)
+        self.writes: list[str] = []
+
+    def open(
+        self,
+        lead: Lead,
+        rep_id: str,
+        day: str,
+        at: datetime,
+        rule_id: str | None,
+        account: str | None,
+    ) -> bool:
+        self.writes.append(f"open {lead.id} {rep_id}")
+        return super().open(lead, rep_id, day, at, rule_id, account)
+
+    def leave_in_pool(self, lead: Lead, at: datetime, reason: str) -> None:
+        self.writes.append(f"pool {lead.id}")
+        super().leave_in_pool(lead, at, reason)
+
+
+def test_engine_writes_through_the_ledger_it_is_given() -> None:
+    """A run given its own ledger routes through it: one write per lead, the same next state."""
+    state = PoolState(reps=[{"id": "a"}, {"id": "b"}])
+    router = Router(rules=[Rule(id="all", route=RoundRobin())])
+    batch = [Lead(id=f"L{i}", created_at=EPOCH) for i in range(3)]
+    ledger = _CountingLedger(state)
+    run = router.engine.run(state, ledger=ledger)
+    for lead in sorted(batch, key=order_key):
+        run.route(lead, lead.created_at)
+    after = run.finish(EPOCH)
+    assert ledger.writes == ["open L0 a", "open L1 b", "open L2 a"]
+    assert after.model_dump_json() == router.assign(state, batch).state.model_dump_json()
