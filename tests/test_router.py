@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 from datetime import timedelta
 
 import pytest
@@ -16,6 +18,7 @@ from leadroute import (
     Rule,
     UnknownRepError,
 )
+from leadroute.demo import sample_router
 from leadroute.strategies import (
     AssignTo,
     CapacityCap,
@@ -265,3 +268,10 @@ def test_capacity_from_rep_respected_over_calls() -> None:
     r3 = router.assign(s2, [lead("L3", 2)])
     assert r3.assignments[0].rep_id is None
     assert {s2.open_leads["L1"].rep_id, s2.open_leads["L2"].rep_id} == {"a", "b"}
+
+
+def test_router_pickles_and_copies_equal() -> None:
+    """A router (its policy and engine) survives pickle and deepcopy unchanged."""
+    router = sample_router()
+    assert pickle.loads(pickle.dumps(router)) == router
+    assert copy.deepcopy(router).policy.revision == router.policy.revision

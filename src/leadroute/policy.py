@@ -272,6 +272,11 @@ class Policy:
         msg = f"a Policy is immutable (setting {name!r})"
         raise AttributeError(msg)
 
+    def __setstate__(self, state: tuple[Any, dict[str, Any]]) -> None:
+        # pickle and copy restore the slots through here (the policy is immutable otherwise)
+        for name, value in state[1].items():
+            object.__setattr__(self, name, value)
+
     # -- data form ---------------------------------------------------------------------
     @classmethod
     def from_data(
