@@ -17,6 +17,7 @@ and counters the call's leads touch and commits the change set (see
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -426,12 +427,13 @@ class MemoryLedger:
         """What was written (read off the ledger's notes, not by comparing states)."""
         open_deltas: dict[str, int] = {}
         day_deltas: dict[str, dict[str, int]] = {}
-        for rep_id, day in self.counted:
-            open_deltas[rep_id] = open_deltas.get(rep_id, 0) + 1
+        # counted in C, then one step per (rep, day) rather than per lead
+        for (rep_id, day), n in Counter(self.counted).items():
+            open_deltas[rep_id] = open_deltas.get(rep_id, 0) + n
             per_day = day_deltas.get(rep_id)
             if per_day is None:
                 per_day = day_deltas[rep_id] = {}
-            per_day[day] = per_day.get(day, 0) + 1
+            per_day[day] = n
         owners = self.owners
         return ChangeSet(
             base_revision=self.state.revision,
