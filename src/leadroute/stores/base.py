@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 from leadroute.audit import Decision
 from leadroute.exceptions import InputError, LeadAlreadyClosedError, LeadrouteError
@@ -128,31 +128,73 @@ def closed_error(ids: Sequence[str]) -> LeadAlreadyClosedError:
     return LeadAlreadyClosedError(msg, lead_ids=found)
 
 
-#: Strategy classes that read every open and pooled lead from ``ctx.state`` (surge arrivals).
-FULL_STATE_STRATEGIES = frozenset({"Surge"})
-#: Strategy classes that read the closed-lead history from ``ctx.state`` (learned fit).
-HISTORY_STRATEGIES = frozenset({"BestFit"})
+#: Strategy classes that read every open and pooled lead from ``ctx.state``.
+FULL_STATE_STRATEGIES = frozenset({"ManualReview"})
+#: Strategy classes that read the whole closed-lead history from ``ctx.state``.
+HISTORY_STRATEGIES = frozenset({"BatchFit"})
+#: Rep-side scorecard values computed from the closed-lead history.
+HISTORY_REP_VALUES = frozenset({"won_this_month", "attainment", "response_hours"})
+
+FitView = tuple[tuple[str, ...], tuple[str, ...]]
 
 
-def state_needs(router: Router) -> Literal["", "history", "pool"]:
-    """What whole-pool state the router's routes read: ``pool`` (everything: surge
-    arrivals, or a strategy with ``reads_pool_state = True``), ``history`` (closed leads:
-    learned fit, or ``reads_history = True``) or nothing."""
-    found: Literal["", "history", "pool"] | None = getattr(router, "_store_needs", None)
+@dataclass(frozen=True, slots=True)
+class Needs:
+    """What a router's routes read from the pool beyond the batch's own records.
+
+    ``pool``: every open and pooled lead (``ManualReview``, or a strategy with
+    ``reads_pool_state = True``); ``history``: the whole closed history
+    (``BatchFit``, rep-side history factors, or ``reads_history = True``);
+    ``fit``: the fit aggregates of these ``(segment_by, lead_by)`` views
+    (``BestFit``, built from the store's per rep x segment counts);
+    ``surge``: the longest ``Surge`` window (the open and pooled leads created
+    within it before the decision times are read).
+    """
+
+    pool: bool = False
+    history: bool = False
+    fit: tuple[FitView, ...] = ()
+    surge: timedelta | None = None
+
+
+def _history_factor(node: object) -> bool:
+    for f in getattr(node, "factors", None) or ():
+        if getattr(f, "source", "lead") != "lead" and (
+            getattr(f, "field", None) in HISTORY_REP_VALUES
+            or getattr(f, "rep_field", None) in HISTORY_REP_VALUES
+        ):
+            return True
+    return False
+
+
+def store_needs(router: Router) -> Needs:
+    """What whole-pool state ``router``'s routes read (computed once per router)."""
+    from leadroute.strategies.scoring import BestFit, Surge
+
+    found: Needs | None = getattr(router, "_store_needs", None)
     if found is None:
         nodes = [node for _rid, route in router._routes() for node in walk(route)]
-        if any(
-            type(n).__name__ in FULL_STATE_STRATEGIES or getattr(n, "reads_pool_state", False)
-            for n in nodes
-        ):
-            found = "pool"
-        elif any(
-            type(n).__name__ in HISTORY_STRATEGIES or getattr(n, "reads_history", False)
-            for n in nodes
-        ):
-            found = "history"
-        else:
-            found = ""
+        pool = history = False
+        fit: set[FitView] = set()
+        surge: timedelta | None = None
+        for n in nodes:
+            name = type(n).__name__
+            if name in FULL_STATE_STRATEGIES or getattr(n, "reads_pool_state", False):
+                pool = True
+            if (
+                name in HISTORY_STRATEGIES
+                or getattr(n, "reads_history", False)
+                or _history_factor(n)
+            ):
+                history = True
+            if isinstance(n, BestFit):
+                fit.add((n.segment_by, n.lead_by))
+            if isinstance(n, Surge):
+                surge = n.window if surge is None else max(surge, n.window)
+            scorecard = getattr(n, "scorecard", None)
+            if scorecard is not None and _history_factor(scorecard):
+                history = True
+        found = Needs(pool, history, tuple(sorted(fit)), surge)
         router._store_needs = found  # type: ignore[attr-defined]
     return found
 
@@ -297,7 +339,7 @@ class Store(ABC):
         """Release the connection (the store object is unusable afterwards)."""
         return
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

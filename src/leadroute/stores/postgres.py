@@ -89,7 +89,8 @@ class PostgresStore(SQLStore):
 
     def _lock_pool(self) -> tuple[Any, ...]:
         return self._execute(
-            "SELECT revision, as_of, roster_version, next_seq FROM lr_meta WHERE id = 1 FOR UPDATE"
+            "SELECT revision, as_of, roster_version, next_seq, fit_version FROM lr_meta "
+            "WHERE id = 1 FOR UPDATE"
         )[0]
 
     def _transient(self, exc: BaseException) -> bool:

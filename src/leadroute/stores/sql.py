@@ -23,9 +23,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from pydantic import model_validator
+from pydantic import PrivateAttr, model_validator
 
 from leadroute.fast import assemble, build
+from leadroute.fit import FitCounts, FitStatistics, fields_key
 from leadroute.lifecycle import reclaim as reclaim_state
 from leadroute.models import Lead, Rep
 from leadroute.normalize import account_key_of
@@ -42,6 +43,8 @@ from leadroute.state import (
 )
 from leadroute.stores.base import (
     AuditRow,
+    FitView,
+    Needs,
     SchemaVersionError,
     Store,
     StoreError,
@@ -50,7 +53,7 @@ from leadroute.stores.base import (
     closed_error,
     from_utc_text,
     merge_result,
-    state_needs,
+    store_needs,
     utc_text,
 )
 
@@ -65,7 +68,7 @@ __all__ = ["SCHEMA_VERSION", "PartialPoolState", "SQLStore", "SQLiteStore"]
 T = TypeVar("T")
 
 #: The schema version this leadroute writes; older databases are migrated on open.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _LOAD_FIELDS = {"open", "days"}
 #: batches up to this many leads (and accounts) are read in one statement
@@ -129,9 +132,35 @@ _V3 = [
 ]
 
 
+_V4 = [
+    # fit aggregates: per view (segment_by, lead_by) the rep x segment x lead-cell outcome
+    # counts; per rep the first-touch hours and the two middle ones (the median)
+    "ALTER TABLE lr_meta ADD COLUMN fit_version BIGINT NOT NULL DEFAULT 0",
+    """CREATE TABLE lr_fit_views (
+        view_id INTEGER PRIMARY KEY, segment_by TEXT NOT NULL, lead_by TEXT NOT NULL,
+        UNIQUE (segment_by, lead_by))""",
+    """CREATE TABLE lr_fit_cells (
+        view_id INTEGER NOT NULL, rep_id TEXT NOT NULL, seg TEXT NOT NULL, cell TEXT NOT NULL,
+        seq BIGINT NOT NULL, wins BIGINT NOT NULL, closed BIGINT NOT NULL,
+        PRIMARY KEY (view_id, rep_id, seg, cell))""",
+    """CREATE TABLE lr_fit_touch (
+        seq BIGINT PRIMARY KEY, rep_id TEXT NOT NULL, hours DOUBLE PRECISION NOT NULL)""",
+    "CREATE INDEX lr_fit_touch_rep ON lr_fit_touch (rep_id, hours, seq)",
+    """CREATE TABLE lr_fit_reps (
+        rep_id TEXT PRIMARY KEY, n BIGINT NOT NULL, lo DOUBLE PRECISION NOT NULL,
+        lo_seq BIGINT NOT NULL, hi DOUBLE PRECISION NOT NULL, hi_seq BIGINT NOT NULL)""",
+    # lead creation times: Surge reads the leads created within its window
+    "ALTER TABLE lr_leads ADD COLUMN created_utc TEXT",
+    "CREATE INDEX lr_leads_created ON lr_leads (created_utc)",
+]
+
+#: The fit view built when a store is created or migrated (BestFit's defaults).
+DEFAULT_FIT_VIEW: FitView = (("industry",), ("source",))
+
+
 def migrations(dialect: str) -> dict[int, list[str]]:
     """The statements that bring a schema from version ``n - 1`` to ``n``, by ``n``."""
-    return {1: _V1, 2: _V2_SQLITE if dialect == "sqlite" else _V2_POSTGRES, 3: _V3}
+    return {1: _V1, 2: _V2_SQLITE if dialect == "sqlite" else _V2_POSTGRES, 3: _V3, 4: _V4}
 
 
 def _changes(data: str) -> tuple[OwnershipChange, ...]:
@@ -153,24 +182,51 @@ class PartialPoolState(PoolState):
     .. versionadded:: 0.2.0
     """
 
+    _fit: FitStatistics | None = PrivateAttr(default=None)
+
     @model_validator(mode="after")
     def _consistent(self) -> PartialPoolState:
         return self
+
+    @property
+    def fit_statistics(self) -> FitStatistics | None:
+        """The store's fit aggregates, which learned fit reads instead of ``history``."""
+        private = self.__pydantic_private__
+        return None if private is None else private.get("_fit")
+
+    def with_fit(self, stats: FitStatistics) -> None:
+        """Attach the fit aggregates (this state is built by the store, seen only by its call)."""
+        object.__setattr__(self, "__pydantic_private__", {"_fit": stats})
 
 
 class _Tx:
     """What one write transaction read: seq counter, the meta row, lead seqs."""
 
-    __slots__ = ("as_of", "closed", "lead_rows", "next_seq", "revision", "roster_version")
+    __slots__ = (
+        "as_of",
+        "bulk",
+        "closed",
+        "fit_version",
+        "lead_rows",
+        "new_history",
+        "next_seq",
+        "revision",
+        "roster_version",
+    )
 
     def __init__(self, row: Sequence[Any]) -> None:
         self.revision = int(row[0])
         self.as_of: str | None = row[1]
         self.roster_version = int(row[2])
         self.next_seq = int(row[3])
+        self.fit_version = int(row[4])
         self.lead_rows: dict[str, tuple[str, int]] = {}
         #: the batch's lead ids with closed history (when the one-statement read found them)
         self.closed: set[str] | None = None
+        #: closed leads this call wrote, with their history seq
+        self.new_history: list[tuple[int, ClosedLead]] = []
+        #: whether the fit aggregates are rebuilt at the end (load) rather than updated per lead
+        self.bulk = False
 
     def seq(self) -> int:
         self.next_seq += 1
@@ -196,6 +252,8 @@ class SQLStore(Store):
         self._load_cache: dict[str, tuple[int, str, RepLoad]] = {}
         self._rot_cache: dict[str, tuple[str, Rotation]] = {}
         self._sql_cache: dict[str, str] = {}
+        #: the fit aggregates read at a fit version: (version, view ids, statistics)
+        self._fit_cache: tuple[int, dict[FitView, int], FitStatistics] | None = None
         #: test hook: called inside the write transaction just before it commits
         self._before_commit: Callable[[], None] | None = None
 
@@ -255,7 +313,7 @@ class SQLStore(Store):
 
     def _meta(self) -> tuple[Any, ...]:
         rows = self._execute(
-            "SELECT revision, as_of, roster_version, next_seq FROM lr_meta WHERE id = 1"
+            "SELECT revision, as_of, roster_version, next_seq, fit_version FROM lr_meta WHERE id = 1"
         )
         return rows[0]
 
@@ -279,6 +337,8 @@ class SQLStore(Store):
                     "INSERT INTO lr_meta (id, revision, as_of, roster_version, next_seq) "
                     "VALUES (1, 0, NULL, 0, 0)"
                 )
+            if v == 4:
+                self._migrate_v4()
         if not rows:
             self._execute("INSERT INTO lr_schema (version) VALUES (?)", (SCHEMA_VERSION,))
         elif version < SCHEMA_VERSION:
@@ -288,6 +348,211 @@ class SQLStore(Store):
         """The schema version of the open database."""
         with self._read():
             return int(self._execute("SELECT version FROM lr_schema")[0][0])
+
+    def _migrate_v4(self) -> None:
+        """Version 4: lead creation times filled in, fit aggregates built from the history."""
+        rows = self._execute("SELECT lead_id, data FROM lr_leads")
+        if rows:
+            self._executemany(
+                "UPDATE lr_leads SET created_utc = ? WHERE lead_id = ?",
+                [
+                    (utc_text(datetime.fromisoformat(json.loads(d)["lead"]["created_at"])), i)
+                    for i, d in rows
+                ],
+            )
+        self._register_view(DEFAULT_FIT_VIEW, 1)
+        self._fit_rebuild(self._history_rows())
+
+    # -- fit aggregates ---------------------------------------------------------------
+    def _history_rows(self) -> list[tuple[int, ClosedLead]]:
+        """The whole closed history with its seqs (a one-time read: migration, a new view)."""
+        return [
+            (int(seq), ClosedLead.model_validate_json(data))
+            for seq, data in self._execute("SELECT seq, data FROM lr_history ORDER BY seq")
+        ]
+
+    def _views(self) -> dict[FitView, int]:
+        out: dict[FitView, int] = {}
+        for view_id, seg, cell in self._execute(
+            "SELECT view_id, segment_by, lead_by FROM lr_fit_views ORDER BY view_id"
+        ):
+            out[(tuple(json.loads(seg)), tuple(json.loads(cell)))] = int(view_id)
+        return out
+
+    def _register_view(self, view: FitView, view_id: int) -> None:
+        self._execute(
+            "INSERT INTO lr_fit_views (view_id, segment_by, lead_by) VALUES (?, ?, ?)",
+            (view_id, json.dumps(list(view[0])), json.dumps(list(view[1]))),
+        )
+
+    def _cell_rows(
+        self, views: dict[FitView, int], history: Sequence[tuple[int, ClosedLead]]
+    ) -> list[tuple[int, str, str, str, int, int, int]]:
+        """Aggregate rows of ``history`` for ``views``: (view, rep, seg, cell, seq, wins, closed)."""
+        out: list[tuple[int, str, str, str, int, int, int]] = []
+        for (seg_by, cell_by), view_id in views.items():
+            rows: dict[tuple[str, str, str], list[int]] = {}
+            for seq, c in history:
+                key = (c.rep_id, fields_key(c.lead, seg_by), fields_key(c.lead, cell_by))
+                rec = rows.get(key)
+                if rec is None:
+                    rec = rows[key] = [seq, 0, 0]
+                rec[1] += 1 if c.outcome == "won" else 0
+                rec[2] += 1
+            out.extend((view_id, *k, seq, w, n) for k, (seq, w, n) in rows.items())
+        return out
+
+    _INSERT_CELL = (
+        "INSERT INTO lr_fit_cells (view_id, rep_id, seg, cell, seq, wins, closed) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)"
+    )
+
+    def _fit_rebuild(self, history: Sequence[tuple[int, ClosedLead]]) -> None:
+        """Rebuild every view's counts and the first-touch medians from ``history`` (all of it)."""
+        self._execute("DELETE FROM lr_fit_cells")
+        self._execute("DELETE FROM lr_fit_touch")
+        self._execute("DELETE FROM lr_fit_reps")
+        cells = self._cell_rows(self._views(), history)
+        if cells:
+            self._executemany(self._INSERT_CELL, cells)
+        touch: list[tuple[int, str, float]] = []
+        per_rep: dict[str, list[tuple[float, int]]] = {}
+        for seq, c in history:
+            hours = _touch_hours(c)
+            if hours is not None:
+                touch.append((seq, c.rep_id, hours))
+                per_rep.setdefault(c.rep_id, []).append((hours, seq))
+        if touch:
+            self._executemany(
+                "INSERT INTO lr_fit_touch (seq, rep_id, hours) VALUES (?, ?, ?)", touch
+            )
+        reps = []
+        for rep_id, keys in per_rep.items():
+            keys.sort()
+            n = len(keys)
+            lo, hi = keys[(n - 1) // 2], keys[n // 2]
+            reps.append((rep_id, n, lo[0], lo[1], hi[0], hi[1]))
+        if reps:
+            self._executemany(
+                "INSERT INTO lr_fit_reps (rep_id, n, lo, lo_seq, hi, hi_seq) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                reps,
+            )
+
+    def _fit_add(self, items: Sequence[tuple[int, ClosedLead]]) -> None:
+        """Add newly closed leads to every view's counts and to their reps' medians."""
+        views = self._views()
+        for seq, c in items:
+            won = 1 if c.outcome == "won" else 0
+            for (seg_by, cell_by), view_id in views.items():
+                self._do(
+                    "INSERT INTO lr_fit_cells (view_id, rep_id, seg, cell, seq, wins, closed) "
+                    "VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (view_id, rep_id, seg, cell) "
+                    "DO UPDATE SET wins = lr_fit_cells.wins + excluded.wins, "
+                    "closed = lr_fit_cells.closed + 1",
+                    (
+                        view_id,
+                        c.rep_id,
+                        fields_key(c.lead, seg_by),
+                        fields_key(c.lead, cell_by),
+                        seq,
+                        won,
+                    ),
+                )
+            hours = _touch_hours(c)
+            if hours is not None:
+                self._touch_add(c.rep_id, hours, seq)
+
+    def _touch_add(self, rep_id: str, hours: float, seq: int) -> None:
+        """Insert one first-touch time and move the rep's two middle pointers (an index probe).
+
+        Keys are ``(hours, seq)``; with ``n`` values the pointers are the values at
+        ``(n - 1) // 2`` and ``n // 2`` in key order, so the median is their mean.
+        """
+        found = self._execute(
+            "SELECT n, lo, lo_seq, hi, hi_seq FROM lr_fit_reps WHERE rep_id = ?", (rep_id,)
+        )
+        x = (hours, seq)
+        if not found:
+            lo = hi = x
+            n = 0
+        else:
+            n = int(found[0][0])
+            lo = (float(found[0][1]), int(found[0][2]))
+            hi = (float(found[0][3]), int(found[0][4]))
+            if n % 2 == 0:  # two middles become one: the middle of lo, x, hi
+                lo = hi = lo if x < lo else hi if x > hi else x
+            elif x < lo:  # one middle becomes two: it and the next key below it
+                below = self._execute(
+                    "SELECT hours, seq FROM lr_fit_touch WHERE rep_id = ? AND "
+                    "(hours < ? OR (hours = ? AND seq < ?)) ORDER BY hours DESC, seq DESC "
+                    "LIMIT 1",
+                    (rep_id, lo[0], lo[0], lo[1]),
+                )
+                prev = (float(below[0][0]), int(below[0][1])) if below else None
+                lo, hi = (x if prev is None or x > prev else prev), lo
+            else:  # ... or it and the next key above it
+                above = self._execute(
+                    "SELECT hours, seq FROM lr_fit_touch WHERE rep_id = ? AND "
+                    "(hours > ? OR (hours = ? AND seq > ?)) ORDER BY hours, seq LIMIT 1",
+                    (rep_id, hi[0], hi[0], hi[1]),
+                )
+                nxt = (float(above[0][0]), int(above[0][1])) if above else None
+                hi = x if nxt is None or x < nxt else nxt
+        self._do(
+            "INSERT INTO lr_fit_touch (seq, rep_id, hours) VALUES (?, ?, ?)", (seq, rep_id, hours)
+        )
+        if n == 0:
+            self._do(
+                "INSERT INTO lr_fit_reps (rep_id, n, lo, lo_seq, hi, hi_seq) "
+                "VALUES (?, 1, ?, ?, ?, ?)",
+                (rep_id, lo[0], lo[1], hi[0], hi[1]),
+            )
+        else:
+            self._do(
+                "UPDATE lr_fit_reps SET n = ?, lo = ?, lo_seq = ?, hi = ?, hi_seq = ? "
+                "WHERE rep_id = ?",
+                (n + 1, lo[0], lo[1], hi[0], hi[1], rep_id),
+            )
+
+    def _fit_statistics(self, tx: _Tx, wanted: Sequence[FitView]) -> FitStatistics:
+        """The fit aggregates of ``wanted`` views: cached while no lead closes; a view not
+        kept yet is registered and built from the history once."""
+        cached = self._fit_cache
+        if (
+            cached is not None
+            and cached[0] == tx.fit_version
+            and all(v in cached[2].counts for v in wanted)
+        ):
+            return cached[2]
+        views = self._views()
+        missing = [v for v in wanted if v not in views]
+        if missing:
+            next_id = max(views.values(), default=0) + 1
+            for k, view in enumerate(missing):
+                self._register_view(view, next_id + k)
+            history = self._history_rows()
+            views = self._views()
+            cells = self._cell_rows({v: views[v] for v in missing}, history)
+            if cells:
+                self._executemany(self._INSERT_CELL, cells)
+        ids = {views[v]: v for v in wanted}
+        rows: dict[FitView, list[tuple[str, str, str, int, int]]] = {v: [] for v in wanted}
+        if ids:
+            marks = ",".join("?" * len(ids))
+            for view_id, rep_id, seg, cell, wins, closed in self._execute(
+                "SELECT view_id, rep_id, seg, cell, wins, closed FROM lr_fit_cells "
+                f"WHERE view_id IN ({marks}) ORDER BY view_id, seq",
+                sorted(ids),
+            ):
+                rows[ids[int(view_id)]].append((rep_id, seg, cell, int(wins), int(closed)))
+        touch = {
+            rep_id: (float(lo), float(hi))
+            for rep_id, lo, hi in self._execute("SELECT rep_id, lo, hi FROM lr_fit_reps")
+        }
+        stats = FitStatistics({v: FitCounts(v[0], v[1], tuple(rows[v]), touch) for v in wanted})
+        self._fit_cache = (tx.fit_version, views, stats)
+        return stats
 
     # -- reading the partial state ----------------------------------------------------
     def _reps(self, tx: _Tx) -> tuple[Rep, ...]:
@@ -407,6 +672,34 @@ class SQLStore(Store):
             history=tuple(ClosedLead.model_validate_json(r[0]) for r in hist_rows),
             account_history={r[0]: _changes(r[1]) for r in acc_rows},
         )
+
+    def _route_state(
+        self,
+        tx: _Tx,
+        need: Needs,
+        lead_ids: Sequence[str],
+        accounts: Sequence[str],
+        *,
+        open_rows: Sequence[tuple[Any, ...]] = (),
+        surge_from: datetime | None = None,
+    ) -> PoolState:
+        """The partial state a router with these needs routes on: the batch's part, plus the
+        leads created since ``surge_from`` (Surge), the fit aggregates (BestFit), the whole
+        closed history or the whole pool only when a strategy reads them."""
+        if need.pool:
+            return self._partial(tx, lead_ids, accounts, full=True)
+        rows = list(open_rows)
+        if surge_from is not None:
+            rows.extend(
+                self._execute(
+                    "SELECT lead_id, status, seq, data FROM lr_leads WHERE created_utc >= ?",
+                    (utc_text(surge_from),),
+                )
+            )
+        state = self._partial(tx, lead_ids, accounts, open_rows=rows, all_history=need.history)
+        if need.fit and not need.history and isinstance(state, PartialPoolState):
+            state.with_fit(self._fit_statistics(tx, need.fit))
+        return state
 
     def _partial_one_read(
         self,
@@ -529,8 +822,12 @@ class SQLStore(Store):
         moved: frozenset[str] = frozenset(),
     ) -> None:
         """Write what changed from ``before`` to ``after`` and the audit rows; update meta."""
+        done = len(tx.new_history)
         with self._pipeline():
             self._save_rows(tx, before, after, audit, moved)
+        if not tx.bulk and len(tx.new_history) > done:
+            # after the pipeline: these statements read what they update
+            self._fit_add(tx.new_history[done:])
 
     def _save_rows(
         self,
@@ -624,23 +921,26 @@ class SQLStore(Store):
                     continue
                 self._put_lead(tx, status, lead_id, rec, lead_id in moved)
         # history
-        new_closed = after.history[len(before.history) :]
+        new_closed = [(tx.seq(), c) for c in after.history[len(before.history) :]]
         if new_closed:
             self._executemany(
                 "INSERT INTO lr_history (seq, lead_id, rep_id, outcome, closed_utc, data) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 [
                     (
-                        tx.seq(),
+                        seq,
                         c.lead.id,
                         c.rep_id,
                         c.outcome,
                         utc_text(c.closed_at),
                         c.model_dump_json(),
                     )
-                    for c in new_closed
+                    for seq, c in new_closed
                 ],
             )
+            # the fit aggregates change in the same transaction as the history
+            tx.new_history.extend(new_closed)
+            tx.fit_version += 1
         rows = [
             (
                 tx.seq(),
@@ -661,13 +961,14 @@ class SQLStore(Store):
                 rows,
             )
         ex(
-            "UPDATE lr_meta SET revision = ?, as_of = ?, roster_version = ?, next_seq = ? "
-            "WHERE id = 1",
+            "UPDATE lr_meta SET revision = ?, as_of = ?, roster_version = ?, next_seq = ?, "
+            "fit_version = ? WHERE id = 1",
             (
                 after.revision,
                 None if after.as_of is None else after.as_of.isoformat(),
                 tx.roster_version,
                 tx.next_seq,
+                tx.fit_version,
             ),
         )
 
@@ -680,16 +981,17 @@ class SQLStore(Store):
                 utc_text(rec.assigned_at),
                 1 if rec.first_activity_at is None else 0,
                 utc_text(last),
+                utc_text(rec.lead.created_at),
             )
         else:
-            cols = (None, None, None, None)
+            cols = (None, None, None, None, utc_text(rec.lead.created_at))
         data = rec.model_dump_json()
         known = tx.lead_rows.get(lead_id)
         if known is None:
             seq = tx.seq()
             self._do(
                 "INSERT INTO lr_leads (lead_id, status, seq, rep_id, assigned_utc, untouched, "
-                "last_touch_utc, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "last_touch_utc, created_utc, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (lead_id, status, seq, *cols, data),
             )
         else:
@@ -697,7 +999,7 @@ class SQLStore(Store):
             seq = known[1] if known[0] == status and not moved else tx.seq()
             self._do(
                 "UPDATE lr_leads SET status = ?, seq = ?, rep_id = ?, assigned_utc = ?, "
-                "untouched = ?, last_touch_utc = ?, data = ? WHERE lead_id = ?",
+                "untouched = ?, last_touch_utc = ?, created_utc = ?, data = ? WHERE lead_id = ?",
                 (status, seq, *cols, data, lead_id),
             )
         tx.lead_rows[lead_id] = (status, seq)
@@ -714,15 +1016,17 @@ class SQLStore(Store):
         batch = list(leads)
         check_batch(batch)
         aware(now, "now")
-        need = state_needs(router)
-        full = need == "pool"
+        need = store_needs(router)
         ids = [lead.id for lead in batch]
+        # Surge counts the leads created within its window before each decision time
+        times = [lead.created_at for lead in batch] + ([now] if now is not None else [])
+        surge_from = None if need.surge is None or not times else min(times) - need.surge
         # the owners this batch can touch, under the keys the router will use
         key_of = account_key_of if router.accounts is None else router.accounts.key_of
         accounts = [k for k in (key_of(lead) for lead in batch) if k]
 
         def run(tx: _Tx) -> RoutingResult:
-            before = self._partial(tx, ids, accounts, full=full, all_history=need == "history")
+            before = self._route_state(tx, need, ids, accounts, surge_from=surge_from)
             existing = {i: before.open_leads[i] for i in ids if i in before.open_leads}
             fresh = [lead for lead in batch if lead.id not in existing]
             maybe = [lead.id for lead in fresh if lead.id not in before.pool]
@@ -759,8 +1063,8 @@ class SQLStore(Store):
 
     def reclaim(self, router: Router, now: datetime, policy: ReclaimPolicy) -> RoutingResult:
         aware(now, "now")
-        need = state_needs(router)
-        full = need == "pool"
+        need = store_needs(router)
+        full = need.pool
 
         if not full:
             # a sweep with nothing due reads two index ranges and takes no write lock
@@ -786,13 +1090,9 @@ class SQLStore(Store):
                 for k in (OpenLead.model_validate_json(r[3]).account_key for r in rows.values())
                 if k
             ]
-            before = self._partial(
-                tx,
-                [],
-                accounts,
-                full=full,
-                open_rows=list(rows.values()),
-                all_history=need == "history",
+            surge_from = None if need.surge is None else now - need.surge
+            before = self._route_state(
+                tx, need, [], accounts, open_rows=list(rows.values()), surge_from=surge_from
             )
             result = reclaim_state(router, before, now, policy)
             if not result.audit:
@@ -961,10 +1261,15 @@ class SQLStore(Store):
             ):
                 self._execute(f"DELETE FROM {table}")
             tx.lead_rows.clear()
+            tx.bulk = True
             empty = build(PoolState, **_EMPTY)
             when = state.as_of or datetime.fromisoformat("1970-01-01T00:00:00+00:00")
             data = json.dumps({"revision": state.revision, "open": len(state.open_leads)})
             self._save(tx, empty, state, [("load", None, when, None, None, None, data)])
+            self._fit_rebuild(tx.new_history)
+            if not tx.new_history:  # the aggregates of the old history are gone too
+                tx.fit_version += 1
+                self._do("UPDATE lr_meta SET fit_version = ? WHERE id = 1", (tx.fit_version,))
 
         self._write(run)
         self._roster = None
@@ -1166,3 +1471,10 @@ def _assemble_partial(
         history=history,
         account_history=account_history,
     )
+
+
+def _touch_hours(c: ClosedLead) -> float | None:
+    """Hours from assignment to first activity of a closed lead (None without activity)."""
+    if c.first_activity_at is None:
+        return None
+    return (c.first_activity_at - c.assigned_at).total_seconds() / 3600
