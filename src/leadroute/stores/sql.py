@@ -11,6 +11,7 @@ and commits. Its cost follows the roster and the batch, not the pool size.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -210,6 +211,7 @@ class _Tx:
         "lead_rows",
         "new_history",
         "next_seq",
+        "retry",
         "revision",
         "roster_version",
     )
@@ -227,6 +229,8 @@ class _Tx:
         self.new_history: list[tuple[int, ClosedLead]] = []
         #: whether the fit aggregates are rebuilt at the end (load) rather than updated per lead
         self.bulk = False
+        #: whether an earlier attempt of this call lost its connection (it may have committed)
+        self.retry = False
 
     def seq(self) -> int:
         self.next_seq += 1
@@ -245,6 +249,8 @@ class SQLStore(Store):
     dialect = "sqlite"
     #: attempts of a call that hit a transient conflict (lock timeout, serialization failure)
     retries = 8
+    #: seconds a call keeps reconnecting after its connection was lost (server restart)
+    reconnect_for = 30.0
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -256,6 +262,8 @@ class SQLStore(Store):
         self._fit_cache: tuple[int, dict[FitView, int], FitStatistics] | None = None
         #: test hook: called inside the write transaction just before it commits
         self._before_commit: Callable[[], None] | None = None
+        #: test hook: called after a write transaction committed, before the call returns
+        self._after_commit: Callable[[], None] | None = None
 
     # -- backend hooks ----------------------------------------------------------------
     @abstractmethod
@@ -287,29 +295,59 @@ class SQLStore(Store):
         meta row."""
         return self._meta()
 
+    def _lost(self, exc: BaseException) -> bool:
+        """Whether ``exc`` means the connection is gone (the call reconnects and retries)."""
+        return False
+
+    def _reconnect(self) -> None:
+        """Open a new connection in place of a lost one."""
+
     # -- transactions -----------------------------------------------------------------
     def _write(self, fn: Callable[[_Tx], T]) -> T:
+        return self._retrying(fn, write=True)
+
+    def _reading(self, fn: Callable[[_Tx], T]) -> T:
+        """Run ``fn`` in a read transaction (retried on a new connection if it was lost)."""
+        return self._retrying(fn, write=False)
+
+    def _retrying(self, fn: Callable[[_Tx], T], *, write: bool) -> T:
+        """Run ``fn`` in one transaction, retrying transient conflicts (at most ``retries``
+        attempts) and lost connections (reconnecting for up to ``reconnect_for`` seconds).
+
+        After a lost connection the next attempt's ``tx.retry`` is set: the commit of the
+        attempt that lost it may have gone through, and each call checks for that.
+        """
         attempt = 0
+        deadline: float | None = None
         while True:
             attempt += 1
             try:
-                with self._lock, self._transaction(True):
-                    tx = _Tx(self._lock_pool())
+                with self._lock, self._transaction(write):
+                    tx = _Tx(self._lock_pool() if write else self._meta())
+                    tx.retry = deadline is not None
                     out = fn(tx)
-                    if self._before_commit is not None:
+                    if write and self._before_commit is not None:
                         self._before_commit()
-                    return out
+                if write and self._after_commit is not None:
+                    self._after_commit()
+                return out
             except Exception as exc:
+                if self._lost(exc):
+                    now = time.monotonic()
+                    deadline = now + self.reconnect_for if deadline is None else deadline
+                    if now > deadline:
+                        msg = (
+                            f"lost the connection to the store and could not reconnect within "
+                            f"{self.reconnect_for:g} s: {str(exc).strip()}"
+                        )
+                        raise StoreError(msg) from exc
+                    _backoff(min(attempt, 7))
+                    with contextlib.suppress(Exception):  # the next attempt fails and waits
+                        self._reconnect()
+                    continue
                 if attempt >= self.retries or not self._transient(exc):
                     raise
-                # bounded, jittered back-off (the jitter needs no random source)
-                jitter = (time.monotonic_ns() // 1000 + os.getpid()) % 1000 / 1000
-                time.sleep(min(1.0, 0.01 * 2**attempt) * (0.5 + jitter))
-
-    @contextmanager
-    def _read(self) -> Iterator[None]:
-        with self._lock, self._transaction(False):
-            yield
+                _backoff(attempt)
 
     def _meta(self) -> tuple[Any, ...]:
         rows = self._execute(
@@ -346,8 +384,7 @@ class SQLStore(Store):
 
     def schema_version(self) -> int:
         """The schema version of the open database."""
-        with self._read():
-            return int(self._execute("SELECT version FROM lr_schema")[0][0])
+        return self._reading(lambda tx: int(self._execute("SELECT version FROM lr_schema")[0][0]))
 
     def _migrate_v4(self) -> None:
         """Version 4: lead creation times filled in, fit aggregates built from the history."""
@@ -1068,20 +1105,18 @@ class SQLStore(Store):
 
         if not full:
             # a sweep with nothing due reads two index ranges and takes no write lock
-            with self._read():
-                tx = _Tx(self._meta())
-                if not self._due_rows(now, policy):
-                    as_of = None if tx.as_of is None else datetime.fromisoformat(tx.as_of)
-                    idle = build(
-                        PartialPoolState,
-                        **{
-                            **_EMPTY,
-                            "reps": self._reps(tx),
-                            "revision": tx.revision,
-                            "as_of": as_of,
-                        },
-                    )
-                    return reclaim_state(router, idle, now, policy)
+            def idle_state(tx: _Tx) -> PoolState | None:
+                if self._due_rows(now, policy):
+                    return None
+                as_of = None if tx.as_of is None else datetime.fromisoformat(tx.as_of)
+                return build(
+                    PartialPoolState,
+                    **{**_EMPTY, "reps": self._reps(tx), "revision": tx.revision, "as_of": as_of},
+                )
+
+            idle = self._reading(idle_state)
+            if idle is not None:
+                return reclaim_state(router, idle, now, policy)
 
         def run(tx: _Tx) -> RoutingResult:
             rows = {} if full else self._due_rows(now, policy)
@@ -1146,15 +1181,19 @@ class SQLStore(Store):
         from leadroute.lifecycle import warnings
 
         aware(now, "now")
-        with self._read():
-            tx = _Tx(self._meta())
+
+        def part(tx: _Tx) -> PoolState:
             rows = self._due_rows(now + horizon, policy)
-            part = self._partial(tx, [], [], open_rows=list(rows.values()))
-        return warnings(part, now, horizon, policy)
+            return self._partial(tx, [], [], open_rows=list(rows.values()))
+
+        return warnings(self._reading(part), now, horizon, policy)
 
     def record_activity(self, lead_id: str, at: datetime) -> None:
         def run(tx: _Tx) -> None:
             before = self._partial(tx, [lead_id], [])
+            rec = before.open_leads.get(lead_id)
+            if tx.retry and rec is not None and rec.last_activity_at == at:
+                return  # the attempt that lost its connection committed this already
             after = before.record_activity(lead_id, at)
             row = ("activity", lead_id, at, None, None, None, json.dumps({"at": at.isoformat()}))
             self._save(tx, before, after, [row])
@@ -1164,6 +1203,10 @@ class SQLStore(Store):
     def close(self, lead_id: str, outcome: CloseOutcome, at: datetime) -> None:
         def run(tx: _Tx) -> None:
             before = self._partial(tx, [lead_id], [], history=True)
+            if tx.retry and lead_id not in before.open_leads:
+                done = [c for c in before.history if c.lead.id == lead_id]
+                if done and (done[-1].outcome, done[-1].closed_at) == (outcome, at):
+                    return  # the attempt that lost its connection committed this already
             after = before.close(lead_id, outcome, at)
             rec = before.open_leads[lead_id]
             row = (
@@ -1196,6 +1239,9 @@ class SQLStore(Store):
 
         def run(tx: _Tx) -> None:
             before = self._partial(tx, [lead.id], [account] if account else [], history=True)
+            rec = before.open_leads.get(lead.id)
+            if tx.retry and rec is not None and (rec.rep_id, rec.assigned_at) == (rep_id, at):
+                return  # the attempt that lost its connection committed this already
             after = before.assign_manually(
                 lead,
                 rep_id,
@@ -1217,6 +1263,8 @@ class SQLStore(Store):
 
         def run(tx: _Tx) -> None:
             current = self._reps(tx)
+            if tx.retry and current == roster:
+                return  # the attempt that lost its connection committed this already
             keep = {r.id for r in roster}
             gone = [r.id for r in current if r.id not in keep]
             held = (
@@ -1243,9 +1291,7 @@ class SQLStore(Store):
         self._write(run)
 
     def snapshot(self) -> PoolState:
-        with self._read():
-            tx = _Tx(self._meta())
-            part = self._partial(tx, [], [], full=True)
+        part = self._reading(lambda tx: self._partial(tx, [], [], full=True))
         return PoolState.model_validate_json(part.model_dump_json())
 
     def load(self, state: PoolState) -> None:
@@ -1299,8 +1345,7 @@ class SQLStore(Store):
         sql = "SELECT seq, kind, lead_id, at_utc, data, created_utc FROM lr_audit"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        with self._read():
-            rows = self._execute(sql + " ORDER BY seq", params)
+        rows = self._reading(lambda tx: self._execute(sql + " ORDER BY seq", params))
         return [
             AuditRow(
                 int(seq),
@@ -1321,24 +1366,25 @@ class SQLStore(Store):
         if until is not None:
             sql += " AND closed_utc < ?"
             params.append(utc_text(until))
-        with self._read():
-            rows = self._execute(sql + " ORDER BY seq", params)
+        rows = self._reading(lambda tx: self._execute(sql + " ORDER BY seq", params))
         return [(a, b, c, from_utc_text(d)) for a, b, c, d in rows]
 
     def counters(self) -> PoolState:
-        with self._read():
-            return self._partial(_Tx(self._meta()), [], [])
+        return self._reading(lambda tx: self._partial(tx, [], []))
 
     def counts(self) -> dict[str, int]:
         """Rows per status (``open``, ``pool``), closed history rows and audit rows."""
-        with self._read():
+
+        def count(tx: _Tx) -> dict[str, int]:
             out = {
                 str(s): int(n)
                 for s, n in self._execute("SELECT status, COUNT(*) FROM lr_leads GROUP BY status")
             }
             out["closed"] = int(self._execute("SELECT COUNT(*) FROM lr_history")[0][0])
             out["audit"] = int(self._execute("SELECT COUNT(*) FROM lr_audit")[0][0])
-        return out
+            return out
+
+        return self._reading(count)
 
 
 _EMPTY: dict[str, Any] = {
@@ -1478,3 +1524,9 @@ def _touch_hours(c: ClosedLead) -> float | None:
     if c.first_activity_at is None:
         return None
     return (c.first_activity_at - c.assigned_at).total_seconds() / 3600
+
+
+def _backoff(attempt: int) -> None:
+    """Sleep a bounded, jittered time before attempt ``attempt + 1`` (no random source)."""
+    jitter = (time.monotonic_ns() // 1000 + os.getpid()) % 1000 / 1000
+    time.sleep(min(1.0, 0.01 * 2**attempt) * (0.5 + jitter))
