@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
@@ -46,10 +46,12 @@ def _kill(admin_dsn: str, store: PostgresStore) -> None:
         time.sleep(0.02)
 
 
-def _script(store: PostgresStore | MemoryStore, between: object = None) -> list[str]:
+def _script(
+    store: PostgresStore | MemoryStore, between: Callable[[], None] | None = None
+) -> list[str]:
     """A few calls of each kind; ``between`` (a callable) runs before each call."""
     out: list[str] = []
-    calls = [
+    calls: list[Callable[[], object]] = [
         lambda: store.set_reps(REPS),
         lambda: out.extend(
             a.model_dump_json()
@@ -64,7 +66,7 @@ def _script(store: PostgresStore | MemoryStore, between: object = None) -> list[
         ),
     ]
     for call in calls:
-        if callable(between):
+        if between is not None:
             between()
         call()
     return out
@@ -114,7 +116,7 @@ def test_connection_killed_inside_a_call_retries_it(pg_url: str, postgres_server
 
 def _lost_ack(store: PostgresStore, postgres_server: str) -> Iterator[None]:
     """After the next commit: terminate the backend and raise as a lost acknowledgement would."""
-    fired = []
+    fired: list[int] = []
 
     def after() -> None:
         if not fired:
