@@ -373,7 +373,7 @@ def _to_rep(
         loads=loads,
         revision=state.revision + 1,
     )
-    return TransferResult(state=new_state, audit=tuple(decisions), changes=tuple(changes))
+    return build(TransferResult, state=new_state, audit=tuple(decisions), changes=tuple(changes))
 
 
 def _decision(
@@ -501,4 +501,4 @@ def _to_router(
         )
     new_state = run.finish(at)
     new_state = new_state.model_copy(update={"account_history": history})
-    return TransferResult(state=new_state, audit=tuple(decisions), changes=tuple(changes))
+    return build(TransferResult, state=new_state, audit=tuple(decisions), changes=tuple(changes))

@@ -24,7 +24,7 @@ from leadroute.strategies.base import walk
 if TYPE_CHECKING:
     from leadroute.accounts import AccountMatcher
     from leadroute.lifecycle import ReclaimPolicy, ReclaimWarning
-    from leadroute.ownership import OwnershipPolicy
+    from leadroute.ownership import OwnershipPolicy, TransferResult
     from leadroute.router import Router
 
 __all__ = [
@@ -294,6 +294,26 @@ class Store(ABC):
         """
 
     @abstractmethod
+    def transfer_accounts(
+        self,
+        from_rep: str,
+        to: str | Router,
+        *,
+        at: datetime,
+        by: str,
+        note: str | None = None,
+        leads: Literal["accounts", "all", "none"] = "accounts",
+        force: bool = False,
+        protection: timedelta = timedelta(0),
+    ) -> TransferResult:
+        """Move ``from_rep``'s accounts and open leads to ``to`` in one transaction (see
+        :func:`leadroute.ownership.transfer_accounts`); reads only ``from_rep``'s accounts and
+        open leads. ``result.state`` is the part of the pool the call worked on.
+
+        .. versionadded:: 0.2.0
+        """
+
+    @abstractmethod
     def set_reps(self, reps: Sequence[Rep]) -> None:
         """Replace the roster; counters of remaining reps are kept (see :meth:`PoolState.with_reps`)."""
 
@@ -319,6 +339,18 @@ class Store(ABC):
         kind: str | None = None,
     ) -> list[AuditRow]:
         """Audit rows, oldest first, by lead id and/or time range ``since <= at < until``."""
+
+    def lead(self, lead_id: str) -> Lead | None:
+        """The lead ``lead_id`` as the store holds it (open, pooled or closed), else ``None``.
+
+        .. versionadded:: 0.2.0
+        """
+        state = self.snapshot()
+        rec = state.open_leads.get(lead_id) or state.pool.get(lead_id)
+        if rec is not None:
+            return rec.lead
+        found = [c.lead for c in state.history if c.lead.id == lead_id]
+        return found[-1] if found else None
 
     def counters(self) -> PoolState:
         """The roster, counters and rotation memory only (no lead records): cheap to read."""

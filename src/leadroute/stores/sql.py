@@ -61,7 +61,7 @@ from leadroute.stores.base import (
 if TYPE_CHECKING:
     from leadroute.accounts import AccountMatcher
     from leadroute.lifecycle import ReclaimPolicy, ReclaimWarning
-    from leadroute.ownership import OwnershipPolicy
+    from leadroute.ownership import OwnershipPolicy, TransferResult
     from leadroute.router import Router
 
 __all__ = ["SCHEMA_VERSION", "PartialPoolState", "SQLStore", "SQLiteStore"]
@@ -1258,6 +1258,72 @@ class SQLStore(Store):
 
         self._write(run)
 
+    def transfer_accounts(
+        self,
+        from_rep: str,
+        to: str | Router,
+        *,
+        at: datetime,
+        by: str,
+        note: str | None = None,
+        leads: Literal["accounts", "all", "none"] = "accounts",
+        force: bool = False,
+        protection: timedelta = timedelta(0),
+    ) -> TransferResult:
+        from leadroute.ownership import transfer_accounts
+
+        aware(at, "at")
+        router = None if isinstance(to, str) else to
+        need = Needs() if router is None else store_needs(router)
+
+        def run(tx: _Tx) -> TransferResult:
+            held = self._execute(
+                "SELECT lead_id, status, seq, data FROM lr_leads WHERE status = 'open' "
+                "AND rep_id = ?",
+                (from_rep,),
+            )
+            owned = [
+                r[0]
+                for r in self._execute(
+                    "SELECT account_key FROM lr_owners WHERE rep_id = ?", (from_rep,)
+                )
+            ]
+            keys = {k for k in (OpenLead.model_validate_json(r[3]).account_key for r in held) if k}
+            accounts = sorted({*owned, *keys})
+            surge_from = None if need.surge is None else at - need.surge
+            before = self._route_state(
+                tx, need, [], accounts, open_rows=held, surge_from=surge_from
+            )
+            result = transfer_accounts(
+                before, from_rep, to, at=at, by=by, note=note, leads=leads, force=force,
+                protection=protection,
+            )  # fmt: skip
+            if not result.audit and not result.changes:
+                return result
+            # routed leads leave their place (as in the engine); leads given to a rep keep it
+            moved = frozenset() if router is None else frozenset(d.lead_id for d in result.audit)
+            self._save(
+                tx,
+                before,
+                result.state,
+                [
+                    (
+                        "decision",
+                        d.lead_id,
+                        d.at,
+                        _created(before, d.lead_id),
+                        d.rep_id,
+                        d.outcome,
+                        d.model_dump_json(),
+                    )
+                    for d in result.audit
+                ],
+                moved=moved,
+            )
+            return result
+
+        return self._write(run)
+
     def set_reps(self, reps: Sequence[Rep]) -> None:
         roster = tuple(reps)
 
@@ -1368,6 +1434,18 @@ class SQLStore(Store):
             params.append(utc_text(until))
         rows = self._reading(lambda tx: self._execute(sql + " ORDER BY seq", params))
         return [(a, b, c, from_utc_text(d)) for a, b, c, d in rows]
+
+    def lead(self, lead_id: str) -> Lead | None:
+        def read(tx: _Tx) -> list[tuple[Any, ...]]:
+            rows = self._execute("SELECT data FROM lr_leads WHERE lead_id = ?", (lead_id,))
+            if rows:
+                return rows
+            return self._execute(
+                "SELECT data FROM lr_history WHERE lead_id = ? ORDER BY seq DESC", (lead_id,)
+            )
+
+        rows = self._reading(read)
+        return None if not rows else Lead.model_validate(json.loads(rows[0][0])["lead"])
 
     def counters(self) -> PoolState:
         return self._reading(lambda tx: self._partial(tx, [], []))
