@@ -521,17 +521,16 @@ class SQLStore(Store):
                 lo = hi = lo if x < lo else hi if x > hi else x
             elif x < lo:  # one middle becomes two: it and the next key below it
                 below = self._execute(
-                    "SELECT hours, seq FROM lr_fit_touch WHERE rep_id = ? AND "
-                    "(hours < ? OR (hours = ? AND seq < ?)) ORDER BY hours DESC, seq DESC "
-                    "LIMIT 1",
+                    "SELECT hours, seq FROM lr_fit_touch WHERE rep_id = ? AND hours <= ? "
+                    "AND (hours < ? OR seq < ?) ORDER BY hours DESC, seq DESC LIMIT 1",
                     (rep_id, lo[0], lo[0], lo[1]),
                 )
                 prev = (float(below[0][0]), int(below[0][1])) if below else None
                 lo, hi = (x if prev is None or x > prev else prev), lo
             else:  # ... or it and the next key above it
                 above = self._execute(
-                    "SELECT hours, seq FROM lr_fit_touch WHERE rep_id = ? AND "
-                    "(hours > ? OR (hours = ? AND seq > ?)) ORDER BY hours, seq LIMIT 1",
+                    "SELECT hours, seq FROM lr_fit_touch WHERE rep_id = ? AND hours >= ? "
+                    "AND (hours > ? OR seq > ?) ORDER BY hours, seq LIMIT 1",
                     (rep_id, hi[0], hi[0], hi[1]),
                 )
                 nxt = (float(above[0][0]), int(above[0][1])) if above else None
@@ -877,7 +876,8 @@ class SQLStore(Store):
         moved: frozenset[str],
     ) -> None:
         ex = self._do
-        if after.reps is not before.reps:
+        # (a validated copy of the state has an equal roster in a new tuple: not a change)
+        if after.reps is not before.reps and after.reps != before.reps:
             ex("DELETE FROM lr_reps")
             self._executemany(
                 "INSERT INTO lr_reps (pos, rep_id, data) VALUES (?, ?, ?)",
