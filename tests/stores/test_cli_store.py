@@ -164,7 +164,7 @@ def test_explain_rep_from_the_store(tmp_path: Path, db_url: str, rep_id: str) ->
     )
     router = Router.from_config(json.loads(Path(rules).read_text()))
     want = explain_rep(
-        result.audit[0], rep_id, before, router, before, lead=lead("L1", 5, country="CN")
+        result.audit[0], rep_id, before, router.policy, before, lead=lead("L1", 5, country="CN")
     )
     assert code == 0
     assert text == want + "\n"

@@ -138,7 +138,8 @@ def explain_rep_in_store(store: Store, lead_id: str, rep_id: str, rules: str | N
             f"them; give --rules (the rule file of that call) to re-check {rep_id}"
         )
         raise InputError(msg, rep_ids=[rep_id])
-    return explain_rep(decision, rep_id, roster, router, roster, lead=store.lead(lead_id))
+    policy = None if router is None else router.policy
+    return explain_rep(decision, rep_id, roster, policy, roster, lead=store.lead(lead_id))
 
 
 def cmd_report(args: argparse.Namespace, out: IO[str]) -> int:
