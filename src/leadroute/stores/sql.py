@@ -144,6 +144,9 @@ _V4 = [
         view_id INTEGER NOT NULL, rep_id TEXT NOT NULL, seg TEXT NOT NULL, cell TEXT NOT NULL,
         seq BIGINT NOT NULL, wins BIGINT NOT NULL, closed BIGINT NOT NULL,
         PRIMARY KEY (view_id, rep_id, seg, cell))""",
+    # a view's rows in first-appearance order, read without touching the table
+    """CREATE INDEX lr_fit_cells_order ON lr_fit_cells
+        (view_id, seq, rep_id, seg, cell, wins, closed)""",
     """CREATE TABLE lr_fit_touch (
         seq BIGINT PRIMARY KEY, rep_id TEXT NOT NULL, hours DOUBLE PRECISION NOT NULL)""",
     "CREATE INDEX lr_fit_touch_rep ON lr_fit_touch (rep_id, hours, seq)",
