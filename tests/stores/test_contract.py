@@ -308,7 +308,9 @@ def test_surge_reads_only_its_window(make_store: Factory) -> None:
     direct = router.assign(store.snapshot(), batch, now=now)
     stored = router.assign(store, batch, now=now)
     assert stored.audit == direct.audit
-    assert stored.audit[0].facts["surge"]["fired"]
+    surge = stored.audit[0].facts["surge"]
+    assert isinstance(surge, dict)
+    assert surge["fired"]
     if isinstance(store, SQLStore):
         assert set(stored.state.open_leads) == {"r0", "r1", "r2", "s0"}
 
