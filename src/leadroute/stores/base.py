@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 from leadroute.audit import Decision
 from leadroute.exceptions import InputError, LeadAlreadyClosedError, LeadrouteError
 from leadroute.fast import build
+from leadroute.lifecycle import warnings
 from leadroute.models import Lead, Rep
 from leadroute.result import Assignment, RoutingResult
 from leadroute.state import CloseOutcome, OpenLead, PoolState
 from leadroute.strategies.base import walk
+from leadroute.strategies.scoring import BestFit, Surge
 
 if TYPE_CHECKING:
     from leadroute.accounts import AccountMatcher
@@ -169,11 +171,9 @@ def _history_factor(node: object) -> bool:
 
 def store_needs(router: Router) -> Needs:
     """What whole-pool state ``router``'s routes read (computed once per router)."""
-    from leadroute.strategies.scoring import BestFit, Surge
-
     found: Needs | None = getattr(router, "_store_needs", None)
     if found is None:
-        nodes = [node for _rid, route in router._routes() for node in walk(route)]
+        nodes = [node for _rid, route in router.policy.routes() for node in walk(route)]
         pool = history = False
         fit: set[FitView] = set()
         surge: timedelta | None = None
@@ -262,8 +262,6 @@ class Store(ABC):
         self, now: datetime, horizon: timedelta, policy: ReclaimPolicy
     ) -> list[ReclaimWarning]:
         """Open leads that :meth:`reclaim` would move by ``now + horizon`` (nothing changes)."""
-        from leadroute.lifecycle import warnings
-
         return warnings(self.snapshot(), now, horizon, policy)
 
     # -- lifecycle -------------------------------------------------------------------

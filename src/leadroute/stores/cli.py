@@ -11,9 +11,15 @@ from typing import IO
 
 from leadroute import files
 from leadroute.exceptions import InputError, LeadrouteError
+from leadroute.lab import write_html
+from leadroute.lifecycle import ReclaimPolicy
+from leadroute.limits import as_duration
 from leadroute.models import Lead
+from leadroute.result import explain_rep
 from leadroute.router import Router
+from leadroute.state import PoolState
 from leadroute.stores import Store, open_store
+from leadroute.stores.report import live_report
 
 __all__ = ["cmd_report", "explain", "explain_rep_in_store", "reclaim", "route"]
 
@@ -57,14 +63,10 @@ def route(
 
 def reclaim(args: argparse.Namespace, router: Router, policy: object, out: IO[str]) -> int:
     """``leadroute reclaim --store URL``: one sweep transaction; the moves as JSONL."""
-    from leadroute.lifecycle import ReclaimPolicy
-
     assert isinstance(policy, ReclaimPolicy)
     now = _when(args.now, "--now")
     assert now is not None
     if args.warn is not None:
-        from leadroute.strategies.availability import as_duration
-
         horizon = as_duration(args.warn, "warn", "--warn")
         assert horizon is not None
         with open_store(args.store) as store:
@@ -111,8 +113,6 @@ def explain_rep_in_store(store: Store, lead_id: str, rep_id: str, rules: str | N
 
     .. versionadded:: 0.2.0
     """
-    from leadroute.result import explain_rep
-    from leadroute.state import PoolState
 
     rows = store.audit(lead_id=lead_id, kind="decision")
     if not rows:
@@ -144,9 +144,6 @@ def explain_rep_in_store(store: Store, lead_id: str, rep_id: str, rules: str | N
 
 def cmd_report(args: argparse.Namespace, out: IO[str]) -> int:
     """``leadroute report --store URL --since T [--until T] [--html out.html]``."""
-    from leadroute.lab import write_html
-    from leadroute.stores.report import live_report
-
     since = _when(args.since, "--since")
     assert since is not None
     until = _when(args.until, "--until")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from leadroute.fast import build
 from leadroute.lifecycle import reclaim as reclaim_state
 from leadroute.models import Lead, Rep
+from leadroute.ownership import transfer_accounts
 from leadroute.result import RoutingResult
 from leadroute.state import CloseOutcome, OpenLead, PoolState
 from leadroute.stores.base import (
@@ -171,8 +172,6 @@ class MemoryStore(Store):
         force: bool = False,
         protection: timedelta = timedelta(0),
     ) -> TransferResult:
-        from leadroute.ownership import transfer_accounts
-
         with self._lock:
             before = self._state
             result = transfer_accounts(

@@ -29,8 +29,10 @@ from pydantic import PrivateAttr, model_validator
 from leadroute.fast import assemble, build
 from leadroute.fit import FitCounts, FitStatistics, fields_key
 from leadroute.lifecycle import reclaim as reclaim_state
+from leadroute.lifecycle import warnings
 from leadroute.models import Lead, Rep
 from leadroute.normalize import account_key_of
+from leadroute.ownership import transfer_accounts
 from leadroute.result import RoutingResult
 from leadroute.state import (
     ClosedLead,
@@ -1181,8 +1183,6 @@ class SQLStore(Store):
     def reclaim_warnings(
         self, now: datetime, horizon: timedelta, policy: ReclaimPolicy
     ) -> list[ReclaimWarning]:
-        from leadroute.lifecycle import warnings
-
         aware(now, "now")
 
         def part(tx: _Tx) -> PoolState:
@@ -1273,8 +1273,6 @@ class SQLStore(Store):
         force: bool = False,
         protection: timedelta = timedelta(0),
     ) -> TransferResult:
-        from leadroute.ownership import transfer_accounts
-
         aware(at, "at")
         router = None if isinstance(to, str) else to
         need = Needs() if router is None else store_needs(router)
