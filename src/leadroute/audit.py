@@ -23,9 +23,19 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field, JsonValue
 
-from leadroute.models import FrozenModel
+from leadroute.models import FrozenModel, Lead, Rep
 
-__all__ = ["Decision", "Drop", "RuleTrial", "Step"]
+__all__ = [
+    "Decision",
+    "DecisionInputs",
+    "Drop",
+    "IndexRead",
+    "LoadRead",
+    "ReplayResult",
+    "RotationRead",
+    "RuleTrial",
+    "Step",
+]
 
 Outcome = Literal["assigned", "pool", "manual_review"]
 
@@ -79,8 +89,82 @@ class RuleTrial(FrozenModel):
     detail: str = ""
 
 
+class IndexRead(FrozenModel):
+    """What an index-answered step read: how many reps it kept, and which of them the record holds.
+
+    The reps an index-answered step keeps are read one by one only when a
+    later step looks at them; those are in :attr:`DecisionInputs.reps` and
+    listed here, the others are only counted.
+
+    .. versionadded:: 0.2.0
+    """
+
+    count: int
+    reps: tuple[str, ...] = ()
+
+
+class LoadRead(FrozenModel):
+    """A rep's counters as the route read them (before this lead was applied).
+
+    .. versionadded:: 0.2.0
+    """
+
+    open: int = 0
+    days: dict[str, int] = Field(default_factory=dict)
+
+
+class RotationRead(FrozenModel):
+    """A selector's rotation memory as the route read it, for the candidates it saw.
+
+    .. versionadded:: 0.2.0
+    """
+
+    turn: int = 0
+    last_served: dict[str, int] = Field(default_factory=dict)
+    credits: dict[str, float] = Field(default_factory=dict)
+
+
+class DecisionInputs(FrozenModel):
+    """What one decision read: enough to replay it alone (:meth:`leadroute.Router.replay`).
+
+    ``call`` identifies the routing call (a hash of its kind, the policy and
+    state revisions, ``now`` and the leads in processing order) and ``seq``
+    the decision's place in it; together with the lead id they make the
+    decision id. ``roster`` counts the reps of the state; ``positions`` gives
+    the place in it of every rep named here. ``reps`` are the reps the route
+    looked at one by one, ``out`` the paused and inactive reps the roster
+    step took out, ``loads`` and ``rotations`` the counters and rotation
+    memory read, ``owners`` and ``names`` the account lookups, and ``index``
+    the answers of index-answered steps by route path.
+
+    .. versionadded:: 0.2.0
+    """
+
+    call: str
+    seq: int
+    made_by: Literal["assign", "reclaim", "transfer"] = "assign"
+    lead: Lead
+    excluded: tuple[str, ...] = ()
+    roster: int = 0
+    positions: dict[str, int] = Field(default_factory=dict)
+    reps: tuple[Rep, ...] = ()
+    out: dict[str, Literal["paused", "inactive"]] = Field(default_factory=dict)
+    loads: dict[str, LoadRead] = Field(default_factory=dict)
+    rotations: dict[str, RotationRead] = Field(default_factory=dict)
+    owners: dict[str, str | None] = Field(default_factory=dict)
+    names: dict[str, str | None] = Field(default_factory=dict)
+    index: dict[str, IndexRead] = Field(default_factory=dict)
+
+
 class Decision(FrozenModel):
     """The audit record of one lead's routing.
+
+    ``inputs`` holds what the route read (``audit="full"`` only), so the
+    decision can be replayed from this record alone.
+
+    .. versionchanged:: 0.2.0
+       ``decision_id`` is unique per decision (it includes the call and the
+       decision's place in it); the ``inputs`` field.
 
     .. versionadded:: 0.1.0
     """
@@ -98,6 +182,7 @@ class Decision(FrozenModel):
     rep_id: str | None = None
     reason: str
     facts: dict[str, JsonValue] = Field(default_factory=dict)
+    inputs: DecisionInputs | None = None
 
     def explain(self) -> str:
         """A short human text of why the lead went where it went."""
@@ -129,6 +214,31 @@ class Decision(FrozenModel):
         for step in self.steps:
             lines.append("  " + _step_line(step))
         return "\n".join(lines)
+
+
+class ReplayResult(FrozenModel):
+    """What :meth:`leadroute.Router.replay` found: the same decision, or what differs.
+
+    ``identical`` is true when the replayed decision's JSON is byte-identical
+    to the recorded one; ``differences`` then is empty, else it names each
+    place (``steps[2].candidates_out: recorded 3, replayed 2``) or why the
+    decision cannot be replayed (no inputs recorded, another policy).
+
+    .. versionadded:: 0.2.0
+    """
+
+    decision_id: str
+    lead_id: str
+    identical: bool
+    differences: tuple[str, ...] = ()
+    replayed: Decision | None = None
+
+    def explain(self) -> str:
+        """A short text: ``identical`` or the differences, one per line."""
+        head = f"decision {self.decision_id} (lead {self.lead_id})"
+        if self.identical:
+            return f"{head} replays identically from its record"
+        return f"{head} differs on replay:\n  " + "\n  ".join(self.differences)
 
 
 def _short(value: JsonValue, limit: int = 160) -> str:

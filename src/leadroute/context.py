@@ -70,6 +70,7 @@ class RouteContext:
         "_open",
         "_order",
         "_owners",
+        "_reads",
         "_rotations",
         "_spans",
         "_ts",
@@ -113,6 +114,8 @@ class RouteContext:
         self._rotations = rotations
         self._owners = owners
         self._order = order
+        #: the engine's record of what the current lead's route read (full audit only)
+        self._reads: Any = None
         #: per time zone: the local day (start and end as POSIX seconds, date, ISO text)
         #: of the latest decision time looked up, kept while decision times stay inside it
         self._spans: dict[str, tuple[float, float, date, str]] = {}
@@ -198,7 +201,10 @@ class RouteContext:
 
     def owner_of(self, account_key: str) -> str | None:
         """The rep owning ``account_key`` now, if any."""
-        return self._owners.get(account_key)
+        found = self._owners.get(account_key)
+        if self._reads is not None:
+            self._reads.owners.setdefault(account_key, found)
+        return found
 
     def account_of(self, lead: Lead) -> AccountMatch | None:
         """The lead's account as the router matches it (its :class:`~leadroute.AccountMatcher`).
@@ -238,7 +244,11 @@ class RouteContext:
                     first[key] = mark
                     names[key] = text
         found = names.get(account_key)
-        return self._new_names.get(account_key) if found is None else found
+        if found is None:
+            found = self._new_names.get(account_key)
+        if self._reads is not None:
+            self._reads.names.setdefault(account_key, found)
+        return found
 
     def describe_account(self, match: AccountMatch) -> str:
         """The audit line of ``match``: ``account: matched "X" to Y by romanised key``.

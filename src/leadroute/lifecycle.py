@@ -253,7 +253,7 @@ def reclaim(
     progress: Callable[[int, int], None] | None = None,
 ) -> RoutingResult:
     """The implementation of :meth:`leadroute.Router.reclaim`."""
-    from leadroute.router import PROGRESS_EVERY, _Run, decision_id
+    from leadroute.router import PROGRESS_EVERY, _Run, call_digest
 
     _check_now(now)
     _check_call(state, policy)
@@ -278,7 +278,10 @@ def reclaim(
         del open_leads[rec.lead.id]
         loads[rec.rep_id] = (loads.get(rec.rep_id) or ZERO_LOAD).release()
     freed = state.replace(loads=loads, open_leads=open_leads)
-    run = _Run(router, freed)
+    call = call_digest(
+        "reclaim", router.policy_revision, state.revision, now, (m[0].lead.id for m in moves)
+    )
+    run = _Run(router, freed, call=call, made_by="reclaim")
     decisions: list[Decision] = []
     history: dict[str, tuple[OwnershipChange, ...]] = dict(state.account_history)
     total = len(moves)
@@ -392,7 +395,7 @@ def reclaim(
         )
         moved = build(
             Decision,
-            decision_id=decision_id(router.policy_revision, lead_id, state.revision),
+            decision_id=run.next_id(lead_id),
             lead_id=lead_id,
             at=now,
             policy_revision=router.policy_revision,
@@ -463,10 +466,12 @@ def _route_rule(
     from leadroute.router import decision_id, pick_outcome
 
     ctx = run.ctx
-    ctx._begin(lead, at, frozenset(exclude))
+    seq = run.begin(lead, at, frozenset(exclude))
     steps: list[Step] = []
     pick = run._try(rule.id, rule.route, lead, steps)[1]
     outcome, reason, rep_id = pick_outcome(pick, "no_eligible_rep")
+    if run.reads is not None:
+        run.reads.snapshot(run.open_counts, run.days)
     run._apply(lead, at, outcome, rep_id, rule.id, reason)
     result = (
         "routed" if outcome == "assigned" else outcome if outcome == "manual_review" else "empty"
@@ -474,7 +479,7 @@ def _route_rule(
     router = run.router
     return build(
         Decision,
-        decision_id=decision_id(router.policy_revision, lead.id, run.state.revision),
+        decision_id=decision_id(run.call, seq, lead.id),
         lead_id=lead.id,
         at=at,
         policy_revision=router.policy_revision,
@@ -487,6 +492,7 @@ def _route_rule(
         rep_id=rep_id,
         reason=reason,
         facts=dict(ctx.lead_facts),
+        inputs=run.inputs(lead, seq),
     )
 
 

@@ -387,7 +387,7 @@ def _decision(
     facts: Mapping[str, dict[str, Any]],
     policy_revision: str,
 ) -> Decision:
-    from leadroute.router import decision_id
+    from leadroute.router import call_digest, decision_id
 
     lead_id = rec.lead.id
     detail = f"transferred by {by} from {rec.rep_id}"
@@ -398,7 +398,9 @@ def _decision(
         steps.append(ownership_step(facts[rec.account_key]))
     return build(
         Decision,
-        decision_id=decision_id(policy_revision, lead_id, state.revision),
+        decision_id=decision_id(
+            call_digest("transfer", policy_revision, state.revision, at, (by,)), 0, lead_id
+        ),
         lead_id=lead_id,
         at=at,
         policy_revision=policy_revision,
@@ -426,7 +428,7 @@ def _to_router(
     note: str | None,
     protection: timedelta,
 ) -> TransferResult:
-    from leadroute.router import _Run
+    from leadroute.router import _Run, call_digest
 
     router._validate(state, [], at)
     loads = dict(state.loads)
@@ -437,7 +439,10 @@ def _to_router(
     for rec in moving:
         del open_leads[rec.lead.id]
     freed = state.replace(loads=loads, open_leads=open_leads, owners=owners)
-    run = _Run(router, freed)
+    call = call_digest(
+        "transfer", router.policy_revision, state.revision, at, (r.lead.id for r in moving)
+    )
+    run = _Run(router, freed, call=call, made_by="transfer")
     routed: list[tuple[OpenLead, Decision]] = []
     for rec in moving:
         lead_id = rec.lead.id

@@ -13,7 +13,6 @@ then lead id. ``assignments`` and ``audit`` come back in input order.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import itertools
 import logging
 import math
@@ -22,8 +21,19 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeGuard
 
+from leadroute._recorder import (
+    PLACEHOLDER,
+    LeadReads,
+    call_digest,
+    decision_id,
+    differences,
+    inputs_of,
+    out_reasons,
+    replay_state,
+    roster_step,
+)
 from leadroute.accounts import AccountMatcher
-from leadroute.audit import Decision, Drop, RuleTrial, Step
+from leadroute.audit import Decision, DecisionInputs, Drop, ReplayResult, RuleTrial, Step
 from leadroute.context import RotationMemory, RouteContext
 from leadroute.exceptions import (
     ConfigError,
@@ -32,6 +42,7 @@ from leadroute.exceptions import (
     InputError,
     LeadAlreadyClosedError,
     LeadAlreadyOpenError,
+    LeadrouteError,
     ModelError,
     StrategyError,
     UnknownRepError,
@@ -291,8 +302,11 @@ class Router:
         if audit not in ("full", "outcome"):
             msg = f"audit={audit!r}: use 'full' or 'outcome'"
             raise InputError(msg, field="audit")
-        run = _Run(self, state, record=audit == "full")
         order = sorted(range(len(batch)), key=lambda i: _order_key(batch[i]))
+        call = call_digest(
+            "assign", self.policy_revision, state.revision, now, (batch[i].id for i in order)
+        )
+        run = _Run(self, state, record=audit == "full", call=call)
         run.ctx.batch = tuple(batch[i] for i in order)
         decisions: list[Decision | None] = [None] * len(batch)
         total = len(batch)
@@ -355,6 +369,76 @@ class Router:
             _t, _s, outcome, rep_id, _r, reason = run.decide(lead, at)
             out.append((lead.id, rep_id, outcome, reason, at))
         return run.finish(latest), out, run.drop_counts, run.cap_hits_by_rep
+
+    def replay(self, decision: Decision) -> ReplayResult:
+        """Re-derive ``decision`` from its record alone and compare, byte for byte.
+
+        The decision's ``inputs`` (written with ``audit="full"``) hold the
+        lead and the excerpt of pool data its route read; this router must be
+        the policy that made it. Reps the route never looked at one by one
+        are stand-ins, so a route that reads more than was recorded shows as
+        a difference. Decisions of ``reclaim`` and ``transfer_accounts`` and
+        strategies that read the whole state or batch (learned history, batch
+        plans) are reported as not replayable or as differing.
+
+        .. versionadded:: 0.2.0
+        """
+        if not isinstance(decision, Decision):
+            msg = f"decision: expected a Decision, got {type(decision).__name__}"
+            raise InputError(msg, field="decision")
+        inputs = decision.inputs
+
+        def fail(*why: str) -> ReplayResult:
+            return build(
+                ReplayResult,
+                decision_id=decision.decision_id,
+                lead_id=decision.lead_id,
+                identical=False,
+                differences=why,
+            )
+
+        if inputs is None:
+            return fail(
+                "inputs: the decision holds no inputs (made with audit='outcome' or by an "
+                "older version), so it cannot be replayed alone"
+            )
+        if inputs.made_by != "assign":
+            return fail(f"inputs.made_by: made by {inputs.made_by}; only Router.assign decisions replay")
+        if decision.policy_revision != self.policy_revision:
+            return fail(
+                f"policy_revision: recorded {decision.policy_revision}, this policy is "
+                f"{self.policy_revision}; give the rules that made the decision"
+            )
+        if inputs.lead.id != decision.lead_id:
+            return fail(f"inputs.lead.id: {inputs.lead.id!r} is not the decision's lead {decision.lead_id!r}")
+        try:
+            state = replay_state(decision, inputs)
+            run = _Run(self, state, call=inputs.call, replay=inputs)
+            run.seq = inputs.seq
+            replayed = run.route(inputs.lead, decision.at, inputs.excluded)
+        except (LeadrouteError, KeyError, IndexError) as exc:
+            return fail(f"replay failed: {type(exc).__name__}: {exc}")
+        if replayed.model_dump_json() == decision.model_dump_json():
+            return build(
+                ReplayResult,
+                decision_id=decision.decision_id,
+                lead_id=decision.lead_id,
+                identical=True,
+                replayed=replayed,
+            )
+        found = differences(decision.model_dump(mode="json"), replayed.model_dump(mode="json"))
+        assert replayed.inputs is not None
+        unread = [r.id for r in replayed.inputs.reps if r.id.startswith(PLACEHOLDER)]
+        if unread:
+            found.insert(0, f"the replay read {len(unread)} reps the record does not hold")
+        return build(
+            ReplayResult,
+            decision_id=decision.decision_id,
+            lead_id=decision.lead_id,
+            identical=False,
+            differences=tuple(found) or ("the JSON differs",),
+            replayed=replayed,
+        )
 
     def reclaim(
         self,
@@ -529,12 +613,6 @@ def pick_outcome(
     if pick.rep is not None:
         return "assigned", "routed", pick.rep.id
     return "pool", pick.reason or "no_eligible_rep", None
-
-
-def decision_id(policy_revision: str, lead_id: str, state_revision: int) -> str:
-    """The stable id of a decision: a hash of policy revision, lead id and state revision."""
-    text = f"{policy_revision}\x1f{lead_id}\x1f{state_revision}"
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _check_pick(sel: Selector, path: str, pick: Pick) -> None:
@@ -747,6 +825,7 @@ class _RosterCache:
         "memo",
         "pairs",
         "position",
+        "out",
         "reps",
         "roster",
         "shared",
@@ -755,6 +834,8 @@ class _RosterCache:
     def __init__(self, reps: tuple[Rep, ...]) -> None:
         self.reps = reps
         self.roster = [r for r in reps if r.active and not r.paused]
+        #: rep id -> ``inactive`` / ``paused`` for the reps kept out of the roster
+        self.out = out_reasons(reps)
         self.position = {r.id: i for i, r in enumerate(reps)}
         self.by_id = {r.id: r for r in reps}
         self.indexes: dict[tuple[type, str], _Index] = {}
@@ -771,18 +852,38 @@ _Found = tuple[list[Rep], Pick | None]
 class _Run:
     """The mutable working copy of one ``assign`` call (never escapes it)."""
 
-    def __init__(self, router: Router, state: PoolState, record: bool = True) -> None:
+    def __init__(
+        self,
+        router: Router,
+        state: PoolState,
+        record: bool = True,
+        *,
+        call: str = "",
+        made_by: str = "assign",
+        replay: DecisionInputs | None = None,
+    ) -> None:
         self.record = record
+        #: the call's hash and the next decision's place in it (the decision ids)
+        self.call = call or call_digest(made_by, router.policy_revision, state.revision, None, ())
+        self.made_by = made_by
+        self.seq = 0
+        #: what the current lead's route read (full audit only)
+        self.reads: LeadReads | None = None
+        self.replay = replay
         self.drop_counts: dict[str, int] = {}
         #: capacity drops per rep id (kept without the audit, for the policy lab)
         self.cap_hits_by_rep: dict[str, int] = {}
         self.router = router
         self.state = state
         cache = router._roster_cache
-        if cache is None or cache.reps is not state.reps:
+        if replay is not None:
+            cache = _RosterCache(state.reps)
+        elif cache is None or cache.reps is not state.reps:
             cache = _RosterCache(state.reps)
             router._roster_cache = cache
         self.roster = cache.roster
+        self.out = cache.out
+        self.roster_steps: dict[str, Step] = {}
         self.position = cache.position
         self.by_id = cache.by_id
         self.open_counts = {k: v.open for k, v in state.loads.items()}
@@ -819,14 +920,53 @@ class _Run:
         ctx.roster_memo = cache.shared
         ctx.explain = record
         self.inactive = len(state.reps) - len(self.roster)
+        #: replay: the stand-ins for reps the decision never looked at
+        self.stand_ins = (
+            [r for r in self.roster if r.id.startswith(PLACEHOLDER)] if replay is not None else []
+        )
         self._reprs = router._reprs
 
     # -- one lead --------------------------------------------------------------------
+    def next_id(self, lead_id: str) -> str:
+        """A decision id for a decision of this call made without routing (a recycle move)."""
+        seq = self.seq
+        self.seq += 1
+        return decision_id(self.call, seq, lead_id)
+
+    def begin(self, lead: Lead, at: datetime, excluded: frozenset[str]) -> int:
+        """Start one lead's decision: the context, the reads, the decision's place in the call."""
+        self.ctx._begin(lead, at, excluded)
+        if self.record:
+            self.reads = self.ctx._reads = LeadReads()
+            if self.replay is not None:
+                self.ctx._names = {k: v for k, v in self.replay.names.items() if v is not None}
+        seq = self.seq
+        self.seq += 1
+        return seq
+
+    def inputs(self, lead: Lead, seq: int) -> DecisionInputs | None:
+        """What the current lead's route read (None without the full audit)."""
+        reads = self.reads
+        if reads is None:
+            return None
+        return inputs_of(
+            reads,
+            call=self.call,
+            seq=seq,
+            made_by=self.made_by,
+            lead=lead,
+            excluded=self.ctx.excluded,
+            roster_size=len(self.state.reps),
+            position=self.position,
+            out=self.out,
+        )
+
     def route(self, lead: Lead, at: datetime, exclude: Iterable[str] = ()) -> Decision:
+        seq = self.seq
         trials, steps, outcome, rep_id, rule_id, reason = self.decide(lead, at, exclude)
         router = self.router
         values = {
-            "decision_id": decision_id(router.policy_revision, lead.id, self.state.revision),
+            "decision_id": decision_id(self.call, seq, lead.id),
             "lead_id": lead.id,
             "at": at,
             "policy_revision": router.policy_revision,
@@ -839,6 +979,7 @@ class _Run:
             "rep_id": rep_id,
             "reason": reason,
             "facts": self.ctx.lead_facts,
+            "inputs": self.inputs(lead, seq),
         }
         return assemble(Decision, values, _DECISION_SET)
 
@@ -852,7 +993,7 @@ class _Run:
         excluded: frozenset[str] = frozenset(exclude)
         if pooled is not None and pooled.cooldown:
             excluded |= frozenset(r for r, until in pooled.cooldown.items() if until > at)
-        ctx._begin(lead, at, excluded)
+        self.begin(lead, at, excluded)
         trials: list[RuleTrial] = []
         steps: list[Step] = []
         reason = "no_rule_matched"
@@ -889,6 +1030,8 @@ class _Run:
             elif any(t.result == "empty" for t in trials):
                 reason = "no_eligible_rep"
         outcome, reason, rep_id = pick_outcome(pick, reason)
+        if self.reads is not None:
+            self.reads.snapshot(self.open_counts, self.days)
         self._apply(lead, at, outcome, rep_id, rule_id, reason)
         return trials, steps, outcome, rep_id, rule_id, reason
 
@@ -914,7 +1057,20 @@ class _Run:
         ctx = self.ctx
         ctx.rule_id = rule_id
         cands = self.roster
+        if self.out and self.record:
+            step = self.roster_steps.get(rule_id)
+            if step is None:
+                step = self.roster_steps[rule_id] = roster_step(
+                    f"{rule_id}:roster",
+                    len(self.state.reps),
+                    self.out,
+                    self.by_id,
+                    self.router.max_drops,
+                )
+            steps.append(step)
         if ctx.excluded:
+            if self.reads is not None:
+                self.reads.lists.append(cands)
             kept = [r for r in cands if r.id not in ctx.excluded]
             drops = [
                 build(
@@ -1018,6 +1174,8 @@ class _Run:
             return ([], None)
         last = len(node.bands) if node.fallthrough else start + 1
         found: _Found = ([], None)
+        if self.reads is not None:
+            self.reads.lists.append(cands)
         for i in range(start, last):
             band = node.bands[i]
             kept: list[Rep] = []
@@ -1089,17 +1247,24 @@ class _Run:
                 drops: list[Drop] = []
                 unlisted = 0
             elif cands is self.roster or isinstance(cands, _Indexed):
-                memo = (cands.memo if isinstance(cands, _Indexed) else 0, id(flt), keys)
-                cached = self.memo.get(memo)
-                if cached is None:
-                    cached = self._narrow(flt, keys, cands)
-                    if not cached.memo:
-                        cached.memo = next(_SERIALS)
-                    self.memo[memo] = cached
+                if self.replay is not None:
+                    cached = self._recorded(path)
+                else:
+                    memo = (cands.memo if isinstance(cands, _Indexed) else 0, id(flt), keys)
+                    cached = self.memo.get(memo)
+                    if cached is None:
+                        cached = self._narrow(flt, keys, cands)
+                        if not cached.memo:
+                            cached.memo = next(_SERIALS)
+                        self.memo[memo] = cached
+                if self.reads is not None:
+                    self.reads.index.append((path, cached))
                 kept = cached
                 drops = []
                 unlisted = len(cands) - len(kept)
             else:
+                if self.reads is not None:
+                    self.reads.lists.append(cands)
                 idx = self._index(flt)
                 keyset = frozenset(keys)
                 kept = []
@@ -1119,6 +1284,8 @@ class _Run:
             if self.record:
                 steps.append(self._filter_step(path, flt, cands, kept, drops, unlisted))
             return kept
+        if self.reads is not None:
+            self.reads.lists.append(cands)
         out: FilterOutcome = flt.apply(lead, cands, ctx)
         drops = out.dropped
         if not self.record:
@@ -1133,6 +1300,18 @@ class _Run:
             drops = drops[:limit]
         steps.append(self._filter_step(path, flt, cands, out.kept, drops, unlisted, out.note))
         return out.kept
+
+    def _recorded(self, path: str) -> _Indexed:
+        """Replay: the answer an index-answered step gave, as the decision recorded it."""
+        assert self.replay is not None
+        read = self.replay.index.get(path)
+        if read is None:
+            return _Indexed(memo=next(_SERIALS))
+        by_id = self.by_id
+        found = [by_id[r] for r in read.reps if r in by_id]
+        stand_ins = self.stand_ins
+        found.extend(stand_ins[: max(read.count - len(found), 0)])
+        return _Indexed(found, memo=next(_SERIALS))
 
     def _narrow(self, flt: Filter, keys: tuple[str, ...], cands: list[Rep]) -> _Indexed:
         """Index answer for ``flt`` over the roster or an index-narrowed list of it."""
@@ -1211,6 +1390,14 @@ class _Run:
     ) -> _Found:
         ctx = self.ctx
         ctx.path = path
+        reads = self.reads
+        if reads is not None and cands:
+            reads.lists.append(cands)
+            mem = self.rotations.get(path)
+            if mem is None:
+                reads.rotation(path, 0, {}, {}, cands)
+            else:
+                reads.rotation(path, mem.turn, mem.last_served, mem.credits, cands)
         pick = sel.select(lead, cands, ctx) if cands else None
         builtin = type(sel) in _PLAIN_RATIONALE
         if (
