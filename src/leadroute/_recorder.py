@@ -182,23 +182,20 @@ def out_reasons(reps: Sequence[Rep]) -> dict[str, str]:
     }
 
 
-def roster_step(
-    path: str, total: int, out: Mapping[str, str], by_id: Mapping[str, Rep], limit: int
-) -> Step:
+def roster_step(path: str, total: int, out: Mapping[str, str], limit: int) -> Step:
     """The step accounting for the reps kept out of the roster (paused, inactive)."""
     drops: list[Drop] = []
     for rep_id, code in out.items():
         if len(drops) >= limit:
             break
-        rep = by_id[rep_id]
-        detail = "the rep is inactive" if code == "inactive" else "the rep is paused"
+        inactive = code == "inactive"
         drops.append(
             build(
                 Drop,
                 rep_id=rep_id,
                 code=code,
-                detail=detail,
-                figures={"active": rep.active, "paused": rep.paused},
+                detail="the rep is inactive" if inactive else "the rep is paused",
+                figures={"active": False} if inactive else {"paused": True},
             )
         )
     paused = sum(1 for c in out.values() if c == "paused")

@@ -1064,7 +1064,6 @@ class _Run:
                     f"{rule_id}:roster",
                     len(self.state.reps),
                     self.out,
-                    self.by_id,
                     self.router.max_drops,
                 )
             steps.append(step)
