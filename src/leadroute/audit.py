@@ -30,7 +30,6 @@ __all__ = [
     "DecisionInputs",
     "Drop",
     "IndexRead",
-    "LoadRead",
     "ReplayResult",
     "RotationRead",
     "RuleTrial",
@@ -103,16 +102,6 @@ class IndexRead(FrozenModel):
     reps: tuple[str, ...] = ()
 
 
-class LoadRead(FrozenModel):
-    """A rep's counters as the route read them (before this lead was applied).
-
-    .. versionadded:: 0.2.0
-    """
-
-    open: int = 0
-    days: dict[str, int] = Field(default_factory=dict)
-
-
 class RotationRead(FrozenModel):
     """A selector's rotation memory as the route read it, for the candidates it saw.
 
@@ -131,11 +120,14 @@ class DecisionInputs(FrozenModel):
     state revisions, ``now`` and the leads in processing order) and ``seq``
     the decision's place in it; together with the lead id they make the
     decision id. ``roster`` counts the reps of the state; ``positions`` gives
-    the place in it of every rep named here. ``reps`` are the reps the route
-    looked at one by one, ``out`` the paused and inactive reps the roster
-    step took out, ``loads`` and ``rotations`` the counters and rotation
-    memory read, ``owners`` and ``names`` the account lookups, and ``index``
-    the answers of index-answered steps by route path.
+    the place in it of every rep in ``reps``, the reps the route looked at
+    one by one; ``out`` gives the reason (``paused``, ``inactive``) and place
+    of each rep the roster step took out; ``loads`` (open leads) and ``days`` (leads per local day)
+    the counters of the reps read, as they stood before this lead, and
+    ``rotations`` the rotation memory read, ``owners`` and ``names`` the
+    account lookups, and ``index`` the answers of index-answered steps by
+    route path. The fields hold plain numbers and texts where they can, so a
+    decision costs few objects.
 
     .. versionadded:: 0.2.0
     """
@@ -148,8 +140,9 @@ class DecisionInputs(FrozenModel):
     roster: int = 0
     positions: dict[str, int] = Field(default_factory=dict)
     reps: tuple[Rep, ...] = ()
-    out: dict[str, Literal["paused", "inactive"]] = Field(default_factory=dict)
-    loads: dict[str, LoadRead] = Field(default_factory=dict)
+    out: dict[str, tuple[Literal["paused", "inactive"], int]] = Field(default_factory=dict)
+    loads: dict[str, int] = Field(default_factory=dict)
+    days: dict[str, dict[str, int]] = Field(default_factory=dict)
     rotations: dict[str, RotationRead] = Field(default_factory=dict)
     owners: dict[str, str | None] = Field(default_factory=dict)
     names: dict[str, str | None] = Field(default_factory=dict)

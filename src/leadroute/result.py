@@ -262,9 +262,8 @@ def rep_figures(decision: Decision, rep_id: str) -> str:
                 parts.append(f"{label} {values[rep_id]}")
     inputs = decision.inputs
     if inputs is not None:
-        load = inputs.loads.get(rep_id)
-        if load is not None:
-            parts.append(f"open {load.open}")
+        if rep_id in inputs.loads or rep_id in inputs.days:
+            parts.append(f"open {inputs.loads.get(rep_id, 0)}")
         rot = inputs.rotations.get(selector.path) if selector is not None else None
         if rot is not None:
             served = rot.last_served.get(rep_id)

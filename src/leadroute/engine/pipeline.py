@@ -38,6 +38,7 @@ from leadroute.engine.ledger import MemoryLedger
 from leadroute.engine.recorder import (
     PLACEHOLDER,
     PLAIN_RATIONALE,
+    IdSets,
     LeadReads,
     Recorder,
     call_digest,
@@ -154,6 +155,35 @@ class Engine:
     ) -> RoutingResult:
         """Route ``batch`` (checked already) in processing order; the result in input order."""
         policy = self.policy
+        run, decided, _order = self._route_batch(state, batch, now, record, progress)
+        total = len(batch)
+        assignments = assignments_of(decided)
+        if logger.isEnabledFor(logging.INFO):
+            placed = sum(1 for a in assignments if a.rep_id is not None)
+            logger.info("assign: %d leads, %d assigned, %d not", total, placed, total - placed)
+        latest: datetime | None = now
+        if latest is None:
+            for lead in batch:
+                if latest is None or lead.created_at > latest:
+                    latest = lead.created_at
+        new_state = run.finish(latest)
+        result = build(RoutingResult, assignments=assignments, state=new_state, audit=decided)
+        result._bind(policy, state, run.recorder.drop_counts)
+        return result
+
+    def _route_batch(
+        self,
+        state: PoolState,
+        batch: Sequence[Lead],
+        now: datetime | None,
+        record: bool,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> tuple[Run, tuple[Decision, ...], list[int]]:
+        """Route ``batch`` in processing order: the run, the decisions in input order, the order.
+
+        The one routing loop of :meth:`assign` (either audit) and the lab's :meth:`replay`.
+        """
+        policy = self.policy
         order = sorted(range(len(batch)), key=lambda i: order_key(batch[i]))
         call = call_digest(
             "assign", policy.revision, state.revision, now, (batch[i].id for i in order)
@@ -176,37 +206,23 @@ class Engine:
                 progress(done, total)
         if progress is not None:
             progress(total, total)
-        decided = tuple(d for d in decisions if d is not None)
-        assignments = assignments_of(decided)
-        if logger.isEnabledFor(logging.INFO):
-            placed = sum(1 for a in assignments if a.rep_id is not None)
-            logger.info("assign: %d leads, %d assigned, %d not", total, placed, total - placed)
-        latest: datetime | None = now
-        if latest is None:
-            for lead in batch:
-                if latest is None or lead.created_at > latest:
-                    latest = lead.created_at
-        new_state = run.finish(latest)
-        result = build(RoutingResult, assignments=assignments, state=new_state, audit=decided)
-        result._bind(policy, state, run.recorder.drop_counts)
-        return result
+        return run, tuple(d for d in decisions if d is not None), order
 
     def replay(self, state: PoolState, leads: Sequence[Lead], now: datetime | None) -> Replayed:
         """Bulk routing for the policy lab, without audit records (see :data:`Replayed`).
 
-        The same routing as :meth:`assign` (same order, same state).
+        The same engine path as :meth:`assign` with ``record=False``; the rows
+        come in processing order.
         """
-        run = Run(self, state, record=False)
-        ordered = sorted(leads, key=order_key)
-        run.ctx.batch = tuple(ordered)
-        out: list[tuple[str, str | None, str, str, datetime]] = []
+        run, decided, order = self._route_batch(state, leads, now, record=False)
+        out: list[tuple[str, str | None, str, str, datetime]] = [
+            (d.lead_id, d.rep_id, d.outcome, d.reason, d.at) for d in (decided[i] for i in order)
+        ]
         latest = now
-        for lead in ordered:
-            at = now or lead.created_at
-            if latest is None or at > latest:
-                latest = at
-            _t, _s, outcome, rep_id, _r, reason = run.decide(lead, at)
-            out.append((lead.id, rep_id, outcome, reason, at))
+        if latest is None:
+            for lead in leads:
+                if latest is None or lead.created_at > latest:
+                    latest = lead.created_at
         return (
             run.finish(latest),
             out,
@@ -443,8 +459,9 @@ class Run:
         out = cache.shared.get(_OUT)
         if out is None:
             out = cache.shared[_OUT] = out_reasons(state.reps)
-        #: rep id -> ``inactive`` / ``paused`` for the reps kept out of the roster
-        self.out: dict[str, str] = out
+        #: rep id -> (``inactive`` / ``paused``, place) for the reps kept out of the roster
+        self.out: dict[str, tuple[str, int]] = out
+        self.id_sets: IdSets = {}
         self.roster_steps: dict[str, Step] = {}
         #: replay: the stand-ins for reps the decision never looked at
         self.stand_ins = (
@@ -510,6 +527,7 @@ class Run:
             roster_size=len(self.state.reps),
             position=self.position,
             out=self.out,
+            id_sets=self.id_sets,
         )
 
     def route(self, lead: Lead, at: datetime, exclude: Iterable[str] = ()) -> Decision:

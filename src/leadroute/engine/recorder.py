@@ -31,7 +31,6 @@ from leadroute.audit import (
     DecisionInputs,
     Drop,
     IndexRead,
-    LoadRead,
     RotationRead,
     RuleTrial,
     Step,
@@ -54,6 +53,7 @@ __all__ = [
     "CAP_CODES",
     "PLACEHOLDER",
     "PLAIN_RATIONALE",
+    "IdSets",
     "LeadReads",
     "Recorder",
     "call_digest",
@@ -305,7 +305,7 @@ def decision_id(call: str, seq: int, lead_id: str) -> str:
 class LeadReads:
     """What the route of one lead read, as references and compact tuples (engine only)."""
 
-    __slots__ = ("index", "lists", "loads", "names", "owners", "read", "rotations")
+    __slots__ = ("days", "index", "lists", "loads", "names", "owners", "read", "rotations")
 
     def __init__(self) -> None:
         #: candidate lists a strategy looked at one by one (never mutated afterwards)
@@ -318,8 +318,9 @@ class LeadReads:
         self.names: dict[str, str | None] = {}
         #: rep id -> rep, the union of ``lists`` (filled by :meth:`snapshot`)
         self.read: dict[str, Rep] = {}
-        #: rep id -> (open, days) as read (filled by :meth:`snapshot`)
-        self.loads: dict[str, tuple[int, dict[str, int] | None]] = {}
+        #: rep id -> open leads, and rep id -> leads per day, as read (filled by :meth:`snapshot`)
+        self.loads: dict[str, int] = {}
+        self.days: dict[str, dict[str, int]] = {}
 
     def rotation(
         self, path: str, turn: int, last: Mapping[str, int], credits: Mapping[str, float], cands: Sequence[Rep]
@@ -336,19 +337,38 @@ class LeadReads:
     ) -> None:
         """Take the reps read and their counters (call before the lead's outcome is applied)."""
         read = self.read
+        done: list[Sequence[Rep]] = []
         for lst in self.lists:
+            if any(lst is d for d in done):
+                continue
+            done.append(lst)
             for rep in lst:
                 if rep.id not in read:
                     read[rep.id] = rep
         loads = self.loads
+        counts = self.days
         for rep_id in read:
-            held = days.get(rep_id)
             n = open_counts.get(rep_id)
-            if n is not None or held:
-                loads[rep_id] = (n or 0, dict(held) if held else None)
+            if n:
+                loads[rep_id] = n
+            held = days.get(rep_id)
+            if held:
+                # the ledger replaces a rep's day counts on every write, never changes them
+                counts[rep_id] = held
 
 
 _INPUT_SET = set(DecisionInputs.model_fields)
+_INDEX_SET = {"count", "reps"}
+#: The rep ids of shared (never mutated) index answers, by list identity (one per call).
+IdSets = dict[int, tuple[Sequence[Rep], frozenset[str]]]
+
+
+def _ids_of(kept: Sequence[Rep], id_sets: IdSets) -> frozenset[str]:
+    """The rep ids of a shared index answer (computed once per answer list and call)."""
+    found = id_sets.get(id(kept))
+    if found is None or found[0] is not kept:
+        found = id_sets[id(kept)] = (kept, frozenset(r.id for r in kept))
+    return found[1]
 
 
 def inputs_of(
@@ -361,21 +381,23 @@ def inputs_of(
     excluded: Iterable[str],
     roster_size: int,
     position: Mapping[str, int],
-    out: Mapping[str, str],
+    out: Mapping[str, tuple[str, int]],
+    id_sets: IdSets,
 ) -> DecisionInputs:
     """The :class:`DecisionInputs` of one decision from what its route read."""
     read = reads.read
-    reps = sorted(read.values(), key=lambda r: position[r.id])
-    positions = {r.id: position[r.id] for r in reps}
-    for rep_id in out:
-        positions[rep_id] = position[rep_id]
-    index = {
-        path: build(IndexRead, count=len(kept), reps=tuple(r.id for r in kept if r.id in read))
-        for path, kept in reads.index
-    }
-    loads = {
-        rep_id: build(LoadRead, open=n, days=d or {}) for rep_id, (n, d) in reads.loads.items()
-    }
+    places = {rep_id: position[rep_id] for rep_id in read}
+    ids = sorted(places, key=places.__getitem__)
+    positions = {rep_id: places[rep_id] for rep_id in ids}
+    reps = [read[rep_id] for rep_id in ids]
+    index: dict[str, IndexRead] = {}
+    for path, kept in reads.index:
+        if len(kept) <= len(read):
+            held = tuple(r.id for r in kept if r.id in read)
+        else:
+            members = _ids_of(kept, id_sets)
+            held = tuple(rep_id for rep_id in ids if rep_id in members)
+        index[path] = assemble(IndexRead, {"count": len(kept), "reps": held}, _INDEX_SET)
     rotations = {
         path: build(RotationRead, turn=t, last_served=seen, credits=owed)
         for path, (t, seen, owed) in reads.rotations.items()
@@ -389,8 +411,9 @@ def inputs_of(
         "roster": roster_size,
         "positions": positions,
         "reps": tuple(reps),
-        "out": dict(out),
-        "loads": loads,
+        "out": out,
+        "loads": reads.loads,
+        "days": reads.days,
         "rotations": rotations,
         "owners": dict(reads.owners),
         "names": dict(reads.names),
@@ -399,19 +422,20 @@ def inputs_of(
     return assemble(DecisionInputs, values, _INPUT_SET)
 
 
-def out_reasons(reps: Sequence[Rep]) -> dict[str, str]:
-    """Rep id -> ``inactive`` or ``paused`` for the reps kept out of the roster, in roster order."""
+def out_reasons(reps: Sequence[Rep]) -> dict[str, tuple[str, int]]:
+    """Rep id -> (``inactive`` or ``paused``, place in the roster) for the reps kept out of
+    the roster, in roster order."""
     return {
-        r.id: ("inactive" if not r.active else "paused")
-        for r in reps
+        r.id: ("inactive" if not r.active else "paused", i)
+        for i, r in enumerate(reps)
         if not r.active or r.paused
     }
 
 
-def roster_step(path: str, total: int, out: Mapping[str, str], limit: int) -> Step:
+def roster_step(path: str, total: int, out: Mapping[str, tuple[str, int]], limit: int) -> Step:
     """The step accounting for the reps kept out of the roster (paused, inactive)."""
     drops: list[Drop] = []
-    for rep_id, code in out.items():
+    for rep_id, (code, _place) in out.items():
         if len(drops) >= limit:
             break
         inactive = code == "inactive"
@@ -424,7 +448,7 @@ def roster_step(path: str, total: int, out: Mapping[str, str], limit: int) -> St
                 figures={"active": False} if inactive else {"paused": True},
             )
         )
-    paused = sum(1 for c in out.values() if c == "paused")
+    paused = sum(1 for c, _place in out.values() if c == "paused")
     return build(
         Step,
         path=path,
@@ -448,20 +472,22 @@ def replay_state(decision: Decision, inputs: DecisionInputs) -> PoolState:
     slots: list[Rep | None] = [None] * inputs.roster
     for rep in inputs.reps:
         slots[inputs.positions[rep.id]] = rep
-    for rep_id, code in inputs.out.items():
+    for rep_id, (code, place) in inputs.out.items():
         data: dict[str, Any] = {"id": rep_id}
         if code == "inactive":
             data["active"] = False
         else:
             data["paused"] = True
-        slots[inputs.positions[rep_id]] = Rep.model_construct(**data)
+        slots[place] = Rep.model_construct(**data)
     reps = tuple(
         rep if rep is not None else Rep.model_construct(id=f"{PLACEHOLDER}{i}")
         for i, rep in enumerate(slots)
     )
     loads = {
-        rep_id: build(RepLoad, open=load.open, days=dict(load.days))
-        for rep_id, load in inputs.loads.items()
+        rep_id: build(
+            RepLoad, open=inputs.loads.get(rep_id, 0), days=dict(inputs.days.get(rep_id, {}))
+        )
+        for rep_id in dict.fromkeys([*inputs.loads, *inputs.days])
     }
     rotations = {
         path: build(
