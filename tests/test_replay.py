@@ -107,7 +107,8 @@ def test_replay_names_the_field_that_differs() -> None:
     """A record whose counters were changed replays to another rep, and the replay says where."""
     router = _trio_router()
     d = router.assign(_trio_state(), _leads(1)).audit[0]
-    assert d.inputs is not None and d.rep_id == "ann"
+    assert d.inputs is not None
+    assert d.rep_id == "ann"
     forged = d.model_copy(update={"inputs": d.inputs.model_copy(update={"loads": {"ann": 5}})})
     found = router.replay(forged)
     assert not found.identical
@@ -139,7 +140,8 @@ def test_replay_reads_only_the_record() -> None:
     )
     router = _trio_router()
     d = router.assign(PoolState(reps=reps), _leads(3)).audit[2]
-    assert d.inputs is not None and len(d.inputs.reps) == 20
+    assert d.inputs is not None
+    assert len(d.inputs.reps) == 20
     assert router.replay(d).identical
 
 
@@ -181,7 +183,8 @@ def test_bestfit_lists_every_candidate() -> None:
     rationale = d.steps[-1].rationale
     assert rationale is not None
     more = rationale["more"]
-    assert isinstance(more, dict) and isinstance(more["rows"], dict)
+    assert isinstance(more, dict)
+    assert isinstance(more["rows"], dict)
     assert len(rationale["candidates"]) + len(more["rows"]) == 15  # type: ignore[arg-type]
     assert more["columns"] == ["fit", "conversion", "response", "headroom", "level"]
 
