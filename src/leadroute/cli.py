@@ -290,7 +290,9 @@ def cmd_explain(args: argparse.Namespace, out: IO[str]) -> int:
         if router is None:
             msg = f"{why}; give --rules to re-check {args.rep}"
             raise InputError(msg, rep_ids=[args.rep])
-        lead = _find_lead(args, args.lead)
+        lead = decision.inputs.lead if decision.inputs is not None else None
+        if lead is None:
+            lead = _find_lead(args, args.lead)
         if lead is None:
             msg = f"{why}; give --leads (the routed leads) or --next-state to re-check {args.rep}"
             raise InputError(msg, rep_ids=[args.rep])

@@ -164,6 +164,8 @@ def explain_rep(
             if drop.rep_id == rep_id:
                 lines.append(_drop_line(step, drop))
     if not lines:
+        if lead is None and decision.inputs is not None:
+            lead = decision.inputs.lead
         if lead is None:
             lead = _find_lead(after, lead_id)
         unknown: list[Step] = []
