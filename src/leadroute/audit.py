@@ -29,9 +29,7 @@ __all__ = [
     "Decision",
     "DecisionInputs",
     "Drop",
-    "IndexRead",
     "ReplayResult",
-    "RotationRead",
     "RuleTrial",
     "Step",
 ]
@@ -88,31 +86,6 @@ class RuleTrial(FrozenModel):
     detail: str = ""
 
 
-class IndexRead(FrozenModel):
-    """What an index-answered step read: how many reps it kept, and which of them the record holds.
-
-    The reps an index-answered step keeps are read one by one only when a
-    later step looks at them; those are in :attr:`DecisionInputs.reps` and
-    listed here, the others are only counted.
-
-    .. versionadded:: 0.2.0
-    """
-
-    count: int
-    reps: tuple[str, ...] = ()
-
-
-class RotationRead(FrozenModel):
-    """A selector's rotation memory as the route read it, for the candidates it saw.
-
-    .. versionadded:: 0.2.0
-    """
-
-    turn: int = 0
-    last_served: dict[str, int] = Field(default_factory=dict)
-    credits: dict[str, float] = Field(default_factory=dict)
-
-
 class DecisionInputs(FrozenModel):
     """What one decision read: enough to replay it alone (:meth:`leadroute.Router.replay`).
 
@@ -123,11 +96,13 @@ class DecisionInputs(FrozenModel):
     the place in it of every rep in ``reps``, the reps the route looked at
     one by one; ``out`` gives the reason (``paused``, ``inactive``) and place
     of each rep the roster step took out; ``loads`` (open leads) and ``days`` (leads per local day)
-    the counters of the reps read, as they stood before this lead, and
-    ``rotations`` the rotation memory read, ``owners`` and ``names`` the
-    account lookups, and ``index`` the answers of index-answered steps by
-    route path. The fields hold plain numbers and texts where they can, so a
-    decision costs few objects.
+    the counters of the reps read, as they stood before this lead;
+    ``turns``, ``last_served`` and ``credits`` the rotation memory read, by
+    selector path (for its candidates); ``owners`` and ``names`` the account
+    lookups; ``index`` how many reps each index-answered step kept, by route
+    path, and ``index_reps`` which of them are in ``reps`` (the others were
+    never looked at one by one). The fields are plain numbers, texts and
+    tables of them, so a decision costs few objects.
 
     .. versionadded:: 0.2.0
     """
@@ -143,10 +118,13 @@ class DecisionInputs(FrozenModel):
     out: dict[str, tuple[Literal["paused", "inactive"], int]] = Field(default_factory=dict)
     loads: dict[str, int] = Field(default_factory=dict)
     days: dict[str, dict[str, int]] = Field(default_factory=dict)
-    rotations: dict[str, RotationRead] = Field(default_factory=dict)
+    turns: dict[str, int] = Field(default_factory=dict)
+    last_served: dict[str, dict[str, int]] = Field(default_factory=dict)
+    credits: dict[str, dict[str, float]] = Field(default_factory=dict)
     owners: dict[str, str | None] = Field(default_factory=dict)
     names: dict[str, str | None] = Field(default_factory=dict)
-    index: dict[str, IndexRead] = Field(default_factory=dict)
+    index: dict[str, int] = Field(default_factory=dict)
+    index_reps: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
 
 class Decision(FrozenModel):

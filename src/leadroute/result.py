@@ -266,16 +266,18 @@ def rep_figures(decision: Decision, rep_id: str) -> str:
     if inputs is not None:
         if rep_id in inputs.loads or rep_id in inputs.days:
             parts.append(f"open {inputs.loads.get(rep_id, 0)}")
-        rot = inputs.rotations.get(selector.path) if selector is not None else None
-        if rot is not None:
-            served = rot.last_served.get(rep_id)
+        path = selector.path if selector is not None else None
+        turn = inputs.turns.get(path) if path is not None else None
+        if path is not None and turn is not None:
+            served = inputs.last_served.get(path, {}).get(rep_id)
             parts.append(
-                f"last served at turn {served} (turn {rot.turn})"
+                f"last served at turn {served} (turn {turn})"
                 if served is not None
-                else f"never served at this selector (turn {rot.turn})"
+                else f"never served at this selector (turn {turn})"
             )
-            if rep_id in rot.credits:
-                parts.append(f"credit {rot.credits[rep_id]:g}")
+            owed = inputs.credits.get(path, {})
+            if rep_id in owed:
+                parts.append(f"credit {owed[rep_id]:g}")
     return "; ".join(parts)
 
 

@@ -889,12 +889,12 @@ class Run:
     def _recorded(self, path: str) -> Indexed:
         """Replay: the answer an index-answered step gave, as the decision recorded it."""
         assert self.replay is not None
-        read = self.replay.index.get(path)
-        if read is None:
+        count = self.replay.index.get(path)
+        if count is None:
             return Indexed(memo=next(SERIALS))
         by_id = self.by_id
-        found = [by_id[r] for r in read.reps if r in by_id]
-        found.extend(self.stand_ins[: max(read.count - len(found), 0)])
+        found = [by_id[r] for r in self.replay.index_reps.get(path, ()) if r in by_id]
+        found.extend(self.stand_ins[: max(count - len(found), 0)])
         return Indexed(found, memo=next(SERIALS))
 
     def _narrow(self, flt: Filter, keys: tuple[str, ...], cands: list[Rep]) -> Indexed:

@@ -30,8 +30,6 @@ from leadroute.audit import (
     Decision,
     DecisionInputs,
     Drop,
-    IndexRead,
-    RotationRead,
     RuleTrial,
     Step,
 )
@@ -358,7 +356,6 @@ class LeadReads:
 
 
 _INPUT_SET = set(DecisionInputs.model_fields)
-_INDEX_SET = {"count", "reps"}
 #: The rep ids of shared (never mutated) index answers, by list identity (one per call).
 IdSets = dict[int, tuple[Sequence[Rep], frozenset[str]]]
 
@@ -386,22 +383,27 @@ def inputs_of(
 ) -> DecisionInputs:
     """The :class:`DecisionInputs` of one decision from what its route read."""
     read = reads.read
-    places = {rep_id: position[rep_id] for rep_id in read}
-    ids = sorted(places, key=places.__getitem__)
-    positions = {rep_id: places[rep_id] for rep_id in ids}
-    reps = [read[rep_id] for rep_id in ids]
-    index: dict[str, IndexRead] = {}
+    # in the order the route first read them (roster order within each candidate list)
+    positions = {rep_id: position[rep_id] for rep_id in read}
+    ids = list(read)
+    reps = list(read.values())
+    index: dict[str, int] = {}
+    index_reps: dict[str, tuple[str, ...]] = {}
     for path, kept in reads.index:
         if len(kept) <= len(read):
             held = tuple(r.id for r in kept if r.id in read)
         else:
             members = _ids_of(kept, id_sets)
             held = tuple(rep_id for rep_id in ids if rep_id in members)
-        index[path] = assemble(IndexRead, {"count": len(kept), "reps": held}, _INDEX_SET)
-    rotations = {
-        path: build(RotationRead, turn=t, last_served=seen, credits=owed)
-        for path, (t, seen, owed) in reads.rotations.items()
-    }
+        index[path] = len(kept)
+        index_reps[path] = held
+    turns: dict[str, int] = {}
+    last_served: dict[str, dict[str, int]] = {}
+    credits: dict[str, dict[str, float]] = {}
+    for path, (turn, seen, owed) in reads.rotations.items():
+        turns[path] = turn
+        last_served[path] = seen
+        credits[path] = owed
     values = {
         "call": call,
         "seq": seq,
@@ -414,10 +416,13 @@ def inputs_of(
         "out": out,
         "loads": reads.loads,
         "days": reads.days,
-        "rotations": rotations,
+        "turns": turns,
+        "last_served": last_served,
+        "credits": credits,
         "owners": dict(reads.owners),
         "names": dict(reads.names),
         "index": index,
+        "index_reps": index_reps,
     }
     return assemble(DecisionInputs, values, _INPUT_SET)
 
@@ -491,9 +496,12 @@ def replay_state(decision: Decision, inputs: DecisionInputs) -> PoolState:
     }
     rotations = {
         path: build(
-            Rotation, turn=rot.turn, last_served=dict(rot.last_served), credits=dict(rot.credits)
+            Rotation,
+            turn=turn,
+            last_served=dict(inputs.last_served.get(path, {})),
+            credits=dict(inputs.credits.get(path, {})),
         )
-        for path, rot in inputs.rotations.items()
+        for path, turn in inputs.turns.items()
     }
     owners = {k: v for k, v in inputs.owners.items() if v is not None}
     return build(
