@@ -402,8 +402,10 @@ def inputs_of(
     credits: dict[str, dict[str, float]] = {}
     for path, (turn, seen, owed) in reads.rotations.items():
         turns[path] = turn
-        last_served[path] = seen
-        credits[path] = owed
+        if seen:
+            last_served[path] = seen
+        if owed:
+            credits[path] = owed
     values = {
         "call": call,
         "seq": seq,
