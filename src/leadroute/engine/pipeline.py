@@ -34,7 +34,7 @@ from leadroute.engine.index import (
     kind_of,
     merge,
 )
-from leadroute.engine.ledger import MemoryLedger
+from leadroute.engine.ledger import ChangeSet, Ledger, MemoryLedger
 from leadroute.engine.recorder import (
     PLACEHOLDER,
     PLAIN_RATIONALE,
@@ -135,14 +135,22 @@ class Engine:
         return cache
 
     def run(
-        self, state: PoolState, *, record: bool = True, call: str = "", made_by: str = "assign"
+        self,
+        state: PoolState,
+        *,
+        record: bool = True,
+        ledger: Ledger | None = None,
+        call: str = "",
+        made_by: str = "assign",
     ) -> Run:
         """A working copy of ``state`` to route leads one by one (see :class:`Run`).
 
+        ``ledger`` is where the pool data is read and written (default: a
+        :class:`~leadroute.engine.ledger.MemoryLedger` over ``state``).
         ``call`` names the call in decision ids (see :func:`call_digest`) and
         ``made_by`` is what the decisions' inputs say made them.
         """
-        return Run(self, state, record=record, call=call, made_by=made_by)
+        return Run(self, state, record=record, ledger=ledger, call=call, made_by=made_by)
 
     def assign(
         self,
@@ -208,12 +216,18 @@ class Engine:
             progress(total, total)
         return run, tuple(d for d in decisions if d is not None), order
 
-    def replay(self, state: PoolState, leads: Sequence[Lead], now: datetime | None) -> Replayed:
+    def replay(
+        self, state: PoolState, leads: Sequence[Lead], now: datetime | None = None
+    ) -> Replayed:
         """Bulk routing for the policy lab, without audit records (see :data:`Replayed`).
 
         The same engine path as :meth:`assign` with ``record=False``; the rows
-        come in processing order.
+        come in processing order. The inputs are checked as by ``assign``,
+        except that leads closed in the state may be routed again (the lab's
+        states hold the historical closes of the leads it routes, for learned
+        strategies).
         """
+        check_inputs(self.policy, state, leads, now, closed=False)
         run, decided, order = self._route_batch(state, leads, now, record=False)
         out: list[tuple[str, str | None, str, str, datetime]] = [
             (d.lead_id, d.rep_id, d.outcome, d.reason, d.at) for d in (decided[i] for i in order)
@@ -435,6 +449,7 @@ class Run:
         engine: Engine,
         state: PoolState,
         record: bool = True,
+        ledger: Ledger | None = None,
         *,
         call: str = "",
         made_by: str = "assign",
@@ -469,7 +484,13 @@ class Run:
         )
         self.position = cache.position
         self.by_id = cache.by_id
-        self.ledger = ledger = MemoryLedger(state, cache.by_id)
+        if ledger is None:
+            ledger = MemoryLedger(state, cache.by_id)
+        self.ledger: Ledger = ledger
+        #: whether the ledger never changes a day-count mapping it handed out (records share them)
+        self.shared_days = type(ledger) is MemoryLedger
+        #: what the call wrote (set by :meth:`finish`)
+        self.changes: ChangeSet | None = None
         self.recorder = Recorder(record, engine.reprs)
         self.indexes = cache.indexes
         self.index_of = cache.index_of
@@ -563,7 +584,7 @@ class Run:
         pick = self._try(rule.id, rule.route, lead, steps)[1]
         outcome, reason, rep_id = pick_outcome(pick, "no_eligible_rep")
         if self.reads is not None:
-            self.reads.snapshot(self.ledger.open_counts, self.ledger.days)
+            self.reads.snapshot(self.ledger.open_counts, self.ledger.days, self.shared_days)
         self._apply(lead, at, outcome, rep_id, rule.id, reason)
         result = (
             "routed"
@@ -639,13 +660,15 @@ class Run:
                 reason = "no_eligible_rep"
         outcome, reason, rep_id = pick_outcome(pick, reason)
         if self.reads is not None:
-            self.reads.snapshot(self.ledger.open_counts, self.ledger.days)
+            self.reads.snapshot(self.ledger.open_counts, self.ledger.days, self.shared_days)
         self._apply(lead, at, outcome, rep_id, rule_id, reason)
         return trials, steps, outcome, rep_id, rule_id, reason
 
     def finish(self, latest: datetime | None) -> PoolState:
-        """The next state (see :meth:`MemoryLedger.finish`)."""
-        return self.ledger.finish(latest)
+        """The next state (see :meth:`Ledger.finish`); the change set is kept in :attr:`changes`."""
+        done = self.ledger.finish(latest)
+        self.changes = done.changes
+        return done.state
 
     def _apply(
         self,

@@ -331,9 +331,16 @@ class LeadReads:
         self.rotations[path] = (turn, seen, owed)
 
     def snapshot(
-        self, open_counts: Mapping[str, int], days: Mapping[str, dict[str, int]]
+        self,
+        open_counts: Mapping[str, int],
+        days: Mapping[str, Mapping[str, int]],
+        shared: bool = False,
     ) -> None:
-        """Take the reps read and their counters (call before the lead's outcome is applied)."""
+        """Take the reps read and their counters (call before the lead's outcome is applied).
+
+        ``shared``: the ledger replaces a rep's day counts on every write and never
+        changes them, so the record may hold them as they are (else they are copied).
+        """
         read = self.read
         done: list[Sequence[Rep]] = []
         for lst in self.lists:
@@ -351,8 +358,7 @@ class LeadReads:
                 loads[rep_id] = n
             held = days.get(rep_id)
             if held:
-                # the ledger replaces a rep's day counts on every write, never changes them
-                counts[rep_id] = held
+                counts[rep_id] = held if shared and type(held) is dict else dict(held)
 
 
 _INPUT_SET = set(DecisionInputs.model_fields)
