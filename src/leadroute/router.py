@@ -41,6 +41,7 @@ from leadroute.hashing import canonical_json, stable_digest
 from leadroute.limits import FUTURE_TOLERANCE, MAX_CLOCK_JUMP, MAX_INT, check_datetime, short_repr
 from leadroute.models import Lead, Rep
 from leadroute.result import RoutingResult, assignments_of
+from leadroute.services import CellList
 from leadroute.rules import Rule, check_route
 from leadroute.state import OpenLead, PooledLead, PoolState, RepLoad, Rotation
 from leadroute.strategies.base import (
@@ -659,7 +660,7 @@ def _merge(found: list[_Indexed], position: Mapping[str, int]) -> _Indexed:
     return _Indexed(sorted(merged.values(), key=lambda r: position[r.id]))
 
 
-class _Indexed(list[Rep]):
+class _Indexed(CellList):
     """Candidates narrowed from the whole roster by index-answered filters only.
 
     ``memo`` is a serial number standing for the filters and lead keys that
@@ -668,11 +669,10 @@ class _Indexed(list[Rep]):
     and never mutated). 0 is the whole roster.
     """
 
-    __slots__ = ("memo", "origin")
+    __slots__ = ("origin",)
 
     def __init__(self, reps: Iterable[Rep] = (), memo: int = 0) -> None:
-        super().__init__(reps)
-        self.memo = memo
+        super().__init__(reps, memo)
         #: ``(filter, lead keys)`` when the list is that filter's answer over the whole roster
         self.origin: tuple[Filter, tuple[str, ...]] | None = None
 
@@ -1268,6 +1268,7 @@ class _Run:
         if rep_id is not None:
             rep = self.by_id[rep_id]
             self.open_counts[rep_id] = self.open_counts.get(rep_id, 0) + 1
+            self.ctx._load_changed(rep_id)
             day = self.ctx.local_day(rep)[1]
             if rep_id in self.touched:
                 days = self.days[rep_id]
