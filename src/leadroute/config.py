@@ -134,9 +134,7 @@ def router_from_config(
             msg = f"rule id {rid!r} is used twice"
             raise ConfigError(msg, path=f"rules[{i}].id")
     try:
-        return Router(
-            rules=rules, default=route, seed=seed, max_drops=max_drops, accounts=matcher
-        )
+        return Router(rules=rules, default=route, seed=seed, max_drops=max_drops, accounts=matcher)
     except ConfigError:
         raise
     except StrategyError as exc:

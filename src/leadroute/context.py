@@ -19,9 +19,9 @@ from leadroute.services import CappedCell, Services, scan_longest_waiting
 from leadroute.state import period_count
 
 if TYPE_CHECKING:
-    from leadroute.accounts import AccountMatch, AccountMatcher
     from collections.abc import Callable
 
+    from leadroute.accounts import AccountMatch, AccountMatcher
     from leadroute.models import Lead, Rep
     from leadroute.state import PoolState
 
@@ -290,7 +290,7 @@ class RouteContext:
     def _svc(self) -> Services:
         svc = self._services
         if svc is None:
-            svc = self._services = Services(self.state.reps, self._order)
+            svc = self._services = Services(self.state.reps, self._order, self.roster_memo)
         return svc
 
     def _load_changed(self, rep_id: str) -> None:

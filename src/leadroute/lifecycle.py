@@ -120,9 +120,7 @@ class ReclaimPolicy:
         if isinstance(own, Mapping):
             for key, each in own.items():
                 if not isinstance(key, str) or not isinstance(each, OwnershipPolicy):
-                    msg = (
-                        f"ReclaimPolicy(ownership[{short_repr(key)}]={short_repr(each)}): an OwnershipPolicy by rule id"
-                    )
+                    msg = f"ReclaimPolicy(ownership[{short_repr(key)}]={short_repr(each)}): an OwnershipPolicy by rule id"
                     raise InputError(msg, field=f"ownership.{key}")
             object.__setattr__(self, "ownership", dict(own))
         elif own is not None and not isinstance(own, OwnershipPolicy):

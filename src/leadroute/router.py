@@ -41,8 +41,8 @@ from leadroute.hashing import canonical_json, stable_digest
 from leadroute.limits import FUTURE_TOLERANCE, MAX_CLOCK_JUMP, MAX_INT, check_datetime, short_repr
 from leadroute.models import Lead, Rep
 from leadroute.result import RoutingResult, assignments_of
-from leadroute.services import CellList
 from leadroute.rules import Rule, check_route
+from leadroute.services import CellList
 from leadroute.state import OpenLead, PooledLead, PoolState, RepLoad, Rotation
 from leadroute.strategies.base import (
     Chain,

@@ -25,6 +25,7 @@ the reference: both give the same answer (a property test compares them).
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -105,39 +106,29 @@ class CappedCell:
     .. versionadded:: 0.2.0
     """
 
-    __slots__ = (
-        "_built",
-        "_kept",
-        "_tracker",
-        "base",
-        "capped",
-        "derived",
-        "n_capped",
-        "positions",
-        "version",
-    )
+    __slots__ = ("_built", "_kept", "_tracker", "capped", "derived", "info", "n_capped", "version")
 
-    def __init__(self, base: CellList, positions: tuple[int, ...], tracker: _CapTracker) -> None:
+    def __init__(self, info: _CellInfo, tracker: _CapTracker) -> None:
         self._tracker = tracker
-        self.base = base
-        self.positions = positions
-        self.n_capped = 0
+        self.info = info
+        at_cap = tracker.at_cap
+        self.n_capped = sum(1 for p in info.positions if p in at_cap) if at_cap else 0
         self.version = 0
         self._built = -1
-        self._kept: list[Rep] = base
+        self._kept: list[Rep] = info.base
         self.capped: tuple[Rep, ...] = ()
         #: ``(version, value)`` kept by the cap for this cell
         self.derived: tuple[int, Any] | None = None
 
     def split(self) -> tuple[list[Rep], tuple[Rep, ...]]:
         """``(kept, capped)`` now, in the cell's order (rebuilt only after a change)."""
-        at_cap = self._tracker.at_cap
         if self.n_capped == 0:
-            return self.base, ()
+            return self.info.base, ()
         if self._built != self.version:
+            at_cap = self._tracker.at_cap
             kept: list[Rep] = []
             capped: list[Rep] = []
-            for pos, rep in zip(self.positions, self.base, strict=True):
+            for pos, rep in zip(self.info.positions, self.info.base, strict=True):
                 (capped if pos in at_cap else kept).append(rep)
             self._kept = _Capped(kept, self)
             self.capped = tuple(capped)
@@ -145,29 +136,64 @@ class CappedCell:
         return self._kept, self.capped
 
 
+class _CellInfo:
+    """What the services know of one shared cell while the roster is unchanged."""
+
+    __slots__ = ("base", "positions")
+
+    def __init__(self, base: CellList, positions: tuple[int, ...]) -> None:
+        self.base = base
+        #: roster positions of the cell's reps, strictly increasing
+        self.positions = positions
+
+
+class _CapRoster:
+    """One cap's limits and cell membership, kept while the roster is unchanged."""
+
+    __slots__ = ("cells", "cells_of", "limit", "zero")
+
+    def __init__(self, limit: dict[int, int | None]) -> None:
+        #: roster position -> open-lead limit (None: none; negative: needs the full check)
+        self.limit = limit
+        #: positions of the reps whose limit is 0 (at it without any open lead)
+        self.zero = tuple(pos for pos, lim in limit.items() if lim == 0)
+        #: cell memo -> its info, or None when a rep of it needs the full check
+        self.cells: dict[int, _CellInfo | None] = {}
+        #: roster position -> memos of the cells seen that hold the rep (tuples of numbers:
+        #: the collector stops tracking them)
+        self.cells_of: dict[int, tuple[int, ...]] = {}
+
+
 class _CapTracker:
-    """The reps at one cap's open-lead limit, kept current from the change log."""
+    """One cap in one call: the reps at their open-lead limit, current from the change log."""
 
-    __slots__ = ("at_cap", "cells", "cells_of", "cursor", "epoch", "limit")
+    __slots__ = ("at_cap", "cells", "cursor", "epoch", "roster")
 
-    def __init__(self, cursor: int) -> None:
-        self.limit: dict[int, int | None] = {}
+    def __init__(self, roster: _CapRoster, cursor: int) -> None:
+        self.roster = roster
         self.at_cap: set[int] = set()
-        self.cells_of: dict[int, list[CappedCell]] = {}
-        #: cell memo -> its split, or None when a rep of it needs the full check
-        self.cells: dict[int, CappedCell | None] = {}
+        #: cell memo -> its split in this call
+        self.cells: dict[int, CappedCell] = {}
         self.cursor = cursor
-        #: counts the reps that left the cap (open counts fell): rotation heaps re-read then
+        #: counts the reps that left the cap (open counts fell): rotations re-read then
         self.epoch = 0
 
 
 class _Rotation:
-    """Longest-waiting order of one cell for one selector path."""
+    """Longest-waiting order of one cell for one selector path.
 
-    __slots__ = ("epoch", "heap", "parked")
+    Reps from ``cursor`` on are unseen: never served when the cell was
+    first asked, taken in roster order until one turns out served (it then
+    joins the heap). The heap holds ``(last served, position)`` entries,
+    refreshed when they reach the top; reps at a cap wait in ``parked``.
+    """
 
-    def __init__(self, heap: list[tuple[int, int]]) -> None:
-        self.heap = heap
+    __slots__ = ("cursor", "epoch", "heap", "parked", "positions")
+
+    def __init__(self, positions: tuple[int, ...]) -> None:
+        self.positions = positions
+        self.cursor = 0
+        self.heap: list[tuple[int, int]] = []
         self.parked: list[int] = []
         self.epoch = 0
 
@@ -176,103 +202,146 @@ class Services:
     """The per-call structures behind the context's services (engine-owned, one per call).
 
     ``changes`` is the log of rep ids whose open count changed, appended to
-    by the engine on every assignment.
+    by the engine on every assignment. What depends on the roster alone
+    (cell positions, cap limits) is kept in ``shared`` (the context's
+    ``roster_memo``) across calls.
     """
 
-    __slots__ = ("caps", "changes", "monotone", "position", "reps", "rotations")
+    __slots__ = ("caps", "cells", "changes", "monotone", "position", "reps", "rotations", "shared")
 
-    def __init__(self, reps: Sequence[Rep], position: Mapping[str, int]) -> None:
+    def __init__(
+        self, reps: Sequence[Rep], position: Mapping[str, int], shared: dict[Any, Any]
+    ) -> None:
         self.reps = reps
         self.position = position
+        self.shared = shared
+        cells = shared.get(_CELLS)
+        if cells is None:
+            cells = shared[_CELLS] = {}
+        #: cell memo -> its info, or None when it is not in roster order
+        self.cells: dict[int, _CellInfo | None] = cells
         self.changes: list[str] = []
-        self.caps: dict[Any, _CapTracker] = {}
+        self.caps: dict[int, _CapTracker] = {}
         self.rotations: dict[tuple[str, int, int], _Rotation | None] = {}
         #: per selector path: whether its turns only grow (then the heap order holds)
         self.monotone: dict[str, bool] = {}
 
+    def _cell(self, base: CellList) -> _CellInfo | None:
+        info = self.cells.get(base.memo, False)
+        if info is False:
+            position = self.position
+            try:
+                positions = tuple([position[rep.id] for rep in base])
+            except KeyError:
+                positions = ()
+            ordered = len(positions) == len(base) and all(
+                a < b for a, b in itertools.pairwise(positions)
+            )
+            # not in roster order: a heap's tie-break would differ from the scan's
+            info = self.cells[base.memo] = _CellInfo(base, positions) if ordered else None
+        return info  # type: ignore[return-value]
+
     # -- capacity ---------------------------------------------------------------------
+    def _tracker(
+        self, key: object, limit_of: Callable[[Rep], int | None], opens: Mapping[str, int]
+    ) -> _CapTracker:
+        roster = self.shared.get((_CAPS, id(key)))
+        if roster is None:
+            limits = {i: limit_of(rep) for i, rep in enumerate(self.reps)}
+            roster = self.shared[(_CAPS, id(key))] = _CapRoster(limits)
+        tracker = self.caps[id(key)] = _CapTracker(roster, len(self.changes))
+        limits = roster.limit
+        position = self.position
+        at_cap = tracker.at_cap
+        at_cap.update(roster.zero)
+        for rep_id, n in opens.items():
+            pos = position.get(rep_id)
+            if pos is None:
+                continue
+            lim = limits[pos]
+            if lim is not None and lim >= 0 and n >= lim:
+                at_cap.add(pos)
+        return tracker
+
     def _sync(self, tracker: _CapTracker, opens: Mapping[str, int]) -> None:
         changes = self.changes
         if tracker.cursor == len(changes):
             return
         position = self.position
-        limits = tracker.limit
+        roster = tracker.roster
+        limits = roster.limit
         at_cap = tracker.at_cap
+        cells = tracker.cells
         for rep_id in changes[tracker.cursor :]:
             pos = position[rep_id]
-            if pos not in limits:
-                continue  # in no cell seen yet: read fresh when its cell is first seen
             lim = limits[pos]
-            now = lim is not None and opens.get(rep_id, 0) >= lim
+            now = lim is not None and lim >= 0 and opens.get(rep_id, 0) >= lim
             was = pos in at_cap
             if now and not was:
                 at_cap.add(pos)
-                for cell in tracker.cells_of[pos]:
-                    cell.n_capped += 1
-                    cell.version += 1
+                step = 1
             elif was and not now:
                 at_cap.discard(pos)
                 tracker.epoch += 1
-                for cell in tracker.cells_of[pos]:
-                    cell.n_capped -= 1
-                    cell.version += 1
+                step = -1
             elif now:
-                for cell in tracker.cells_of[pos]:
-                    cell.version += 1  # a capped rep's count moved: its drop figures change
+                step = 0  # a capped rep's count moved: its drop figures change
+            else:
+                continue
+            for memo in roster.cells_of.get(pos, ()):
+                cell = cells.get(memo)
+                if cell is not None:
+                    cell.n_capped += step
+                    cell.version += 1
         tracker.cursor = len(changes)
 
     def open_cap_split(
         self,
-        key: Any,
+        key: object,
         candidates: list[Rep],
         limit_of: Callable[[Rep], int | None],
         opens: Mapping[str, int],
     ) -> CappedCell | None:
         """The split of a shared cell by an open-lead cap, or None (then scan)."""
-        if type(candidates) is _Capped:
+        if type(candidates) is _Capped or not isinstance(candidates, CellList):
             return None
-        memo = getattr(candidates, "memo", 0) if isinstance(candidates, CellList) else 0
+        memo = candidates.memo
         if not memo:
             return None
-        assert isinstance(candidates, CellList)
-        tracker = self.caps.get(key)
+        tracker = self.caps.get(id(key))
         if tracker is None:
-            tracker = self.caps[key] = _CapTracker(len(self.changes))
+            tracker = self._tracker(key, limit_of, opens)
         else:
             self._sync(tracker, opens)
-        cell = tracker.cells.get(memo, False)
-        if cell is False:
-            cell = self._register(tracker, candidates, limit_of, opens)
-            tracker.cells[memo] = cell
-        return cell  # type: ignore[return-value]
+        cell = tracker.cells.get(memo)
+        if cell is not None:
+            return cell
+        roster = tracker.roster
+        info = roster.cells.get(memo, False)
+        if info is False:
+            info = self._register(tracker, candidates)
+            roster.cells[memo] = info
+        if info is None:
+            return None
+        assert isinstance(info, _CellInfo)
+        cell = tracker.cells[memo] = CappedCell(info, tracker)
+        return cell
 
-    def _register(
-        self,
-        tracker: _CapTracker,
-        base: CellList,
-        limit_of: Callable[[Rep], int | None],
-        opens: Mapping[str, int],
-    ) -> CappedCell | None:
-        position = self.position
-        rows: list[tuple[int, int | None]] = []
-        for rep in base:
-            lim = limit_of(rep)
+    def _register(self, tracker: _CapTracker, base: CellList) -> _CellInfo | None:
+        """A cell first seen by a cap (once per roster): its membership, or None (full check)."""
+        info = self._cell(base)
+        if info is None:
+            return None
+        limits = tracker.roster.limit
+        for pos in info.positions:
+            lim = limits[pos]
             if lim is not None and lim < 0:
                 return None  # a rep with day or period caps: the full check, per lead
-            rows.append((position[rep.id], lim))
-        cell = CappedCell(base, tuple(p for p, _ in rows), tracker)
-        limits = tracker.limit
-        at_cap = tracker.at_cap
-        for (pos, lim), rep in zip(rows, base, strict=True):
-            if pos not in limits:
-                limits[pos] = lim
-                tracker.cells_of[pos] = []
-                if lim is not None and opens.get(rep.id, 0) >= lim:
-                    at_cap.add(pos)
-            tracker.cells_of[pos].append(cell)
-            if pos in at_cap:
-                cell.n_capped += 1
-        return cell
+        cells_of = tracker.roster.cells_of
+        memo = (base.memo,)
+        for pos in info.positions:
+            cells_of[pos] = cells_of.get(pos, ()) + memo
+        return info
 
     # -- rotation ---------------------------------------------------------------------
     def longest_waiting(
@@ -282,11 +351,11 @@ class Services:
         tracker: _CapTracker | None = None
         capped: set[int] | None = None
         if type(candidates) is _Capped:
-            cell = candidates.cell
-            base = cell.base
-            if cell._built != cell.version or candidates is not cell._kept:
+            split = candidates.cell
+            if split._built != split.version or candidates is not split._kept:
                 return None  # a split from before the last change: scan it
-            tracker = cell._tracker
+            base = split.info.base
+            tracker = split._tracker
             capped = tracker.at_cap
         elif isinstance(candidates, CellList) and candidates.memo:
             base = candidates
@@ -300,12 +369,13 @@ class Services:
         key = (path, base.memo, 0 if tracker is None else id(tracker))
         rot = self.rotations.get(key, False)
         if rot is False:
-            rot = self.rotations[key] = self._heap(base, last)
+            info = self._cell(base)
+            rot = self.rotations[key] = None if info is None else _Rotation(info.positions)
         if rot is None:
             return None
         assert isinstance(rot, _Rotation)
         if tracker is not None and rot.epoch != tracker.epoch:
-            # reps left the cap since entries were set aside: put them back
+            # reps left the cap since they were set aside: put them back
             back = [p for p in rot.parked if p not in tracker.at_cap]
             rot.parked = [p for p in rot.parked if p in tracker.at_cap]
             for pos in back:
@@ -315,39 +385,55 @@ class Services:
         if first is None:  # pragma: no cover - the engine calls selectors with candidates only
             return None
         reps = self.reps
-        best = reps[first[1]]
         entry = heapq.heappop(rot.heap)
         nxt = self._top(rot, last, capped)
         heapq.heappush(rot.heap, entry)
-        return best, first[0], None if nxt is None else reps[nxt[1]]
-
-    def _heap(self, base: CellList, last: Mapping[str, int]) -> _Rotation | None:
-        position = self.position
-        heap: list[tuple[int, int]] = []
-        prev = -1
-        for rep in base:
-            pos = position.get(rep.id)
-            if pos is None or pos <= prev:
-                return None  # not in roster order: the heap's tie-break would differ
-            prev = pos
-            heap.append((last.get(rep.id, NEVER), pos))
-        heapq.heapify(heap)
-        return _Rotation(heap)
+        return reps[first[1]], first[0], None if nxt is None else reps[nxt[1]]
 
     def _top(
         self, rot: _Rotation, last: Mapping[str, int], capped: set[int] | None
     ) -> tuple[int, int] | None:
+        """The valid smallest entry, left at the top of the heap; None when all are capped."""
         heap = rot.heap
         reps = self.reps
-        while heap:
-            top = heap[0]
-            pos = top[1]
-            v = last.get(reps[pos].id, NEVER)
-            if v != top[0]:
-                heapq.heapreplace(heap, (v, pos))
-            elif capped is not None and pos in capped:
-                heapq.heappop(heap)
-                rot.parked.append(pos)
-            else:
+        positions = rot.positions
+        n = len(positions)
+        while True:
+            i = rot.cursor
+            while i < n:
+                pos = positions[i]
+                v = last.get(reps[pos].id, NEVER)
+                if v != NEVER:
+                    heapq.heappush(heap, (v, pos))  # served since: an ordinary entry now
+                elif capped is not None and pos in capped:
+                    rot.parked.append(pos)
+                else:
+                    break
+                i += 1
+            rot.cursor = i
+            if heap:
+                top = heap[0]
+                pos = top[1]
+                v = last.get(reps[pos].id, NEVER)
+                if v != top[0]:
+                    heapq.heapreplace(heap, (v, pos))
+                    continue
+                if capped is not None and pos in capped:
+                    heapq.heappop(heap)
+                    rot.parked.append(pos)
+                    continue
+                if i < n and (NEVER, positions[i]) < top:
+                    top = (NEVER, positions[i])
+                    heapq.heappush(heap, top)
+                    rot.cursor = i + 1
                 return top
-        return None
+            if i < n:
+                top = (NEVER, positions[i])
+                heap.append(top)
+                rot.cursor = i + 1
+                return top
+            return None
+
+
+_CELLS = "leadroute.services.cells"
+_CAPS = "leadroute.services.cap"

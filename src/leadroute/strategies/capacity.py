@@ -140,7 +140,10 @@ class CapacityCap(Filter):
 
     def _open_limit(self, rep: Rep) -> int | None:
         """The rep's open-lead limit; -1 when it has day or period caps (the full check)."""
-        return self._row(rep)[2]
+        cap = rep.capacity
+        if cap.max_per_day is not None or cap.max_per_period is not None:
+            return -1
+        return self.max_open if self.max_open is not None else cap.max_open
 
     def apply(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> FilterOutcome:
         # Fast path: only open-lead caps in play (the common case) needs one lookup per rep.
