@@ -104,7 +104,9 @@ def _freeze(aliases: Any) -> Mapping[str, str]:
             msg = f"AccountMatcher(aliases): alias name {name!r} must be a non-empty text"
             raise StrategyError(msg, field="aliases")
         if not isinstance(target, str) or not target.strip():
-            msg = f"AccountMatcher(aliases[{name!r}]={target!r}): the account name is a non-empty text"
+            msg = (
+                f"AccountMatcher(aliases[{name!r}]={target!r}): the account name is a non-empty text"
+            )
             raise StrategyError(msg, field=f"aliases.{name}")
     return MappingProxyType(dict(sorted(aliases.items())))
 

@@ -177,6 +177,7 @@ class FileFormatError(LeadrouteError, ValueError):
         super().__init__(text)
 
 
+
 class MissingExtraError(LeadrouteError, ImportError):
     """A feature needs an optional extra that is not installed; ``extra`` names it.
 

@@ -149,9 +149,7 @@ def _surrogate_at(data: Any, where: str = "") -> str | None:
     else:
         return None
     for key, value in items:
-        found = _surrogate_at(key, where) or _surrogate_at(
-            value, f"{where}.{key}" if where else key
-        )
+        found = _surrogate_at(key, where) or _surrogate_at(value, f"{where}.{key}" if where else key)
         if found is not None:
             return found
     return None

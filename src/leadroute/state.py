@@ -122,7 +122,9 @@ class Rotation(FrozenModel):
     """
 
     turn: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
-    last_served: dict[str, Annotated[int, Field(ge=-1, le=2**63 - 1)]] = Field(default_factory=dict)
+    last_served: dict[str, Annotated[int, Field(ge=-1, le=2**63 - 1)]] = Field(
+        default_factory=dict
+    )
     credits: dict[str, Number] = Field(default_factory=dict)
 
 
