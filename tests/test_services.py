@@ -33,8 +33,8 @@ INDUSTRIES = ("saas", "retail", "health")
 def plain_scans() -> Iterator[None]:
     """Turn the services off: every strategy scans its candidates (the reference)."""
     with (
-        mock.patch.object(Services, "longest_waiting", lambda *a, **k: None),
-        mock.patch.object(Services, "open_cap_split", lambda *a, **k: None),
+        mock.patch.object(Services, "longest_waiting", return_value=None),
+        mock.patch.object(Services, "open_cap_split", return_value=None),
     ):
         yield
 

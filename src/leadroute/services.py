@@ -49,11 +49,24 @@ class CellList(list["Rep"]):
     .. versionadded:: 0.2.0
     """
 
-    __slots__ = ("memo",)
+    __slots__ = ("memo", "positions")
 
     def __init__(self, reps: Iterable[Rep] = (), memo: int = 0) -> None:
         super().__init__(reps)
         self.memo = memo
+        #: the reps' roster positions, when the maker recorded them (see :meth:`add`)
+        self.positions: list[int] | None = None
+
+    def add(self, rep: Rep, position: int) -> None:
+        """Append ``rep``, recording its roster position (the index does, as it builds cells)."""
+        positions = self.positions
+        if positions is None:
+            if self:  # earlier reps came without positions: none are recorded
+                self.append(rep)
+                return
+            positions = self.positions = []
+        self.append(rep)
+        positions.append(position)
 
 
 class _Capped(list["Rep"]):
@@ -229,11 +242,15 @@ class Services:
     def _cell(self, base: CellList) -> _CellInfo | None:
         info = self.cells.get(base.memo, False)
         if info is False:
-            position = self.position
-            try:
-                positions = tuple([position[rep.id] for rep in base])
-            except KeyError:
-                positions = ()
+            held = base.positions
+            if held is not None and len(held) == len(base):
+                positions = tuple(held)
+            else:
+                position = self.position
+                try:
+                    positions = tuple([position[rep.id] for rep in base])
+                except KeyError:
+                    positions = ()
             ordered = len(positions) == len(base) and all(
                 a < b for a, b in itertools.pairwise(positions)
             )

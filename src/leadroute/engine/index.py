@@ -56,7 +56,7 @@ class Index:
                 found = self.by_key.get(k)
                 if found is None:
                     found = self.by_key[k] = Indexed(memo=next(SERIALS))
-                found.append(rep)
+                found.add(rep, position[rep.id])
 
     def lookup(self, keys: tuple[str, ...]) -> Indexed:
         """Reps of the roster admitted by ``keys``, in roster order."""

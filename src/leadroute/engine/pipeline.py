@@ -724,13 +724,14 @@ class Run:
         if pair is None:
             a, b = self._index(first), self._index(second)
             pair = {}
+            position = self.position
             for rep in self.roster:
                 for k1 in a.keys_by_obj[id(rep)]:
                     for k2 in b.keys_by_obj[id(rep)]:
                         cell = pair.get((k1, k2))
                         if cell is None:
                             cell = pair[(k1, k2)] = Indexed(memo=next(SERIALS))
-                        cell.append(rep)
+                        cell.add(rep, position[rep.id])
             self.pairs[(id(first), id(second))] = pair
         cells = [pair.get((k1, k2)) for k1 in first_keys for k2 in keys]
         return merge([c for c in cells if c is not None], self.position)

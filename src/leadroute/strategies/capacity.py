@@ -155,14 +155,14 @@ class CapacityCap(Filter):
             split = ctx.open_cap_split(self, candidates, self._open_limit)
             if split is not None:
                 # a shared cell: its split is kept current by the engine (no scan per lead)
-                kept, capped = split.split()
+                under, capped = split.split()
                 if not capped:
-                    return FilterOutcome(kept, [])
+                    return FilterOutcome(under, [])
                 derived = split.derived
                 if derived is None or derived[0] != split.version:
                     gone = [self.check(lead, rep, ctx) for rep in capped]
                     derived = split.derived = (split.version, [d for d in gone if d is not None])
-                return FilterOutcome(kept, derived[1])
+                return FilterOutcome(under, derived[1])
             rows = self._rows(candidates, ctx)
             opens = ctx.open_counts
             kept: list[Rep] = []
