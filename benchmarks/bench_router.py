@@ -391,6 +391,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--quick", action="store_true", help="a smaller run (1,000 reps, 20,000 leads)"
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (best kept)")
+    parser.add_argument("--leads", type=int, help="leads of the core policy run (200,000)")
+    parser.add_argument("--grid-leads", type=int, help="leads of the candidates grid (5,000)")
+    parser.add_argument("--scale-leads", type=int, help="leads of the scaling runs (20,000)")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument(
         "--skip", action="append", default=[], choices=("core", "scoring", "grid", "scaling")
@@ -398,13 +401,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     figures: dict[str, float] = {}
     if args.quick:
-        main_work = make_workload(1_000, 50, 20, 20_000, max_open=30)
+        core_reps, core_leads = 1_000, 20_000
         grid_reps, grid_leads = 20_000, 2_000
         n_scale, large = 5_000, 20_000
     else:
-        main_work = make_workload(10_000, 50, 20, 200_000, max_open=30)
+        core_reps, core_leads = 10_000, 200_000
         grid_reps, grid_leads = 100_000, 5_000
         n_scale, large = 20_000, 100_000
+    main_work = make_workload(core_reps, 50, 20, args.leads or core_leads, max_open=30)
+    grid_leads = args.grid_leads or grid_leads
+    n_scale = args.scale_leads or n_scale
     hand = math.nan
     if "core" not in args.skip:
         hand = core(main_work, args.repeat, figures)

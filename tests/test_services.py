@@ -30,6 +30,13 @@ INDUSTRIES = ("saas", "retail", "health")
 
 
 @contextlib.contextmanager
+def services_always() -> Iterator[None]:
+    """Use the services on every shared list, however short (they scan short ones by default)."""
+    with mock.patch.object(Services, "scan_up_to", 0):
+        yield
+
+
+@contextlib.contextmanager
 def plain_scans() -> Iterator[None]:
     """Turn the services off: every strategy scans its candidates (the reference)."""
     with (
@@ -143,7 +150,9 @@ def test_heap_answer_equals_the_scan() -> None:
     reps = tuple(Rep(id=f"r{i}") for i in range(6))
     ctx = _context(reps, {"r0": 3, "r2": 1, "r4": 0}, 5)
     cell = CellList(reps[1:], memo=10**9)
-    assert ctx.longest_waiting(cell) == scan_longest_waiting(cell, ctx.last_served)
+    with services_always():
+        assert ctx.longest_waiting(cell) == scan_longest_waiting(cell, ctx.last_served)
+    assert ctx._services is not None
 
 
 def test_plain_lists_get_the_scan() -> None:
@@ -159,7 +168,8 @@ def test_out_of_order_cell_gets_the_scan() -> None:
     reps = tuple(Rep(id=f"r{i}") for i in range(3))
     ctx = _context(reps, {}, 0)
     cell = CellList(reversed(reps), memo=10**9 + 1)
-    assert ctx.longest_waiting(cell)[0].id == "r2"
+    with services_always():
+        assert ctx.longest_waiting(cell)[0].id == "r2"
 
 
 @SETTINGS
@@ -169,7 +179,8 @@ def test_services_route_like_the_plain_scans(
 ) -> None:
     """Same assignments, next state and audit JSON with the services as with the plain scans."""
     router, state, batch = case
-    fast = router.assign(state, batch, audit=audit)  # type: ignore[arg-type]
+    with services_always():
+        fast = router.assign(state, batch, audit=audit)  # type: ignore[arg-type]
     with plain_scans():
         plain = Router(rules=router.rules).assign(state, batch, audit=audit)  # type: ignore[arg-type]
     assert _dump(fast) == _dump(plain)
@@ -181,7 +192,8 @@ def test_services_route_like_the_plain_scans_on_random_policies(
     router: Router, state: PoolState, batch: list[Lead]
 ) -> None:
     """Random policies and states: the services change nothing in the result."""
-    fast = router.assign(state, batch)
+    with services_always():
+        fast = router.assign(state, batch)
     with plain_scans():
         plain = Router(rules=router.rules, default=router.default, seed=router.seed).assign(
             state, batch
@@ -197,8 +209,9 @@ def test_services_route_like_the_plain_scans_over_calls(
     """Split into two calls (the second from the first's state), the results are the same."""
     router, state, batch = case
     first, second = batch[:cut], batch[cut:]
-    one = router.assign(state, first)
-    two = router.assign(one.state, second)
+    with services_always():
+        one = router.assign(state, first)
+        two = router.assign(one.state, second)
     with plain_scans():
         again = Router(rules=router.rules)
         one_p = again.assign(state, first)

@@ -299,7 +299,9 @@ class RouteContext:
         if svc is not None:
             svc.changes.append(rep_id)
 
-    def longest_waiting(self, candidates: list[Rep]) -> tuple[Rep, int, Rep | None]:
+    def longest_waiting(
+        self, candidates: list[Rep], *, with_next: bool = True
+    ) -> tuple[Rep, int, Rep | None]:
         """The candidate the selector at :attr:`path` served longest ago, its last turn, and the next.
 
         Reps never served come first (turn ``-1``); ties go by candidate
@@ -308,19 +310,22 @@ class RouteContext:
         :attr:`last_served`, but for the lists the engine shares between
         leads (index cells, and cells less the reps at a cap) it comes from a
         heap kept per cell for the call, so its cost does not grow with the
-        number of candidates. ``candidates`` must not be empty.
+        number of candidates (short lists are scanned: that is cheaper).
+        ``candidates`` must not be empty.
+        ``with_next=False`` leaves the next in line out (``None``; cheaper).
 
         .. versionadded:: 0.2.0
         """
         mem = self._rotations.get(self.path)
         last = _EMPTY if mem is None else mem.last_served
-        if type(candidates) is not list:
+        if type(candidates) is not list and len(candidates) > Services.scan_up_to:
             found = self._svc().longest_waiting(
-                self.path, candidates, last, 0 if mem is None else mem.turn
+                self.path, candidates, last, 0 if mem is None else mem.turn, with_next
             )
             if found is not None:
                 return found
-        return scan_longest_waiting(candidates, last)
+        best, turn, second = scan_longest_waiting(candidates, last)
+        return best, turn, second if with_next else None
 
     def open_cap_split(
         self, key: object, candidates: list[Rep], limit_of: Callable[[Rep], int | None]
@@ -338,7 +343,7 @@ class RouteContext:
 
         .. versionadded:: 0.2.0
         """
-        if type(candidates) is list:
+        if type(candidates) is list or len(candidates) <= Services.scan_up_to:
             return None
         return self._svc().open_cap_split(key, candidates, limit_of, self._open)
 

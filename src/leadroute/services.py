@@ -28,7 +28,7 @@ import heapq
 import itertools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from leadroute.models import Rep
@@ -222,6 +222,9 @@ class Services:
 
     __slots__ = ("caps", "cells", "changes", "monotone", "position", "reps", "rotations", "shared")
 
+    #: Lists up to this long are scanned: cheaper than a structure per cell (and its objects).
+    scan_up_to: ClassVar[int] = 8
+
     def __init__(
         self, reps: Sequence[Rep], position: Mapping[str, int], shared: dict[Any, Any]
     ) -> None:
@@ -328,7 +331,7 @@ class Services:
         tracker = self.caps.get(id(key))
         if tracker is None:
             tracker = self._tracker(key, limit_of, opens)
-        else:
+        elif tracker.cursor != len(self.changes):
             self._sync(tracker, opens)
         cell = tracker.cells.get(memo)
         if cell is not None:
@@ -362,7 +365,12 @@ class Services:
 
     # -- rotation ---------------------------------------------------------------------
     def longest_waiting(
-        self, path: str, candidates: list[Rep], last: Mapping[str, int], turn: int
+        self,
+        path: str,
+        candidates: list[Rep],
+        last: Mapping[str, int],
+        turn: int,
+        with_next: bool = True,
     ) -> tuple[Rep, int, Rep | None] | None:
         """The longest-waiting candidate and the next from the cell's heap, or None (then scan)."""
         tracker: _CapTracker | None = None
@@ -402,6 +410,8 @@ class Services:
         if first is None:  # pragma: no cover - the engine calls selectors with candidates only
             return None
         reps = self.reps
+        if not with_next:
+            return reps[first[1]], first[0], None
         entry = heapq.heappop(rot.heap)
         nxt = self._top(rot, last, capped)
         heapq.heappush(rot.heap, entry)

@@ -87,7 +87,7 @@ class RoundRobin(Selector):
     def select(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> Pick | None:
         if not candidates:
             return None
-        best, best_v, second = ctx.longest_waiting(candidates)
+        best, best_v, second = ctx.longest_waiting(candidates, with_next=ctx.explain)
         if not ctx.explain:
             return Pick(best, "", {})
         why = f"{best.id} waited longest ({_served(best_v)}; turn now {ctx.turn})"
