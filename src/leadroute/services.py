@@ -163,9 +163,11 @@ class _CellInfo:
 class _CapRoster:
     """One cap's limits and cell membership, kept while the roster is unchanged."""
 
-    __slots__ = ("cells", "cells_of", "limit", "zero")
+    __slots__ = ("cells", "cells_of", "limit", "owner", "zero")
 
-    def __init__(self, limit: dict[int, int | None]) -> None:
+    def __init__(self, owner: object, limit: dict[int, int | None]) -> None:
+        #: the cap these are for (held, so its id is not reused while this is kept)
+        self.owner = owner
         #: roster position -> open-lead limit (None: none; negative: needs the full check)
         self.limit = limit
         #: positions of the reps whose limit is 0 (at it without any open lead)
@@ -238,7 +240,7 @@ class Services:
         self.cells: dict[int, _CellInfo | None] = cells
         self.changes: list[str] = []
         self.caps: dict[int, _CapTracker] = {}
-        self.rotations: dict[tuple[str, int, int], _Rotation | None] = {}
+        self.rotations: dict[tuple[str, int, _CapTracker | None], _Rotation | None] = {}
         #: per selector path: whether its turns only grow (then the heap order holds)
         self.monotone: dict[str, bool] = {}
 
@@ -266,9 +268,9 @@ class Services:
         self, key: object, limit_of: Callable[[Rep], int | None], opens: Mapping[str, int]
     ) -> _CapTracker:
         roster = self.shared.get((_CAPS, id(key)))
-        if roster is None:
+        if roster is None or roster.owner is not key:
             limits = {i: limit_of(rep) for i, rep in enumerate(self.reps)}
-            roster = self.shared[(_CAPS, id(key))] = _CapRoster(limits)
+            roster = self.shared[(_CAPS, id(key))] = _CapRoster(key, limits)
         tracker = self.caps[id(key)] = _CapTracker(roster, len(self.changes))
         limits = roster.limit
         position = self.position
@@ -329,7 +331,7 @@ class Services:
         if not memo:
             return None
         tracker = self.caps.get(id(key))
-        if tracker is None:
+        if tracker is None or tracker.roster.owner is not key:
             tracker = self._tracker(key, limit_of, opens)
         elif tracker.cursor != len(self.changes):
             self._sync(tracker, opens)
@@ -391,7 +393,7 @@ class Services:
             mono = self.monotone[path] = max(last.values(), default=NEVER) < turn
         if not mono:
             return None
-        key = (path, base.memo, 0 if tracker is None else id(tracker))
+        key = (path, base.memo, tracker)
         rot = self.rotations.get(key, False)
         if rot is False:
             info = self._cell(base)
