@@ -16,7 +16,15 @@ from leadroute import Capacity, Lead, PoolState, Rep, Router, Rule
 from leadroute.context import RouteContext
 from leadroute.services import CellList, Services, scan_longest_waiting
 from leadroute.state import Rotation
-from leadroute.strategies import CapacityCap, Fallback, Geo, Industry, RoundRobin
+from leadroute.strategies import (
+    Band,
+    CapacityCap,
+    Fallback,
+    Geo,
+    Industry,
+    RoundRobin,
+    ValueTier,
+)
 from leadroute.testing import EPOCH, lead_batches, pool_states, routers
 
 SETTINGS = settings(
@@ -218,3 +226,23 @@ def test_services_route_like_the_plain_scans_over_calls(
         two_p = again.assign(one_p.state, second)
     assert _dump(one) == _dump(one_p)
     assert _dump(two) == _dump(two_p)
+
+
+def test_value_tier_leaves_no_steps_without_the_audit() -> None:
+    """With audit="outcome" a ValueTier adds no step (nor drop records) to the decision."""
+    reps = (Rep(id="junior", level=1), Rep(id="senior", level=3))
+    tier = ValueTier(
+        by="value",
+        bands=(
+            Band(name="high", min=50_000, min_level=3, route=RoundRobin()),
+            Band(name="rest", route=RoundRobin()),
+        ),
+        fallthrough=True,
+    )
+    router = Router(rules=[Rule(id="t", route=tier)])
+    lead = Lead(id="L1", created_at=EPOCH, value=90_000)
+    full = router.assign(PoolState(reps=reps), [lead])
+    bare = router.assign(PoolState(reps=reps), [lead], audit="outcome")
+    assert any(s.kind == "tier" and s.dropped for s in full.audit[0].steps)
+    assert bare.audit[0].steps == ()
+    assert bare.assignments == full.assignments
