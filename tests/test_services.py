@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadroute import Capacity, Lead, PoolState, Rep, Router, Rule
-from leadroute.context import RouteContext
+from leadroute.context import RotationMemory, RouteContext
 from leadroute.services import CellList, Services, scan_longest_waiting
 from leadroute.state import Rotation
 from leadroute.strategies import (
@@ -61,13 +61,11 @@ def _context(reps: tuple[Rep, ...], last: dict[str, int], turn: int) -> RouteCon
         seed=0,
         open_counts={},
         days={},
-        rotations={},
+        rotations={"p": RotationMemory(turn, dict(last), {})},
         owners={},
         order={r.id: i for i, r in enumerate(reps)},
     )
     ctx.path = "p"
-    ctx._memory().last_served.update(last)
-    ctx._memory().turn = turn
     return ctx
 
 
