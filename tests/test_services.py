@@ -6,6 +6,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from datetime import timedelta
+from types import MappingProxyType
 from typing import Any
 from unittest import mock
 
@@ -244,3 +245,29 @@ def test_value_tier_leaves_no_steps_without_the_audit() -> None:
     assert any(s.kind == "tier" and s.dropped for s in full.audit[0].steps)
     assert bare.audit[0].steps == ()
     assert bare.assignments == full.assignments
+
+
+def test_open_cap_split_reads_lazy_counts_by_key() -> None:
+    """Counts behind a read-only mapping (a store's ledger) give the same split, kept current."""
+    reps = tuple(Rep(id=f"r{i}", capacity=Capacity(max_open=2)) for i in range(12))
+    counts = {"r1": 2, "r4": 1}
+    state = PoolState(reps=reps)
+    ctx = RouteContext(
+        state=state,
+        seed=0,
+        open_counts=MappingProxyType(counts),  # type: ignore[arg-type]
+        days={},
+        rotations={},
+        owners={},
+        order={r.id: i for i, r in enumerate(reps)},
+    )
+    cell = CellList(reps, memo=10**9 + 2)
+    split = ctx.open_cap_split("cap", cell, lambda rep: rep.capacity.max_open)
+    assert split is not None
+    assert [r.id for r in split.split()[1]] == ["r1"]
+    counts["r4"] = 2
+    ctx._load_changed("r4")
+    split = ctx.open_cap_split("cap", cell, lambda rep: rep.capacity.max_open)
+    assert split is not None
+    assert [r.id for r in split.split()[1]] == ["r1", "r4"]
+    assert len(split.split()[0]) == 10

@@ -182,11 +182,13 @@ class _CapRoster:
 class _CapTracker:
     """One cap in one call: the reps at their open-lead limit, current from the change log."""
 
-    __slots__ = ("at_cap", "cells", "cursor", "epoch", "roster")
+    __slots__ = ("at_cap", "cells", "cursor", "epoch", "known", "roster")
 
     def __init__(self, roster: _CapRoster, cursor: int) -> None:
         self.roster = roster
         self.at_cap: set[int] = set()
+        #: positions whose open count was read this call; None: all (the counts are a dict)
+        self.known: set[int] | None = None
         #: cell memo -> its split in this call
         self.cells: dict[int, CappedCell] = {}
         self.cursor = cursor
@@ -272,6 +274,10 @@ class Services:
             limits = {i: limit_of(rep) for i, rep in enumerate(self.reps)}
             roster = self.shared[(_CAPS, id(key))] = _CapRoster(key, limits)
         tracker = self.caps[id(key)] = _CapTracker(roster, len(self.changes))
+        if type(opens) is not dict:
+            # counts behind a mapping (a store's ledger): read by key, as cells are first seen
+            tracker.known = set()
+            return tracker
         limits = roster.limit
         position = self.position
         at_cap = tracker.at_cap
@@ -294,8 +300,11 @@ class Services:
         limits = roster.limit
         at_cap = tracker.at_cap
         cells = tracker.cells
+        known = tracker.known
         for rep_id in changes[tracker.cursor :]:
             pos = position[rep_id]
+            if known is not None and pos not in known:
+                continue  # read when its cell is first seen
             lim = limits[pos]
             now = lim is not None and lim >= 0 and opens.get(rep_id, 0) >= lim
             was = pos in at_cap
@@ -346,6 +355,15 @@ class Services:
         if info is None:
             return None
         assert isinstance(info, _CellInfo)
+        known = tracker.known
+        if known is not None:
+            limits = roster.limit
+            for pos, rep in zip(info.positions, info.base, strict=True):
+                if pos not in known:
+                    known.add(pos)
+                    lim = limits[pos]
+                    if lim is not None and opens.get(rep.id, 0) >= lim:
+                        tracker.at_cap.add(pos)
         cell = tracker.cells[memo] = CappedCell(info, tracker)
         return cell
 
@@ -390,7 +408,10 @@ class Services:
             return None
         mono = self.monotone.get(path)
         if mono is None:
-            mono = self.monotone[path] = max(last.values(), default=NEVER) < turn
+            # (read whole only when it is a plain dict: a lazy mapping gets the scan)
+            mono = self.monotone[path] = (
+                type(last) is dict and max(last.values(), default=NEVER) < turn
+            )
         if not mono:
             return None
         key = (path, base.memo, tracker)
