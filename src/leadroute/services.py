@@ -70,13 +70,19 @@ class CellList(list["Rep"]):
 
 
 class _Capped(list["Rep"]):
-    """A cell less the reps at one cap's limit (shared; never mutated)."""
+    """A cell less the reps at one cap's limit (shared; never mutated).
 
-    __slots__ = ("cell",)
+    It names its split by numbers (the cap's key, the cell, the version), not
+    by reference: no reference cycle, so it is freed as soon as it is dropped.
+    """
 
-    def __init__(self, reps: Iterable[Rep], cell: CappedCell) -> None:
+    __slots__ = ("memo", "owner", "version")
+
+    def __init__(self, reps: Iterable[Rep], owner: int, memo: int, version: int) -> None:
         super().__init__(reps)
-        self.cell = cell
+        self.owner = owner
+        self.memo = memo
+        self.version = version
 
 
 def scan_longest_waiting(
@@ -119,12 +125,22 @@ class CappedCell:
     .. versionadded:: 0.2.0
     """
 
-    __slots__ = ("_built", "_kept", "_tracker", "capped", "derived", "info", "n_capped", "version")
+    __slots__ = (
+        "_at_cap",
+        "_built",
+        "_kept",
+        "_owner",
+        "capped",
+        "derived",
+        "info",
+        "n_capped",
+        "version",
+    )
 
-    def __init__(self, info: _CellInfo, tracker: _CapTracker) -> None:
-        self._tracker = tracker
+    def __init__(self, info: _CellInfo, owner: int, at_cap: set[int]) -> None:
+        self._owner = owner
+        self._at_cap = at_cap
         self.info = info
-        at_cap = tracker.at_cap
         self.n_capped = sum(1 for p in info.positions if p in at_cap) if at_cap else 0
         self.version = 0
         self._built = -1
@@ -138,12 +154,12 @@ class CappedCell:
         if self.n_capped == 0:
             return self.info.base, ()
         if self._built != self.version:
-            at_cap = self._tracker.at_cap
+            at_cap = self._at_cap
             kept: list[Rep] = []
             capped: list[Rep] = []
             for pos, rep in zip(self.info.positions, self.info.base, strict=True):
                 (capped if pos in at_cap else kept).append(rep)
-            self._kept = _Capped(kept, self)
+            self._kept = _Capped(kept, self._owner, self.info.base.memo, self.version)
             self.capped = tuple(capped)
             self._built = self.version
         return self._kept, self.capped
@@ -364,7 +380,7 @@ class Services:
                     lim = limits[pos]
                     if lim is not None and opens.get(rep.id, 0) >= lim:
                         tracker.at_cap.add(pos)
-        cell = tracker.cells[memo] = CappedCell(info, tracker)
+        cell = tracker.cells[memo] = CappedCell(info, id(key), tracker.at_cap)
         return cell
 
     def _register(self, tracker: _CapTracker, base: CellList) -> _CellInfo | None:
@@ -396,11 +412,12 @@ class Services:
         tracker: _CapTracker | None = None
         capped: set[int] | None = None
         if type(candidates) is _Capped:
-            split = candidates.cell
-            if split._built != split.version or candidates is not split._kept:
+            tracker = self.caps.get(candidates.owner)
+            split = None if tracker is None else tracker.cells.get(candidates.memo)
+            if split is None or split._built != candidates.version or candidates is not split._kept:
                 return None  # a split from before the last change: scan it
+            assert tracker is not None
             base = split.info.base
-            tracker = split._tracker
             capped = tracker.at_cap
         elif isinstance(candidates, CellList) and candidates.memo:
             base = candidates
