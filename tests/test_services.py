@@ -255,7 +255,7 @@ def test_open_cap_split_reads_lazy_counts_by_key() -> None:
     ctx = RouteContext(
         state=state,
         seed=0,
-        open_counts=MappingProxyType(counts),  # type: ignore[arg-type]
+        open_counts=MappingProxyType(counts),
         days={},
         rotations={},
         owners={},
