@@ -684,7 +684,9 @@ class Run:
             day = self.ctx.local_day(rep)[1]
             match = self.ctx.account_of(lead)
             account = None if match is None else match.key
-            if self.ledger.open(lead, rep_id, day, at, rule_id, account):
+            owned = self.ledger.open(lead, rep_id, day, at, rule_id, account)
+            self.ctx._load_changed(rep_id)
+            if owned:
                 assert match is not None
                 self.ctx._note_account(match)
             return
@@ -766,19 +768,24 @@ class Run:
         self, node: ValueTier, path: str, lead: Lead, cands: list[Rep], steps: list[Step]
     ) -> _Found:
         ctx = self.ctx
+        # audit="outcome": no drop records, no steps (nobody reads them; Decision.steps stays empty)
+        record = self.record
         value = node.value_of(lead, ctx)
         if value is None:
             if node.if_missing == "keep":
-                steps.append(note(path, node, len(cands), f"lead has no {node.by}; all kept"))
+                if record:
+                    steps.append(note(path, node, len(cands), f"lead has no {node.by}; all kept"))
                 return (cands, None)
-            gone = [node.drop(r, f"lead has no {node.by}") for r in cands[: self.max_drops]]
-            steps.append(
-                self.recorder.filter_step(path, node, cands, [], gone, len(cands) - len(gone))
-            )
+            if record:
+                gone = [node.drop(r, f"lead has no {node.by}") for r in cands[: self.max_drops]]
+                steps.append(
+                    self.recorder.filter_step(path, node, cands, [], gone, len(cands) - len(gone))
+                )
             return ([], None)
         start = node.band_index(value)
         if start is None:
-            steps.append(note(path, node, len(cands), f"{node.by} {value:g} is in no band"))
+            if record:
+                steps.append(note(path, node, len(cands), f"{node.by} {value:g} is in no band"))
             return ([], None)
         last = len(node.bands) if node.fallthrough else start + 1
         found: _Found = ([], None)
@@ -789,7 +796,7 @@ class Run:
             kept: list[Rep] = []
             drops: list[Drop] = []
             unlisted = 0
-            limit = self.max_drops
+            limit = self.max_drops if record else 0
             for rep in cands:
                 if band.admits(rep):
                     kept.append(rep)
@@ -798,19 +805,20 @@ class Run:
                 else:
                     unlisted += 1
             ctx.lead_facts["tier"] = {"by": node.by, "value": value, "band": band.label}
-            steps.append(
-                build(
-                    Step,
-                    path=f"{path}.bands[{i}]",
-                    strategy=f"ValueTier band {band.label}",
-                    kind="tier",
-                    candidates_in=len(cands),
-                    candidates_out=len(kept),
-                    dropped=tuple(drops),
-                    unlisted=unlisted,
-                    note=f"{node.by} {value:g} -> band {band.label} ({band.level_text()})",
+            if record:
+                steps.append(
+                    build(
+                        Step,
+                        path=f"{path}.bands[{i}]",
+                        strategy=f"ValueTier band {band.label}",
+                        kind="tier",
+                        candidates_in=len(cands),
+                        candidates_out=len(kept),
+                        dropped=tuple(drops),
+                        unlisted=unlisted,
+                        note=f"{node.by} {value:g} -> band {band.label} ({band.level_text()})",
+                    )
                 )
-            )
             if band.route is None:
                 found = (kept, None)
                 if kept:
@@ -819,7 +827,7 @@ class Run:
                 found = self._run(band.route, f"{path}.bands[{i}].route", lead, kept, steps)
                 if found[1] is not None:
                     return found
-            if i + 1 < last:
+            if record and i + 1 < last:
                 steps.append(
                     note(
                         f"{path}.bands[{i}]",
@@ -946,13 +954,14 @@ class Run:
         if pair is None:
             a, b = self._index(first), self._index(second)
             pair = {}
+            position = self.position
             for rep in self.roster:
                 for k1 in a.keys_by_obj[id(rep)]:
                     for k2 in b.keys_by_obj[id(rep)]:
                         cell = pair.get((k1, k2))
                         if cell is None:
                             cell = pair[(k1, k2)] = Indexed(memo=next(SERIALS))
-                        cell.append(rep)
+                        cell.add(rep, position[rep.id])
             self.pairs[(id(first), id(second))] = pair
         cells = [pair.get((k1, k2)) for k1 in first_keys for k2 in keys]
         return merge([c for c in cells if c is not None], self.position)
