@@ -279,30 +279,88 @@ def test_weighted_unchanged_without_drops(weights: list[int], n: int) -> None:
     assert [a.rep_id for a in got.assignments] == [f"r{j}" for j in _plain_swrr(weights, n)]
 
 
+def _drop_run(weights: list[int], masks: list[int]) -> tuple[list[float], list[float]]:
+    """Route one lead per mask (bit k: rep k eligible; 0: all); worst |deviation| per prefix."""
+    m = len(weights)
+    reps = tuple(rep(f"r{k}", weight=w) for k, w in enumerate(weights))
+
+    def allowed(x: Lead, r: Rep) -> bool:
+        mask = int(str(x.attributes["mask"]))
+        return mask == 0 or bool(mask >> int(r.id[1:]) & 1)
+
+    router = Router(rules=[Rule(id="all", route=allowed >> Weighted())])
+    s = PoolState(reps=reps)
+    owed = [0.0] * m
+    worst = []
+    sums = []
+    for i, raw in enumerate(masks):
+        mask = raw % (1 << m)
+        result = router.assign(s, [lead(f"L{i:03d}", i, attributes={"mask": mask})])
+        s = result.state
+        eligible = [k for k in range(m) if mask == 0 or mask >> k & 1]
+        total = sum(weights[k] for k in eligible)
+        for k in eligible:
+            owed[k] += weights[k] / total
+        got = result.assignments[0].rep_id
+        assert got is not None
+        owed[int(got[1:])] -= 1
+        worst.append(max(abs(x) for x in owed))
+        sums.append(sum(s.rotations["all:route[1]"].credits.values()))
+    return worst, sums
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(1, 4), min_size=2, max_size=5),
+    st.lists(st.integers(0, 31), min_size=1, max_size=60),
+)
+def test_weighted_stays_near_accrued_shares_under_drops(
+    weights: list[int], masks: list[int]
+) -> None:
+    """With reps dropped and back, no rep strays from its accrued share by more than H(n) - 1."""
+    worst, _ = _drop_run(weights, masks)
+    bound = sum(1 / k for k in range(2, len(weights) + 1))
+    assert max(worst) <= max(bound, 0.5) + 1e-9
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     st.lists(st.integers(1, 4), min_size=2, max_size=5),
     st.lists(st.integers(0, 31), min_size=1, max_size=40),
 )
-def test_weighted_recentres_after_drops(weights: list[int], masks: list[int]) -> None:
-    """With reps dropped and back, the eligible reps' credits sum to zero after every pick."""
-    m = len(weights)
-    reps = tuple(rep(f"r{k}", weight=w) for k, w in enumerate(weights))
+def test_weighted_credits_sum_to_zero_under_drops(weights: list[int], masks: list[int]) -> None:
+    """The credits (leads owed, dropped reps included) sum to zero after every pick."""
+    _, sums = _drop_run(weights, masks)
+    assert all(abs(x) < 1e-9 for x in sums)
+
+
+def test_weighted_two_reps_stay_within_half_a_lead_under_drops() -> None:
+    """Two reps weighted 1 and 4, dropped in turn, stay within half a lead of their shares."""
+    masks = [3, 1, 3, 2, 3, 1, 1, 3, 2, 3] * 30
+    worst, _ = _drop_run([1, 4], masks)
+    assert max(worst) <= 0.5 + 1e-9
+
+
+def test_weighted_drops_can_force_a_gap_beyond_one() -> None:
+    """Dropping each picked rep in turn leaves the last of 4 equal reps 1/2+1/3+1/4 behind."""
+    masks = []
+    left = 0b1111
+    reps = tuple(rep(f"r{k}") for k in range(4))
 
     def allowed(x: Lead, r: Rep) -> bool:
-        mask = int(str(x.attributes["mask"])) % (1 << m)
-        return mask == 0 or bool(mask >> int(r.id[1:]) & 1)
+        return bool(int(str(x.attributes["mask"])) >> int(r.id[1:]) & 1)
 
     router = Router(rules=[Rule(id="all", route=allowed >> Weighted())])
     s = PoolState(reps=reps)
-    for i, mask in enumerate(masks):
-        result = router.assign(s, [lead(f"L{i:03d}", i, attributes={"mask": mask % (1 << m)})])
+    for i in range(3):
+        masks.append(left)
+        result = router.assign(s, [lead(f"L{i}", i, attributes={"mask": left})])
         s = result.state
-        eligible = [
-            f"r{k}" for k in range(m) if (mask % (1 << m)) == 0 or (mask % (1 << m)) >> k & 1
-        ]
-        credits = s.rotations["all:route[1]"].credits
-        assert abs(sum(credits.get(r, 0.0) for r in eligible)) < 1e-9
+        got = result.assignments[0].rep_id
+        assert got is not None
+        left &= ~(1 << int(got[1:]))
+    worst, _ = _drop_run([1, 1, 1, 1], masks)
+    assert worst[-1] == pytest.approx(1 / 2 + 1 / 3 + 1 / 4)
 
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"

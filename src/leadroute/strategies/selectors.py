@@ -116,13 +116,18 @@ class Weighted(Selector):
     the winner. Over N leads to the same reps, each gets ``N*w/sum(w)`` within
     one. Weight 0 means never.
 
-    When a filter drops a rep (or one comes back), the eligible reps' credits
-    no longer sum to zero (the absent rep's credit stays frozen); they are
-    recentred over the eligible reps, each shifted by its weight share of the
-    excess, so the frozen credit does not skew the rotation of the others.
+    When a filter drops reps, each lead is shared among the eligible reps
+    only: a credit is the number of leads a rep is owed (its share ``w/sum(w)``
+    over the eligible reps, accrued only while it is eligible, minus what it
+    got), kept in units of the total weight of the reps in the rotation; a
+    dropped rep keeps what it is owed until it comes back. Without drops this
+    is exactly the smooth weighted round robin above. With drops no rotation
+    can keep every rep within one lead of its accrued share (with four equal
+    reps the gap can be forced to 1/2 + 1/3 + 1/4); see docs/selectors.md.
 
     .. versionchanged:: 0.2.0
-       Credits recentred over the eligible reps after a drop or return.
+       Credits are leads owed over the eligible reps' shares, so drops and
+       returns no longer skew the rotation.
 
     Weights come from ``weights`` (rep id -> weight; reps not named weigh 0)
     or else from the rep field ``by`` (``weight`` by default, or a key of
@@ -163,35 +168,56 @@ class Weighted(Selector):
 
     def select(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> Pick | None:
         credits = ctx.credits
-        updated: dict[str, float] = {}
+        eligible: list[tuple[Rep, float]] = []
         total = 0.0
-        best: Rep | None = None
-        best_c = -math.inf
-        excess = 0.0
         for rep in candidates:
             w = self.weight_of(rep)
-            if w <= 0:
-                continue
-            c = credits.get(rep.id, 0.0) + w
+            if w > 0:
+                eligible.append((rep, w))
+                total += w
+        if not eligible:
+            return None
+        # Credits are leads owed in units of ``unit`` (the weight of every rep that holds a
+        # credit or is eligible): eligible reps accrue their share w / total of each lead.
+        # Without drops unit == total and this is plain smooth weighted round robin.
+        unit = total
+        updated: dict[str, float] = {}
+        scale = 1.0
+        if credits:
+            ids = {rep.id for rep, _ in eligible}
+            frozen = 0.0
+            roster: dict[str, Rep] | None = None
+            for rep_id in sorted(credits):
+                if rep_id in ids:
+                    continue
+                if roster is None:
+                    roster = ctx.roster_memo.get("weighted:reps")
+                    if roster is None:
+                        roster = {r.id: r for r in ctx.state.reps}
+                        ctx.roster_memo["weighted:reps"] = roster
+                found = roster.get(rep_id)
+                if found is not None:
+                    frozen += max(0.0, self.weight_of(found))
+            newcomers = sum(w for rep, w in eligible if rep.id not in credits)
+            unit = total + frozen
+            before = unit - newcomers
+            if newcomers > 0 and before > 0:
+                # a rep joined the rotation: restate the stored credits in the larger unit
+                scale = unit / before
+        accrue = 1.0 if unit == total else unit / total
+        best: Rep | None = None
+        best_c = -math.inf
+        for rep, w in eligible:
+            c = credits.get(rep.id, 0.0) * scale + w * accrue
             updated[rep.id] = c
-            total += w
-            excess += c - w
             if c > best_c:
                 best, best_c = rep, c
-        if best is None:
-            return None
-        if abs(excess) > 1e-9 * total:
-            # a rep dropped (or back) left the eligible credits off zero: recentre them
-            best_c = -math.inf
-            for rep in candidates:
-                old = updated.get(rep.id)
-                if old is None:
-                    continue
-                c = old - excess * self.weight_of(rep) / total
-                updated[rep.id] = c
-                if c > best_c:
-                    best, best_c = rep, c
-            assert best is not None
+        assert best is not None
+        if scale != 1.0:
+            for rep_id in sorted(credits):
+                if rep_id not in updated:
+                    updated[rep_id] = credits[rep_id] * scale
+        total = unit
         updated[best.id] = best_c - total
         why = f"{best.id} had the highest credit {best_c:g} (total weight {total:g})"
         shown = dict(list(updated.items())[:10])
