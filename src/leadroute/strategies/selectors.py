@@ -48,8 +48,7 @@ def check_weight(owner: str, key: str, weight: object) -> None:
         or not 0 <= weight <= MAX_WEIGHT
     ):
         msg = (
-            f"{owner}(weights.{key}={short_repr(weight)}): weights are numbers "
-            f"in 0..{MAX_WEIGHT:g}"
+            f"{owner}(weights.{key}={short_repr(weight)}): weights are numbers in 0..{MAX_WEIGHT:g}"
         )
         raise StrategyError(msg, field=f"weights.{key}")
 
