@@ -251,7 +251,7 @@ def incremental(printer: Callable[[str], None] = print) -> None:
         )
     later = START + timedelta(days=60)
     printer("\none-lead assign, 50,000 closed leads, one new close between calls (ms per call)")
-    for kind in ("segment", "pooled"):
+    for kind in ("segment", "pooled", "logit"):
         state = PoolState(reps=reps, history=tuple(history[:-10]))
         router = Router(rules=[Rule(id="a", route=BestFit(model_kind=kind))])
         times = []
@@ -297,8 +297,10 @@ def main(argv: list[str] | None = None, printer: Callable[[str], None] = print) 
     leads, base = load(found[0])
     results: dict[str, list[tuple[float, float, float]]] = {}
     for seed in range(1, args.seeds + 1):
+        t = time.perf_counter()
         for name, conv_, share_, g in experiment(seed, leads, base, args.spread):
             results.setdefault(name, []).append((conv_, share_, g))
+        print(f"seed {seed} done in {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
     printer(
         f"{len(leads)} leads, {REPS} reps, {args.seeds} seeds, skill spread {args.spread:g}; "
         "mean (sd) over seeds"
