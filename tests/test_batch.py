@@ -411,7 +411,11 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 @pytest.mark.skipif(not DOCS.exists(), reason="needs the source tree")
 @pytest.mark.parametrize(
     ("page", "after"),
-    [("scoring.md", "### Worked example"), ("lab.md", "## Honest expected conversions")],
+    [
+        ("scoring.md", "### Worked example"),
+        ("scoring.md", "### Example: the logistic model"),
+        ("lab.md", "## Honest expected conversions"),
+    ],
 )
 def test_quality_worked_examples_print_what_the_docs_show(
     page: str, after: str, capsys: pytest.CaptureFixture[str]
