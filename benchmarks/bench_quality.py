@@ -284,6 +284,7 @@ def main(argv: list[str] | None = None, printer: Callable[[str], None] = print) 
     parser.add_argument(
         "--spread", type=float, default=0.5, help="scale of the hidden skill spread (see above)"
     )
+    parser.add_argument("--first-seed", type=int, default=1, help="run seeds from this one")
     parser.add_argument("--timings", action="store_true")
     parser.add_argument("--csv", type=Path, default=None, help="the X Education CSV")
     args = parser.parse_args(argv)
@@ -296,7 +297,7 @@ def main(argv: list[str] | None = None, printer: Callable[[str], None] = print) 
         return 0
     leads, base = load(found[0])
     results: dict[str, list[tuple[float, float, float]]] = {}
-    for seed in range(1, args.seeds + 1):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         t = time.perf_counter()
         for name, conv_, share_, g in experiment(seed, leads, base, args.spread):
             results.setdefault(name, []).append((conv_, share_, g))
