@@ -162,11 +162,6 @@ def experiment(
         ("BestFit, default weights", CapacityCap() >> BestFit()),
         ("BestFit, conversion weight only", CapacityCap() >> BestFit(weights={"conversion": 1.0})),
         (
-            "pooled model, greedy (BestFit model_kind='pooled')",
-            CapacityCap()
-            >> BestFit(weights={"conversion": 1.0}, model_kind="pooled", lead_by=LEAD_BY),
-        ),
-        (
             "pooled model, batch (BatchFit horizon=400)",
             CapacityCap() >> BatchFit(lead_by=LEAD_BY, horizon=400),
         ),
