@@ -13,6 +13,7 @@ from leadroute import MissingExtraError, Router, Rule
 from leadroute.config import router_from_config, router_to_config
 from leadroute.exceptions import InputError
 from leadroute.logit import LogitFit
+from leadroute.stores.base import store_needs
 from leadroute.strategies import BatchFit, BestFit
 from tests.test_batch import batch, history, state
 
@@ -153,3 +154,11 @@ def test_logit_strategies_round_trip_through_config() -> None:
     router = router_from_config(raw)
     again = router_from_config(router_to_config(router))
     assert again.policy_revision == router.policy_revision
+
+
+def test_logit_bestfit_makes_a_store_load_the_history() -> None:
+    """A store routing BestFit(model_kind='logit') reads the whole history, not the aggregates."""
+    logit = Router(rules=[Rule(id="a", route=BestFit(model_kind="logit"))])
+    pooled = Router(rules=[Rule(id="a", route=BestFit(model_kind="pooled"))])
+    assert store_needs(logit).history
+    assert not store_needs(pooled).history
