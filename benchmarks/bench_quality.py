@@ -9,8 +9,13 @@ The experiment of issue 12, reproducible from the X Education data set
 * a simulated team of 20 reps whose true conversion probability for lead i is
   ``sigmoid(logit(b_i) + u_rep + v_rep,segment)``: ``b_i`` the lead's base
   propensity (the smoothed real conversion rate of its attribute cell, from
-  the whole file), ``u ~ N(0, 0.3)``, ``v ~ N(0, 0.5)`` drawn from a stable
-  hash of the seed -- hidden from the policies, known to the measurement;
+  the whole file), ``u ~ N(0, 0.3 s)``, ``v ~ N(0, 0.5 s)`` drawn from a
+  stable hash of the seed -- hidden from the policies, known to the
+  measurement. The spread ``s`` (``--spread``) defaults to 0.5: the spread at
+  which rotation reaches 83.5% of the optimum over 5 seeds, as in the issue's
+  own measurement (83.6%); the issue does not state its spread, and rotation is
+  the one policy-free figure that pins it down. ``--spread 1`` is the wider
+  team of the first version of this benchmark (rotation at 73%);
 * the first 60% is history, worked by rotation, outcomes drawn from the truth;
   the rest is the test stream, routed one day's batch at a time;
 * caps: 1.2x an even share of the test stream per rep (a period cap for the
@@ -19,7 +24,7 @@ The experiment of issue 12, reproducible from the X Education data set
   reps; the optimum is the exact solver on the true probabilities with the
   same caps over the whole stream (it knows the future; no policy can).
 
-Run: ``python benchmarks/bench_quality.py [--seeds 3] [--timings]``.
+Run: ``python benchmarks/bench_quality.py [--seeds 5] [--spread 0.5] [--timings]``.
 """
 
 from __future__ import annotations
@@ -94,12 +99,14 @@ def load(path: Path) -> tuple[list[Lead], list[float]]:
 class Truth:
     """The hidden skills of a simulated team."""
 
-    def __init__(self, seed: int, reps: list[str], segments: list[str]) -> None:
+    def __init__(
+        self, seed: int, reps: list[str], segments: list[str], spread: float = 0.5
+    ) -> None:
         def normal(*parts: object) -> float:
             return _N.inv_cdf(min(1 - 1e-12, max(1e-12, unit_draw(seed, *parts))))
 
-        self.rep = {r: 0.3 * normal("rep", r) for r in reps}
-        self.cell = {(r, g): 0.5 * normal("cell", r, g) for r in reps for g in segments}
+        self.rep = {r: spread * 0.3 * normal("rep", r) for r in reps}
+        self.cell = {(r, g): spread * 0.5 * normal("cell", r, g) for r in reps for g in segments}
 
     def p(self, lead: Lead, base: float, rep: str) -> float:
         z = math.log(base / (1 - base)) + self.rep[rep] + self.cell[(rep, str(lead.industry))]
@@ -124,11 +131,11 @@ def run(route: Strategy, state: PoolState, stream: list[Lead]) -> dict[str, str 
 
 
 def experiment(
-    seed: int, leads: list[Lead], base: list[float]
+    seed: int, leads: list[Lead], base: list[float], spread: float = 0.5
 ) -> list[tuple[str, float, float, float]]:
     reps = [f"rep{k:02d}" for k in range(REPS)]
     segments = sorted({str(x.industry) for x in leads})
-    truth = Truth(seed, reps, segments)
+    truth = Truth(seed, reps, segments, spread)
     cut = int(len(leads) * 0.6)
     hist, test = leads[:cut], leads[cut:]
     base_of = {x.id: b for x, b in zip(leads, base, strict=True)}
@@ -155,18 +162,22 @@ def experiment(
         ("BestFit, default weights", CapacityCap() >> BestFit()),
         ("BestFit, conversion weight only", CapacityCap() >> BestFit(weights={"conversion": 1.0})),
         (
-            "pooled model, greedy (BestFit model_kind='pooled')",
-            CapacityCap()
-            >> BestFit(
-                weights={"conversion": 1.0},
-                model_kind="pooled",
-                lead_by=LEAD_BY,
-            ),
-        ),
-        ("pooled model, batch (BatchFit)", CapacityCap() >> BatchFit(lead_by=LEAD_BY)),
-        (
-            "pooled model, batch, horizon=400",
+            "pooled model, batch (BatchFit horizon=400)",
             CapacityCap() >> BatchFit(lead_by=LEAD_BY, horizon=400),
+        ),
+        (
+            "logit model, greedy (BestFit model_kind='logit')",
+            CapacityCap()
+            >> BestFit(weights={"conversion": 1.0}, model_kind="logit", lead_by=LOGIT_BY),
+        ),
+        (
+            "logit model, batch, 1.2x caps (horizon=400)",
+            CapacityCap() >> BatchFit(model_kind="logit", lead_by=LOGIT_BY, horizon=400),
+        ),
+        (
+            "logit model, batch, even caps (max_share=1)",
+            CapacityCap()
+            >> BatchFit(model_kind="logit", lead_by=LOGIT_BY, horizon=400, max_share=1.0),
         ),
     ]
     rows = []
@@ -183,6 +194,8 @@ def experiment(
 
 
 LEAD_BY = ("source", "attributes.activity")
+#: the logistic model's lead attributes: every attribute the data set has (the segment is in too)
+LOGIT_BY = ("attributes.origin", "source", "attributes.activity", "attributes.occupation")
 
 
 def timings() -> None:
@@ -233,7 +246,7 @@ def incremental(printer: Callable[[str], None] = print) -> None:
         )
     later = START + timedelta(days=60)
     printer("\none-lead assign, 50,000 closed leads, one new close between calls (ms per call)")
-    for kind in ("segment", "pooled"):
+    for kind in ("segment", "pooled", "logit"):
         state = PoolState(reps=reps, history=tuple(history[:-10]))
         router = Router(rules=[Rule(id="a", route=BestFit(model_kind=kind))])
         times = []
@@ -262,7 +275,11 @@ def _greedy(costs: list[list[float]], caps: list[int]) -> list[int]:
 
 def main(argv: list[str] | None = None, printer: Callable[[str], None] = print) -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument(
+        "--spread", type=float, default=0.5, help="scale of the hidden skill spread (see above)"
+    )
+    parser.add_argument("--first-seed", type=int, default=1, help="run seeds from this one")
     parser.add_argument("--timings", action="store_true")
     parser.add_argument("--csv", type=Path, default=None, help="the X Education CSV")
     args = parser.parse_args(argv)
@@ -275,10 +292,15 @@ def main(argv: list[str] | None = None, printer: Callable[[str], None] = print) 
         return 0
     leads, base = load(found[0])
     results: dict[str, list[tuple[float, float, float]]] = {}
-    for seed in range(1, args.seeds + 1):
-        for name, conv_, share_, g in experiment(seed, leads, base):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
+        t = time.perf_counter()
+        for name, conv_, share_, g in experiment(seed, leads, base, args.spread):
             results.setdefault(name, []).append((conv_, share_, g))
-    printer(f"{len(leads)} leads, {REPS} reps, {args.seeds} seeds; mean (sd) over seeds")
+        print(f"seed {seed} done in {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
+    printer(
+        f"{len(leads)} leads, {REPS} reps, {args.seeds} seeds, skill spread {args.spread:g}; "
+        "mean (sd) over seeds"
+    )
     printer(f"{'policy':<52} {'expected conv.':>14} {'% of optimum':>14} {'gini':>6}")
     for name, xs in results.items():
         conv = statistics.fmean(x[0] for x in xs)

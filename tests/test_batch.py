@@ -9,6 +9,7 @@ import sys
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from hypothesis import given, settings
@@ -270,13 +271,90 @@ def _plain_swrr(weights: list[int], n: int) -> list[int]:
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.integers(0, 4), min_size=1, max_size=5), st.integers(1, 30))
 def test_weighted_unchanged_without_drops(weights: list[int], n: int) -> None:
-    """Without drops Weighted picks exactly as plain smooth weighted round robin."""
+    """Without drops Weighted picks exactly as plain smooth weighted round robin (both modes)."""
     if sum(weights) == 0:
         return
     reps = tuple(rep(f"r{k}", weight=w) for k, w in enumerate(weights))
-    router = Router(rules=[Rule(id="all", route=Weighted())])
-    got = router.assign(PoolState(reps=reps), [lead(f"L{i:03d}", i) for i in range(n)])
-    assert [a.rep_id for a in got.assignments] == [f"r{j}" for j in _plain_swrr(weights, n)]
+    states = []
+    for drops in ("recentre", "owed"):
+        router = Router(rules=[Rule(id="all", route=Weighted(drops=drops))])
+        got = router.assign(PoolState(reps=reps), [lead(f"L{i:03d}", i) for i in range(n)])
+        assert [a.rep_id for a in got.assignments] == [f"r{j}" for j in _plain_swrr(weights, n)]
+        states.append(got.state.rotations)
+    assert states[0] == states[1]
+
+
+def _drop_run(
+    weights: list[int], masks: list[int], drops: Literal["recentre", "owed"] = "owed"
+) -> tuple[list[float], list[float]]:
+    """Route one lead per mask (bit k: rep k eligible; 0: all); worst |deviation| per prefix."""
+    m = len(weights)
+    reps = tuple(rep(f"r{k}", weight=w) for k, w in enumerate(weights))
+
+    def allowed(x: Lead, r: Rep) -> bool:
+        mask = int(str(x.attributes["mask"]))
+        return mask == 0 or bool(mask >> int(r.id[1:]) & 1)
+
+    router = Router(rules=[Rule(id="all", route=allowed >> Weighted(drops=drops))])
+    s = PoolState(reps=reps)
+    owed = [0.0] * m
+    worst = []
+    sums = []
+    for i, raw in enumerate(masks):
+        mask = raw % (1 << m)
+        result = router.assign(s, [lead(f"L{i:03d}", i, attributes={"mask": mask})])
+        s = result.state
+        eligible = [k for k in range(m) if mask == 0 or mask >> k & 1]
+        total = sum(weights[k] for k in eligible)
+        for k in eligible:
+            owed[k] += weights[k] / total
+        got = result.assignments[0].rep_id
+        assert got is not None
+        owed[int(got[1:])] -= 1
+        worst.append(max(abs(x) for x in owed))
+        sums.append(sum(s.rotations["all:route[1]"].credits.values()))
+    return worst, sums
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(1, 4), min_size=2, max_size=5),
+    st.lists(st.integers(0, 31), min_size=1, max_size=60),
+)
+def test_weighted_stays_near_accrued_shares_under_drops(
+    weights: list[int], masks: list[int]
+) -> None:
+    """drops='owed': no rep strays from its share accrued while eligible by more than H(n) - 1."""
+    worst, _ = _drop_run(weights, masks)
+    bound = sum(1 / k for k in range(2, len(weights) + 1))
+    assert max(worst) <= max(bound, 0.5) + 1e-9
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.integers(1, 4), min_size=2, max_size=5),
+    st.lists(st.integers(0, 31), min_size=1, max_size=40),
+)
+def test_weighted_credits_sum_to_zero_under_drops(weights: list[int], masks: list[int]) -> None:
+    """drops='owed': the credits (leads owed, dropped reps included) sum to 0 after every pick."""
+    _, sums = _drop_run(weights, masks)
+    assert all(abs(x) < 1e-9 for x in sums)
+
+
+def test_weighted_two_reps_stay_within_half_a_lead_under_drops() -> None:
+    """drops='owed': reps weighted 1 and 4, dropped in turn, stay within half a lead."""
+    masks = [3, 1, 3, 2, 3, 1, 1, 3, 2, 3] * 30
+    worst, _ = _drop_run([1, 4], masks)
+    assert max(worst) <= 0.5 + 1e-9
+
+
+def test_weighted_recentring_drifts_under_drops() -> None:
+    """The default recentring forgets what is owed: alone-then-both drifts by 0.2 a round."""
+    masks = [1, 3] * 40
+    worst, _ = _drop_run([1, 4], masks, drops="recentre")
+    assert max(worst) > 7
+    owed, _ = _drop_run([1, 4], masks, drops="owed")
+    assert max(owed) <= 0.5 + 1e-9
 
 
 @settings(max_examples=40, deadline=None)
@@ -285,7 +363,7 @@ def test_weighted_unchanged_without_drops(weights: list[int], n: int) -> None:
     st.lists(st.integers(0, 31), min_size=1, max_size=40),
 )
 def test_weighted_recentres_after_drops(weights: list[int], masks: list[int]) -> None:
-    """With reps dropped and back, the eligible reps' credits sum to zero after every pick."""
+    """By default, with reps dropped and back, the eligible reps' credits sum to zero."""
     m = len(weights)
     reps = tuple(rep(f"r{k}", weight=w) for k, w in enumerate(weights))
 
@@ -305,13 +383,39 @@ def test_weighted_recentres_after_drops(weights: list[int], masks: list[int]) ->
         assert abs(sum(credits.get(r, 0.0) for r in eligible)) < 1e-9
 
 
+def test_weighted_drops_can_force_a_gap_beyond_one() -> None:
+    """Dropping each picked rep in turn leaves the last of 4 equal reps 1/2+1/3+1/4 behind."""
+    masks = []
+    left = 0b1111
+    reps = tuple(rep(f"r{k}") for k in range(4))
+
+    def allowed(x: Lead, r: Rep) -> bool:
+        return bool(int(str(x.attributes["mask"])) >> int(r.id[1:]) & 1)
+
+    router = Router(rules=[Rule(id="all", route=allowed >> Weighted(drops="owed"))])
+    s = PoolState(reps=reps)
+    for i in range(3):
+        masks.append(left)
+        result = router.assign(s, [lead(f"L{i}", i, attributes={"mask": left})])
+        s = result.state
+        got = result.assignments[0].rep_id
+        assert got is not None
+        left &= ~(1 << int(got[1:]))
+    worst, _ = _drop_run([1, 1, 1, 1], masks)
+    assert worst[-1] == pytest.approx(1 / 2 + 1 / 3 + 1 / 4)
+
+
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 @pytest.mark.skipif(not DOCS.exists(), reason="needs the source tree")
 @pytest.mark.parametrize(
     ("page", "after"),
-    [("scoring.md", "### Worked example"), ("lab.md", "## Honest expected conversions")],
+    [
+        ("scoring.md", "### Worked example"),
+        ("scoring.md", "### Example: the logistic model"),
+        ("lab.md", "## Honest expected conversions"),
+    ],
 )
 def test_quality_worked_examples_print_what_the_docs_show(
     page: str, after: str, capsys: pytest.CaptureFixture[str]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from leadroute.exceptions import StrategyError
 from leadroute.fit import PooledFit
 from leadroute.hashing import unit_draw
+from leadroute.logit import LogitFit, require_numpy
 from leadroute.models import lead_value
 from leadroute.optimize import solve
 from leadroute.strategies.base import Pick, Selector
@@ -60,6 +61,13 @@ class BatchFit(Selector):
     instead of the mean estimates, so every rep keeps being measured. Ties
     between equal costs are broken by a stable hash of seed, lead and rep.
 
+    ``model_kind="logit"`` plans on a :class:`~leadroute.logit.LogitFit`
+    (a regularised logistic regression on lead attributes ``lead_by``, rep,
+    rep x segment and rep x ``rep_by``; needs numpy, extra ``solver``) instead
+    of the pooled rates; with ``horizon=400`` it is the best policy with even
+    counts in ``benchmarks/bench_quality.py`` (88.6% of the optimum at Gini
+    0.044; the issue's 91% is not reached, see docs/lab.md).
+
     Each lead then gets its planned rep if still a candidate, else the
     candidate furthest behind its share. The rationale names the planned
     rep, the runner-up at the plan's prices and the cost gap between them.
@@ -80,12 +88,20 @@ class BatchFit(Selector):
     explore: bool = False
     prior_leads: float = 10.0
     solver: Literal["python", "scipy"] = "python"
+    model_kind: Literal["pooled", "logit"] = "pooled"
+    rep_by: tuple[str, ...] = ("source",)
 
     kind: ClassVar[str] = "selector"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "segment_by", tuple(self.segment_by))
         object.__setattr__(self, "lead_by", tuple(self.lead_by))
+        object.__setattr__(self, "rep_by", tuple(self.rep_by))
+        if self.model_kind not in ("pooled", "logit"):
+            msg = f"BatchFit(model_kind={self.model_kind!r}): use 'pooled' or 'logit'"
+            raise StrategyError(msg, field="model_kind")
+        if self.model_kind == "logit":
+            require_numpy("BatchFit(model_kind='logit')")
         if not (isinstance(self.max_share, (int, float)) and self.max_share >= 1):
             msg = f"BatchFit(max_share={self.max_share!r}): a multiple of the even share, >= 1"
             raise StrategyError(msg, field="max_share")
@@ -115,8 +131,15 @@ class BatchFit(Selector):
     def __hash__(self) -> int:
         return id(self)
 
-    def model(self, ctx: RouteContext) -> PooledFit:
-        """The pooled fit model of ``ctx.state.history`` (cached; extended, not relearned)."""
+    def model(self, ctx: RouteContext) -> PooledFit | LogitFit:
+        """The fit model of ``ctx.state.history`` (cached: learned once per history)."""
+        if self.model_kind == "logit":
+            return LogitFit.of(
+                ctx.state.history,
+                segment_by=self.segment_by,
+                lead_by=self.lead_by,
+                rep_by=self.rep_by,
+            )
         return PooledFit.of(
             ctx.state.history,
             segment_by=self.segment_by,

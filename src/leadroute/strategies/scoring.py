@@ -27,6 +27,7 @@ from leadroute.audit import Drop
 from leadroute.conditions import Condition, parse_condition
 from leadroute.exceptions import ConfigError, StrategyError
 from leadroute.fit import FitModel, PooledFit, fit_statistics
+from leadroute.logit import LogitFit, require_numpy
 from leadroute.models import Rep, lead_value
 from leadroute.strategies.attributes import fold
 from leadroute.strategies.availability import as_duration
@@ -349,9 +350,17 @@ class BestFit(Selector):
     instead (lead attributes ``lead_by``, rep and rep x segment, shrunk by
     empirical Bayes; learned once per history and extended as leads close):
     no global ``min_history``, each estimate carries its own evidence.
-    ``explore=True`` (pooled only) uses a Thompson draw of each rep's rate,
+    ``model_kind="logit"`` takes it from a :class:`~leadroute.logit.LogitFit`:
+    a regularised logistic regression on the lead attributes ``lead_by`` and
+    the segment, the rep, rep x segment and rep x each ``rep_by`` field, its
+    prior variances estimated from the data; learned once per history (needs
+    numpy: ``pip install "leadroute[solver]"``).
+    ``explore=True`` (pooled or logit) uses a Thompson draw of each rep's rate,
     seeded by a stable hash of the router's seed, lead and rep, so every rep
     keeps being measured and the same input still gives the same pick.
+
+    .. versionchanged:: 0.2.0
+       ``model_kind="logit"`` and ``rep_by``.
 
     >>> BestFit(weights={"conversion": 0.7, "headroom": 0.3})
     BestFit(weights={'conversion': 0.7, 'headroom': 0.3})
@@ -364,21 +373,28 @@ class BestFit(Selector):
     prior_strength: float = 10.0
     min_history: int = 300
     default_max_open: int = 100
-    model_kind: Literal["segment", "pooled"] = "segment"
+    model_kind: Literal["segment", "pooled", "logit"] = "segment"
     lead_by: tuple[str, ...] = ("source",)
     explore: bool = False
+    rep_by: tuple[str, ...] = ("source",)
 
     COMPONENTS: ClassVar[tuple[str, ...]] = ("conversion", "headroom", "response", "level")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "segment_by", tuple(self.segment_by))
         object.__setattr__(self, "lead_by", tuple(self.lead_by))
-        if self.model_kind not in ("segment", "pooled"):
-            msg = f"BestFit(model_kind={self.model_kind!r}): use 'segment' or 'pooled'"
+        object.__setattr__(self, "rep_by", tuple(self.rep_by))
+        if self.model_kind not in ("segment", "pooled", "logit"):
+            msg = f"BestFit(model_kind={self.model_kind!r}): use 'segment', 'pooled' or 'logit'"
             raise StrategyError(msg, field="model_kind")
-        if self.explore and self.model_kind != "pooled":
-            msg = "BestFit(explore=True) needs model_kind='pooled' (draws need an uncertainty)"
+        if self.explore and self.model_kind == "segment":
+            msg = (
+                "BestFit(explore=True) needs model_kind='pooled' or 'logit' "
+                "(draws need an uncertainty)"
+            )
             raise StrategyError(msg, field="explore")
+        if self.model_kind == "logit":
+            require_numpy("BestFit(model_kind='logit')")
         for name, w in self.weights.items():
             if name not in self.COMPONENTS:
                 msg = (
@@ -455,8 +471,32 @@ class BestFit(Selector):
             prior_leads=self.prior_strength,
         )
 
+    @property
+    def reads_history(self) -> bool:
+        """Whether this BestFit reads the whole closed history (``model_kind="logit"``).
+
+        A store then loads the history instead of its fit aggregates.
+
+        .. versionadded:: 0.2.0
+        """
+        return self.model_kind == "logit"
+
+    def logit(self, ctx: RouteContext) -> LogitFit:
+        """The logistic model of ``ctx.state.history`` (learned once per history, cached).
+
+        .. versionadded:: 0.2.0
+        """
+        return LogitFit.of(
+            ctx.state.history,
+            segment_by=self.segment_by,
+            lead_by=self.lead_by,
+            rep_by=self.rep_by,
+        )
+
     def _select_pooled(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> Pick:
-        model = self.pooled(ctx)
+        model: PooledFit | LogitFit = (
+            self.logit(ctx) if self.model_kind == "logit" else self.pooled(ctx)
+        )
         weights = self.weights
         w_conv = weights.get("conversion", 0.0)
         w_head = weights.get("headroom", 0.0)
@@ -499,7 +539,7 @@ class BestFit(Selector):
         mode = "Thompson draw of " if self.explore else ""
         why = (
             f"{best.id} has the highest fit {top:.4f} ({len(tied)} tied); "
-            f"{mode}pooled fit on {model.closed} closed leads"
+            f"{mode}{self.model_kind} fit on {model.closed} closed leads"
         )
         rationale: dict[str, Any] = {
             "why": why,
@@ -520,7 +560,7 @@ class BestFit(Selector):
     def select(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> Pick | None:
         if not candidates:
             return None
-        if self.model_kind == "pooled":
+        if self.model_kind != "segment":
             return self._select_pooled(lead, candidates, ctx)
         model = self.model(ctx)
         weights = dict(self.weights)

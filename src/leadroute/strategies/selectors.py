@@ -109,13 +109,23 @@ class Weighted(Selector):
     the winner. Over N leads to the same reps, each gets ``N*w/sum(w)`` within
     one. Weight 0 means never.
 
-    When a filter drops a rep (or one comes back), the eligible reps' credits
-    no longer sum to zero (the absent rep's credit stays frozen); they are
-    recentred over the eligible reps, each shifted by its weight share of the
-    excess, so the frozen credit does not skew the rotation of the others.
+    When a filter drops a rep (or one comes back), ``drops`` says what the
+    credits do. ``"recentre"`` (the default): the eligible reps' credits are
+    shifted to sum to zero, each by its weight share of the excess; this
+    forgets what a rep was owed whenever the eligible set changes, and the
+    gap to a rep's accrued share can grow with the number of leads.
+    ``"owed"``: a credit is the number of leads a rep is owed (its share
+    ``w/sum(w)`` over the reps eligible for each lead, accrued only while it
+    is eligible, minus what it got), kept in units of the total weight of the
+    reps in the rotation; a dropped rep keeps what it is owed until it comes
+    back. Without drops both are exactly the smooth weighted round robin
+    above. With drops no rotation can keep every rep within one lead of its
+    accrued share (with four equal reps the gap can be forced to
+    1/2 + 1/3 + 1/4); see docs/selectors.md.
 
     .. versionchanged:: 0.2.0
-       Credits recentred over the eligible reps after a drop or return.
+       Credits recentred over the eligible reps after a drop or return;
+       ``drops="owed"`` keeps the leads owed instead.
 
     Weights come from ``weights`` (rep id -> weight; reps not named weigh 0)
     or else from the rep field ``by`` (``weight`` by default, or a key of
@@ -125,14 +135,20 @@ class Weighted(Selector):
     Weighted()
     >>> Weighted(weights={"alice": 3, "bob": 1})
     Weighted(weights={'alice': 3, 'bob': 1})
+    >>> Weighted(drops="owed")
+    Weighted(drops='owed')
 
     .. versionadded:: 0.1.0
     """
 
     by: str = "weight"
     weights: dict[str, float] | None = None
+    drops: Literal["recentre", "owed"] = "recentre"
 
     def __post_init__(self) -> None:
+        if self.drops not in ("recentre", "owed"):
+            msg = f"Weighted(drops={self.drops!r}): use 'recentre' or 'owed'"
+            raise StrategyError(msg, field="drops")
         if self.weights is not None:
             if not isinstance(self.weights, Mapping):
                 msg = f"Weighted(weights={short_repr(self.weights)}): a table of rep id -> weight"
@@ -142,7 +158,11 @@ class Weighted(Selector):
 
     def __hash__(self) -> int:
         return hash(
-            (self.by, None if self.weights is None else tuple(sorted(self.weights.items())))
+            (
+                self.by,
+                None if self.weights is None else tuple(sorted(self.weights.items())),
+                self.drops,
+            )
         )
 
     def named_reps(self) -> Iterable[str]:
@@ -155,6 +175,8 @@ class Weighted(Selector):
         return rep_number(rep, self.by)
 
     def select(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> Pick | None:
+        if self.drops == "owed":
+            return self._select_owed(candidates, ctx)
         credits = ctx.credits
         updated: dict[str, float] = {}
         total = 0.0
@@ -185,6 +207,63 @@ class Weighted(Selector):
                 if c > best_c:
                     best, best_c = rep, c
             assert best is not None
+        return self._pick(best, best_c, total, updated)
+
+    def _select_owed(self, candidates: list[Rep], ctx: RouteContext) -> Pick | None:
+        credits = ctx.credits
+        eligible: list[tuple[Rep, float]] = []
+        total = 0.0
+        for rep in candidates:
+            w = self.weight_of(rep)
+            if w > 0:
+                eligible.append((rep, w))
+                total += w
+        if not eligible:
+            return None
+        # Credits are leads owed in units of ``unit`` (the weight of every rep that holds a
+        # credit or is eligible): eligible reps accrue their share w / total of each lead.
+        # Without drops unit == total and this is plain smooth weighted round robin.
+        unit = total
+        updated: dict[str, float] = {}
+        scale = 1.0
+        if credits:
+            ids = {rep.id for rep, _ in eligible}
+            frozen = 0.0
+            roster: dict[str, Rep] | None = None
+            for rep_id in sorted(credits):
+                if rep_id in ids:
+                    continue
+                if roster is None:
+                    roster = ctx.roster_memo.get("weighted:reps")
+                    if roster is None:
+                        roster = {r.id: r for r in ctx.state.reps}
+                        ctx.roster_memo["weighted:reps"] = roster
+                found = roster.get(rep_id)
+                if found is not None:
+                    frozen += max(0.0, self.weight_of(found))
+            newcomers = sum(w for rep, w in eligible if rep.id not in credits)
+            unit = total + frozen
+            before = unit - newcomers
+            if newcomers > 0 and before > 0:
+                # a rep joined the rotation: restate the stored credits in the larger unit
+                scale = unit / before
+        accrue = 1.0 if unit == total else unit / total
+        best: Rep | None = None
+        best_c = -math.inf
+        for rep, w in eligible:
+            c = credits.get(rep.id, 0.0) * scale + w * accrue
+            updated[rep.id] = c
+            if c > best_c:
+                best, best_c = rep, c
+        assert best is not None
+        if scale != 1.0:
+            for rep_id in sorted(credits):
+                if rep_id not in updated:
+                    updated[rep_id] = credits[rep_id] * scale
+        return self._pick(best, best_c, unit, updated)
+
+    @staticmethod
+    def _pick(best: Rep, best_c: float, total: float, updated: dict[str, float]) -> Pick:
         updated[best.id] = best_c - total
         why = f"{best.id} had the highest credit {best_c:g} (total weight {total:g})"
         shown = dict(list(updated.items())[:10])

@@ -1,0 +1,502 @@
+"""A pooled, regularised logistic model of conversion: lead attributes, rep, rep x segment, rep x source.
+
+Per lead ``x`` and rep ``r`` the log-odds of a win are a sum of terms::
+
+    logit p = b0 + sum_f a[f, x.f]            # lead attributes (``lead_by``)
+                 + u[r]                         # the rep
+                 + v[r, segment(x)]             # the rep in the lead's segment
+                 + sum_g s[r, g, x.g]           # the rep x each ``rep_by`` field
+
+Every term but ``b0`` has a Gaussian prior centred on 0 (a ridge penalty).
+Each group's prior variance is estimated from the data (empirical Bayes:
+expectation-maximisation on the Laplace approximation), so a rep x segment
+with few outcomes is shrunk towards the rep and a rep with few outcomes
+towards the team, as strongly as the spread of the other reps warrants. No
+setting is tuned by hand.
+
+Fitting is deterministic (pure Python, block-coordinate Newton on the
+history's distinct feature patterns in a canonical order, from the same start
+every time): the same closed history gives bit-identical estimates in any
+process. :meth:`LogitFit.of` caches the model per history, so a call whose
+history did not change pays nothing.
+
+Per estimate there is an uncertainty (``sd`` of the log-odds, the Laplace
+approximation with the Hessian's diagonal) and an ``evidence`` figure in
+0..1: how much of the rep x segment term comes from this rep x segment's own
+outcomes rather than from its prior. That is the per-estimate threshold in
+place of one global history size.
+
+.. versionadded:: 0.2.0
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from leadroute.exceptions import InputError, MissingExtraError
+from leadroute.hashing import unit_draw
+from leadroute.models import Lead, lead_value
+from leadroute.state import ClosedLead
+
+__all__ = ["LogitEstimate", "LogitFit"]
+
+_NORMAL = statistics.NormalDist()
+#: bounds of an estimated prior variance of a group of terms (log-odds squared)
+VAR_BOUNDS = (1e-4, 4.0)
+
+
+@dataclass(frozen=True, slots=True)
+class LogitEstimate:
+    """One rep's conversion estimate for one lead under a :class:`LogitFit`.
+
+    ``rate`` is the fitted probability and ``sd`` its standard deviation;
+    ``logit`` is the log-odds and ``logit_sd`` its standard deviation (Laplace
+    approximation over the rep terms; the lead terms are taken as known). ``base`` is
+    the rate of an average rep (rep terms at 0); ``rep_effect`` and
+    ``segment_effect`` are the rep's and the rep x segment's log-odds terms.
+    ``evidence`` (0..1) is the share of the rep x segment term's precision that
+    comes from its own outcomes (``wins`` of ``closed``).
+
+    .. versionadded:: 0.2.0
+    """
+
+    rep_id: str
+    segment: str
+    rate: float
+    logit: float
+    sd: float
+    logit_sd: float
+    base: float
+    rep_effect: float
+    segment_effect: float
+    evidence: float
+    wins: int
+    closed: int
+
+
+def require_numpy(feature: str) -> None:
+    """Raise :class:`~leadroute.exceptions.MissingExtraError` unless numpy is installed.
+
+    .. versionadded:: 0.2.0
+    """
+    if importlib.util.find_spec("numpy") is None:
+        raise MissingExtraError(feature, extra="solver", module="numpy")
+
+
+def _sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+class LogitFit:
+    """Pooled regularised logistic regression of wins on lead attributes and rep terms.
+
+    ``lead_by`` are the lead fields used as attributes (each a main effect;
+    ``lead_cell=True`` adds their joint cell as one more shrunk term),
+    ``segment_by`` the fields whose values make the rep x segment term and
+    ``rep_by`` the fields crossed with the rep (rep x source by default).
+
+    >>> from datetime import datetime, timezone
+    >>> t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    >>> def closed(i, rep, won):
+    ...     lead = Lead(id=f"c{i}", created_at=t, industry="retail", source="web")
+    ...     return ClosedLead(lead=lead, rep_id=rep, assigned_at=t, closed_at=t,
+    ...                       outcome="won" if won else "lost")
+    >>> history = [closed(i, "ann", i % 2 == 0) for i in range(40)] + [
+    ...     closed(100 + i, "bo", i % 4 == 0) for i in range(40)]
+    >>> model = LogitFit(history, method="python")
+    >>> ann, bo = model.estimate("ann", history[0].lead), model.estimate("bo", history[0].lead)
+    >>> ann.rate > bo.rate, round(ann.rate + bo.rate, 2) <= 1
+    (True, True)
+
+    .. versionadded:: 0.2.0
+    """
+
+    def __init__(
+        self,
+        history: Iterable[ClosedLead] = (),
+        *,
+        segment_by: Sequence[str] = ("industry",),
+        lead_by: Sequence[str] = ("source",),
+        rep_by: Sequence[str] = ("source",),
+        lead_cell: bool = False,
+        max_sweeps: int = 40,
+        em_rounds: int = 8,
+        tolerance: float = 1e-6,
+        method: Literal["numpy", "python"] = "numpy",
+    ) -> None:
+        if method not in ("numpy", "python"):
+            msg = f"LogitFit(method={method!r}): use 'numpy' or 'python'"
+            raise InputError(msg, field="method")
+        if method == "numpy":
+            require_numpy("LogitFit")
+        self.segment_by = tuple(segment_by)
+        self.lead_by = tuple(lead_by)
+        self.rep_by = tuple(rep_by)
+        self.lead_cell = bool(lead_cell)
+        self.max_sweeps = max_sweeps
+        self.em_rounds = em_rounds
+        self.tolerance = tolerance
+        self.method = method
+        # distinct patterns -> [wins, closed]
+        counts: dict[tuple[str, ...], list[int]] = {}
+        self.rep_closed: dict[str, int] = {}
+        self.seg_counts: dict[tuple[str, str], list[int]] = {}
+        touch: dict[str, list[float]] = {}
+        closed = wins = 0
+        for c in history:
+            won = 1 if c.outcome == "won" else 0
+            key = (c.rep_id, *self._lead_key(c.lead))
+            rec = counts.get(key)
+            if rec is None:
+                rec = counts[key] = [0, 0]
+            rec[0] += won
+            rec[1] += 1
+            closed += 1
+            wins += won
+            self.rep_closed[c.rep_id] = self.rep_closed.get(c.rep_id, 0) + 1
+            seg = (c.rep_id, self.segment_of(c.lead))
+            srec = self.seg_counts.get(seg)
+            if srec is None:
+                srec = self.seg_counts[seg] = [0, 0]
+            srec[0] += won
+            srec[1] += 1
+            if c.first_activity_at is not None:
+                hours = max(0.0, (c.first_activity_at - c.assigned_at).total_seconds() / 3600)
+                touch.setdefault(c.rep_id, []).append(hours)
+        self.closed = closed
+        self.wins = wins
+        self._touch = {rep: statistics.median(v) for rep, v in sorted(touch.items())}
+        self._fit(counts)
+
+    # -- features -------------------------------------------------------------------------------
+
+    def _lead_key(self, lead: Lead) -> tuple[str, ...]:
+        """(segment, lead_by values..., rep_by values...) of ``lead``, as strings."""
+        return (
+            self.segment_of(lead),
+            *(str(lead_value(lead, f)) for f in self.lead_by),
+            *(str(lead_value(lead, f)) for f in self.rep_by),
+        )
+
+    def segment_of(self, lead: Lead) -> str:
+        """The lead's segment: the ``segment_by`` field values joined with ``|``."""
+        return "|".join(str(lead_value(lead, f)) for f in self.segment_by)
+
+    def _features(self, rep: str, key: tuple[str, ...]) -> list[tuple[int, str]]:
+        """The (group, level) features of a rep and a lead key; group 0 is the intercept."""
+        seg = key[0]
+        nl = len(self.lead_by)
+        lead_vals = key[1 : 1 + nl]
+        rep_vals = key[1 + nl :]
+        out: list[tuple[int, str]] = [(0, ""), (1, seg)]
+        for f, v in enumerate(lead_vals):
+            out.append((2 + f, v))
+        g = 2 + nl
+        if self.lead_cell:
+            out.append((g, "|".join(lead_vals)))
+            g += 1
+        out.append((g, rep))
+        out.append((g + 1, f"{rep}|{seg}"))
+        for f, v in enumerate(rep_vals):
+            out.append((g + 2 + f, f"{rep}|{v}"))
+        return out
+
+    @property
+    def groups(self) -> list[str]:
+        """The names of the term groups, in feature order."""
+        names = ["intercept", "segment", *(f"lead:{f}" for f in self.lead_by)]
+        if self.lead_cell:
+            names.append("lead cell")
+        names += ["rep", "rep x segment", *(f"rep x {f}" for f in self.rep_by)]
+        return names
+
+    # -- fitting --------------------------------------------------------------------------------
+
+    def _fit(self, counts: dict[tuple[str, ...], list[int]]) -> None:
+        n_groups = len(self.groups)
+        self._rep_group = n_groups - 2 - len(self.rep_by)
+        rows = sorted(counts.items())
+        # feature index per (group, level), in first-seen order over the sorted rows
+        index: dict[tuple[int, str], int] = {}
+        group_of: list[int] = []
+        row_feats: list[list[int]] = []
+        for (rep, *rest), _ in rows:
+            feats = []
+            for gl in self._features(rep, tuple(rest)):
+                k = index.get(gl)
+                if k is None:
+                    k = index[gl] = len(group_of)
+                    group_of.append(gl[0])
+                feats.append(k)
+            row_feats.append(feats)
+        wins = [float(r[1][0]) for r in rows]
+        tot = [float(r[1][1]) for r in rows]
+        nf = len(group_of)
+        # per group: the rows of each feature, all features of a group partition the rows
+        by_group: list[list[int]] = [[] for _ in range(n_groups)]
+        for k, g in enumerate(group_of):
+            by_group[g].append(k)
+        slot: list[list[int]] = [[0] * len(rows) for _ in range(n_groups)]
+        for i, feats in enumerate(row_feats):
+            for g, k in enumerate(feats):
+                slot[g][i] = k
+        if self.method == "numpy":
+            w, var, hdiag, sweeps = _solve_numpy(slot, by_group, group_of, wins, tot, self)
+        else:
+            w, var, hdiag, sweeps = _solve_python(slot, by_group, group_of, wins, tot, self)
+        self.prior_var = dict(zip(self.groups, var, strict=True))
+        self.sweeps = sweeps
+        self._index = index
+        self._w = w
+        self._var = var
+        self._post = [
+            (0.0 if var[group_of[k]] == 0.0 else 1.0 / var[group_of[k]]) + hdiag[k]
+            for k in range(nf)
+        ]
+        self._data_prec = hdiag
+
+    # -- estimates ------------------------------------------------------------------------------
+
+    def _terms(self, rep_id: str, lead: Lead) -> list[tuple[float, float, float]]:
+        """(weight, posterior variance, data precision) per feature of ``rep_id`` and ``lead``."""
+        out = []
+        for g, level in self._features(rep_id, self._lead_key(lead)):
+            k = self._index.get((g, level))
+            if k is None:
+                var = self._var[g] if g else 0.0
+                out.append((0.0, var, 0.0))
+            else:
+                post = self._post[k]
+                out.append((self._w[k], 1.0 / post if post > 0 else 0.0, self._data_prec[k]))
+        return out
+
+    def estimate(self, rep_id: str, lead: Lead) -> LogitEstimate:
+        """``rep_id``'s fitted conversion probability for ``lead``, with its uncertainty."""
+        terms = self._terms(rep_id, lead)
+        g = self._rep_group
+        z = sum(t[0] for t in terms)
+        rep_z = sum(t[0] for t in terms[g:])
+        var = sum(t[1] for t in terms[g:])
+        seg_w, _seg_var, seg_data = terms[g + 1]
+        seg_prior = 1.0 / self._var[g + 1]
+        seg = self.segment_of(lead)
+        wins, closed = self.seg_counts.get((rep_id, seg), (0, 0))
+        rate = _sigmoid(z)
+        return LogitEstimate(
+            rep_id=rep_id,
+            segment=seg,
+            rate=rate,
+            logit=z,
+            sd=rate * (1 - rate) * math.sqrt(var),
+            logit_sd=math.sqrt(var),
+            base=_sigmoid(z - rep_z),
+            rep_effect=terms[g][0],
+            segment_effect=seg_w,
+            evidence=seg_data / (seg_data + seg_prior),
+            wins=wins,
+            closed=closed,
+        )
+
+    def draw(self, rep_id: str, lead: Lead, *parts: object) -> float:
+        """A Thompson-sampling draw of the rate, from a stable hash of ``parts``, rep and lead."""
+        est = self.estimate(rep_id, lead)
+        u = unit_draw(*parts, "logit", rep_id, lead.id)
+        z = _NORMAL.inv_cdf(min(1 - 1e-12, max(1e-12, u)))
+        return _sigmoid(est.logit + est.logit_sd * z)
+
+    def median_first_touch_hours(self, rep_id: str) -> float | None:
+        """Median hours from assignment to first activity over the rep's closed leads."""
+        return self._touch.get(rep_id)
+
+    @classmethod
+    def of(
+        cls,
+        history: Sequence[ClosedLead],
+        *,
+        segment_by: Sequence[str] = ("industry",),
+        lead_by: Sequence[str] = ("source",),
+        rep_by: Sequence[str] = ("source",),
+        lead_cell: bool = False,
+        method: Literal["numpy", "python"] = "numpy",
+    ) -> LogitFit:
+        """The model of ``history`` from a cache: learned once per history, reused while it holds.
+
+        A history is the same when it has the same length and the same first
+        and last closed leads (objects); a different history is learned anew
+        from the same start, so the result never depends on what was cached.
+        """
+        key = (tuple(segment_by), tuple(lead_by), tuple(rep_by), bool(lead_cell), method)
+        n = len(history)
+        found = _CACHE.get(key)
+        if found is not None:
+            model, first, last, size = found
+            if size == n and (n == 0 or (history[0] is first and history[-1] is last)):
+                return model
+        model = cls(
+            history,
+            segment_by=segment_by,
+            lead_by=lead_by,
+            rep_by=rep_by,
+            lead_cell=lead_cell,
+            method=method,
+        )
+        if len(_CACHE) >= 16 and key not in _CACHE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = (model, history[0] if n else None, history[-1] if n else None, n)
+        return model
+
+
+_CACHE: dict[tuple[Any, ...], tuple[LogitFit, ClosedLead | None, ClosedLead | None, int]] = {}
+
+
+_Solved = tuple[list[float], list[float], list[float], int]
+
+
+def _em_variances(
+    var: list[float], by_group: list[list[int]], w: Sequence[float], hdiag: Sequence[float]
+) -> list[float]:
+    """One EM step for each shrunk group's prior variance (Laplace approximation)."""
+    new_var = list(var)
+    for g in range(1, len(var)):
+        ks = by_group[g]
+        if len(ks) < 2:
+            continue
+        lam = 1.0 / var[g]
+        m2 = sum(w[k] * w[k] + 1.0 / (hdiag[k] + lam) for k in ks) / len(ks)
+        new_var[g] = min(VAR_BOUNDS[1], max(VAR_BOUNDS[0], m2))
+    return new_var
+
+
+def _solve_python(
+    slot: list[list[int]],
+    by_group: list[list[int]],
+    group_of: list[int],
+    wins: list[float],
+    tot: list[float],
+    model: LogitFit,
+) -> _Solved:
+    """Block-coordinate Newton with EM prior variances, pure Python."""
+    n_groups = len(slot)
+    n = len(wins)
+    nf = len(group_of)
+    var = [0.0] + [1.0] * (n_groups - 1)  # prior variance per group (intercept: flat)
+    w = [0.0] * nf
+    eta = [0.0] * n
+    if n:
+        overall = (sum(wins) + 0.5) / (sum(tot) + 1.0)
+        w[slot[0][0]] = math.log(overall / (1 - overall))
+        eta = [w[slot[0][0]]] * n
+    hdiag = [0.0] * nf
+    sweeps = 0
+    for em in range(max(1, model.em_rounds)):
+        for _sweep in range(model.max_sweeps):
+            sweeps += 1
+            biggest = 0.0
+            for g in range(n_groups):
+                lam = 0.0 if var[g] == 0.0 else 1.0 / var[g]
+                grad = [0.0] * nf
+                hess = [0.0] * nf
+                sg = slot[g]
+                for i in range(n):
+                    p = _sigmoid(eta[i])
+                    k = sg[i]
+                    grad[k] += wins[i] - tot[i] * p
+                    hess[k] += tot[i] * p * (1 - p)
+                step = [0.0] * nf
+                for k in by_group[g]:
+                    h = hess[k] + lam
+                    if h <= 0:
+                        continue
+                    d = max(-2.0, min(2.0, (grad[k] - lam * w[k]) / h))
+                    step[k] = d
+                    w[k] += d
+                    biggest = max(biggest, abs(d))
+                for i in range(n):
+                    eta[i] += step[sg[i]]
+            if biggest < model.tolerance:
+                break
+        hdiag = [0.0] * nf
+        for i in range(n):
+            p = _sigmoid(eta[i])
+            h = tot[i] * p * (1 - p)
+            for g in range(n_groups):
+                hdiag[slot[g][i]] += h
+        if em == model.em_rounds - 1:
+            break
+        new_var = _em_variances(var, by_group, w, hdiag)
+        if max(abs(a - b) for a, b in zip(new_var, var, strict=True)) < 1e-4:
+            break
+        var = new_var
+    return w, var, hdiag, sweeps
+
+
+def _solve_numpy(
+    slot: list[list[int]],
+    by_group: list[list[int]],
+    group_of: list[int],
+    wins: list[float],
+    tot: list[float],
+    model: LogitFit,
+) -> _Solved:
+    """The same iteration as :func:`_solve_python`, vectorised with numpy."""
+    import numpy as np
+
+    n_groups = len(slot)
+    nf = len(group_of)
+    y = np.asarray(wins, dtype=float)
+    t = np.asarray(tot, dtype=float)
+    idx = [np.asarray(s, dtype=np.int64) for s in slot]
+    var = [0.0] + [1.0] * (n_groups - 1)
+    w = np.zeros(nf)
+    eta = np.zeros(len(wins))
+    if len(wins):
+        overall = (float(y.sum()) + 0.5) / (float(t.sum()) + 1.0)
+        w[slot[0][0]] = math.log(overall / (1 - overall))
+        eta[:] = w[slot[0][0]]
+    members = [np.asarray(ks, dtype=np.int64) for ks in by_group]
+    hdiag = np.zeros(nf)
+    sweeps = 0
+    for em in range(max(1, model.em_rounds)):
+        lam_of = np.zeros(nf)
+        for g in range(n_groups):
+            lam_of[members[g]] = 0.0 if var[g] == 0.0 else 1.0 / var[g]
+        for _sweep in range(model.max_sweeps):
+            sweeps += 1
+            biggest = 0.0
+            for g in range(n_groups):
+                p = 1.0 / (1.0 + np.exp(-eta))
+                grad = np.bincount(idx[g], weights=y - t * p, minlength=nf)
+                hess = np.bincount(idx[g], weights=t * p * (1 - p), minlength=nf)
+                ks = members[g]
+                h = hess[ks] + lam_of[ks]
+                d = np.zeros(len(ks))
+                ok = h > 0
+                d[ok] = np.clip((grad[ks][ok] - lam_of[ks][ok] * w[ks][ok]) / h[ok], -2.0, 2.0)
+                w[ks] += d
+                step = np.zeros(nf)
+                step[ks] = d
+                eta += step[idx[g]]
+                if len(d):
+                    biggest = max(biggest, float(np.abs(d).max()))
+            if biggest < model.tolerance:
+                break
+        p = 1.0 / (1.0 + np.exp(-eta))
+        hrow = t * p * (1 - p)
+        hdiag = np.zeros(nf)
+        for g in range(n_groups):
+            hdiag += np.bincount(idx[g], weights=hrow, minlength=nf)
+        if em == model.em_rounds - 1:
+            break
+        new_var = _em_variances(var, by_group, w.tolist(), hdiag.tolist())
+        if max(abs(a - b) for a, b in zip(new_var, var, strict=True)) < 1e-4:
+            break
+        var = new_var
+    return [float(x) for x in w], var, [float(x) for x in hdiag], sweeps
