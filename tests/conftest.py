@@ -6,8 +6,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from leadroute import Capacity, Lead, PoolState, Rep
+
+# Property tests check behaviour, never speed: no per-example deadline and no "too slow" health
+# check, so a loaded CI machine cannot fail them (speed lives in benchmarks/).
+settings.register_profile("leadroute", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("leadroute")
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 
