@@ -58,6 +58,7 @@ from leadroute.state import (
     RepLoad,
     Rotation,
 )
+from leadroute.strategies.base import Combinator, Filter, Selector
 
 __version__ = "0.1.0"
 
@@ -73,6 +74,7 @@ __all__ = [
     "Capacity",
     "CapacityExceededError",
     "ClosedLead",
+    "Combinator",
     "Comparison",
     "Condition",
     "ConfigError",
@@ -81,6 +83,7 @@ __all__ = [
     "DuplicateLeadError",
     "FieldCondition",
     "FileFormatError",
+    "Filter",
     "FutureLeadError",
     "HistoricalOutcome",
     "InputError",
@@ -106,6 +109,7 @@ __all__ = [
     "RoutingResult",
     "Rule",
     "RuleTrial",
+    "Selector",
     "SimulationReport",
     "Step",
     "StrategyError",

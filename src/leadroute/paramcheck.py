@@ -65,7 +65,8 @@ def _resolve(cls: type) -> dict[str, Any]:
         "Factor": Factor,
         "Band": Band,
     }
-    glob = dict(vars(sys.modules[cls.__module__]))
+    module = sys.modules.get(cls.__module__)
+    glob = dict(vars(module)) if module is not None else {}
     for k, v in names.items():
         glob.setdefault(k, v)
     out: dict[str, Any] = {}

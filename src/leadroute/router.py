@@ -44,15 +44,14 @@ from leadroute.result import RoutingResult, assignments_of
 from leadroute.rules import Rule, check_route
 from leadroute.state import OpenLead, PooledLead, PoolState, RepLoad, Rotation
 from leadroute.strategies.base import (
-    Chain,
-    Fallback,
+    Combinator,
     Filter,
     FilterOutcome,
     Pick,
     Selector,
     Strategy,
     as_strategy,
-    is_complete,
+    route_identity,
     walk,
 )
 from leadroute.strategies.selectors import (
@@ -63,7 +62,6 @@ from leadroute.strategies.selectors import (
     RoundRobin,
     Weighted,
 )
-from leadroute.strategies.tiers import ValueTier
 
 if TYPE_CHECKING:
     from leadroute.conditions import Condition
@@ -206,21 +204,17 @@ class Router:
         return dump_toml(self.to_config(), schema=schema)
 
     def _revision_data(self) -> Any:
-        from leadroute.config import route_to_config
-
         data: dict[str, Any] = {
             "rules": [
                 {
                     "id": r.id,
                     "when": None if r.when is None else _loose(r.when),
-                    "route": route_to_config(r.route, strict=False),
+                    "route": _route_identity(r.route, f"rules[{i}].route"),
                     "on_empty": r.on_empty,
                 }
-                for r in self.rules
+                for i, r in enumerate(self.rules)
             ],
-            "default": None
-            if self.default is None
-            else route_to_config(self.default, strict=False),
+            "default": None if self.default is None else _route_identity(self.default, "default"),
             "seed": self.seed,
         }
         if self.accounts is not None:
@@ -580,6 +574,17 @@ def _order_key(lead: Lead) -> tuple[int, datetime, str]:
     return (-lead.priority, lead.created_at, lead.id)
 
 
+def _route_identity(route: Strategy, where: str) -> Any:
+    """The identity of a rule's route; a strategy without one is a :class:`ConfigError` at ``where``."""
+    try:
+        return route_identity(route, where)
+    except StrategyError as exc:
+        text = str(exc)
+        if exc.field and text.startswith(f"{exc.field}: "):
+            text = text[len(exc.field) + 2 :]
+        raise ConfigError(text, path=exc.field or where) from None
+
+
 def _loose(cond: Condition) -> Any:
     try:
         return cond.to_config()
@@ -589,16 +594,9 @@ def _loose(cond: Condition) -> Any:
 
 def _index_paths(node: Strategy, path: str, out: dict[str, Strategy]) -> None:
     out[path] = node
-    if isinstance(node, Chain):
-        for i, step in enumerate(node.steps):
-            _index_paths(step, f"{path}[{i}]", out)
-    elif isinstance(node, Fallback):
-        for i, opt in enumerate(node.options):
-            _index_paths(opt, f"{path}.options[{i}]", out)
-    elif isinstance(node, ValueTier):
-        for i, band in enumerate(node.bands):
-            if band.route is not None:
-                _index_paths(band.route, f"{path}.bands[{i}].route", out)
+    if isinstance(node, Combinator):
+        for suffix, child in node.parts():
+            _index_paths(child, f"{path}{suffix}", out)
 
 
 # -- the engine ------------------------------------------------------------------------
@@ -680,17 +678,13 @@ class _Indexed(list[Rep]):
 _MEMO_LIMIT = 200_000
 #: Serial numbers of shared candidate lists (unique in the process, so memo keys never collide).
 _SERIALS = itertools.count(1)
-_CHAIN, _FALLBACK, _TIER, _SELECTOR, _FILTER, _OTHER = range(6)
+_COMBINATOR, _SELECTOR, _FILTER, _OTHER = range(4)
 _KIND: dict[type, int] = {}
 
 
 def _kind_of(node: Strategy) -> int:
-    if isinstance(node, Chain):
-        return _CHAIN
-    if isinstance(node, Fallback):
-        return _FALLBACK
-    if isinstance(node, ValueTier):
-        return _TIER
+    if isinstance(node, Combinator):
+        return _COMBINATOR
     if isinstance(node, Selector):
         return _SELECTOR
     if isinstance(node, Filter):
@@ -730,6 +724,136 @@ _OPEN_SET = {
     "previous_reps",
     "assigned_by",
 }
+
+
+_STEP_KINDS = frozenset({"filter", "selector", "fallback", "tier", "note"})
+
+
+class _Runner:
+    """The engine side of the :class:`~leadroute.strategies.Combinator` contract.
+
+    One per combinator and path in a call: ``child(i, reps)`` routes part
+    ``i`` (filters and selectors dispatched directly), ``record`` adds a step
+    to the current lead's audit.
+    """
+
+    __slots__ = (
+        "builtin",
+        "lead",
+        "max_drops",
+        "node",
+        "path",
+        "plan",
+        "recording",
+        "run",
+        "steps",
+    )
+
+    def __init__(self, run: _Run, node: Combinator, path: str) -> None:
+        self.run = run
+        self.node = node
+        self.path = path
+        self.builtin = node._builtin
+        self.plan = [(_kind_of(child), child, f"{path}{suffix}") for suffix, child in node.parts()]
+        self.max_drops = run.router.max_drops
+        self.recording = run.record
+        self.lead: Lead | None = None
+        self.steps: list[Step] = []
+
+    def child(self, index: int, candidates: list[Rep]) -> _Found:
+        try:
+            kind, child, path = self.plan[index]
+        except (IndexError, TypeError):
+            msg = (
+                f"{self.node!r} at {self.path}: run.child({index!r}): it has {len(self.plan)} parts"
+            )
+            raise StrategyError(msg, field="route") from None
+        run = self.run
+        lead: Lead = self.lead  # type: ignore[assignment]
+        if kind == _FILTER:
+            return (run._filter(child, path, lead, candidates, self.steps), None)  # type: ignore[arg-type]
+        if kind == _SELECTOR:
+            return run._select(child, path, lead, candidates, self.steps)  # type: ignore[arg-type]
+        return run._run(child, path, lead, candidates, self.steps)
+
+    def record(
+        self,
+        suffix: str = "",
+        *,
+        note: str | None = None,
+        kind: str = "note",
+        strategy: str | None = None,
+        candidates_in: int = 0,
+        candidates_out: int | None = None,
+        dropped: Sequence[Drop] = (),
+        unlisted: int = 0,
+    ) -> None:
+        if not self.builtin:
+            _check_record(
+                self, suffix, note, kind, strategy, candidates_in, candidates_out, unlisted, dropped
+            )
+        node = self.node
+        self.steps.append(
+            build(
+                Step,
+                path=self.path + suffix,
+                strategy=strategy
+                if strategy is not None
+                else (self.run._reprs.get(id(node)) or repr(node)),
+                kind=kind,
+                candidates_in=candidates_in,
+                candidates_out=candidates_in if candidates_out is None else candidates_out,
+                dropped=tuple(dropped),
+                unlisted=unlisted,
+                note=note,
+            )
+        )
+
+
+def _check_record(
+    runner: _Runner,
+    suffix: Any,
+    note: Any,
+    kind: Any,
+    strategy: Any,
+    n_in: Any,
+    n_out: Any,
+    unlisted: Any,
+    dropped: Any,
+) -> None:
+    """A user combinator's audit step must be a valid step (else the audit would not load back)."""
+    problem = None
+    if not isinstance(suffix, str):
+        problem = f"suffix {short_repr(suffix)} is not a text"
+    elif note is not None and not isinstance(note, str):
+        problem = f"note {short_repr(note)} is not a text"
+    elif strategy is not None and not isinstance(strategy, str):
+        problem = f"strategy {short_repr(strategy)} is not a text"
+    elif kind not in _STEP_KINDS:
+        problem = f"kind {short_repr(kind)} is not one of {sorted(_STEP_KINDS)}"
+    elif any(
+        isinstance(v, bool) or not isinstance(v, int) or v < 0
+        for v in (n_in, unlisted, 0 if n_out is None else n_out)
+    ):
+        problem = "candidate counts are whole numbers >= 0"
+    elif not all(isinstance(d, Drop) for d in dropped):
+        problem = "dropped holds Drop records only (build them with Filter.drop)"
+    if problem is not None:
+        msg = f"{runner.node!r} at {runner.path}: run.record: {problem}"
+        raise StrategyError(msg, field="route")
+
+
+def _check_routed(node: Strategy, path: str, found: Any) -> None:
+    """A user combinator's route returns ``(candidates, pick or None)``."""
+    if (
+        isinstance(found, tuple)
+        and len(found) == 2
+        and isinstance(found[0], list)
+        and (found[1] is None or isinstance(found[1], Pick))
+    ):
+        return
+    msg = f"{node!r} at {path}: route returned {short_repr(found)}, not (candidates, pick or None)"
+    raise StrategyError(msg, field="route")
 
 
 class _RosterCache:
@@ -805,7 +929,8 @@ class _Run:
         #: shared trial records without lead-specific detail, each in a one-trial tuple
         self.trials: dict[tuple[str, str], tuple[RuleTrial]] = {}
         self.plain_steps: dict[tuple[str, int, int, int, int], Step] = {}
-        self.chain_plans: dict[tuple[int, str], list[tuple[int, Strategy, str]]] = {}
+        #: the engine side of each combinator at each path, made on first use
+        self.runners: dict[tuple[int, str], _Runner] = {}
         self.ctx = ctx = RouteContext(
             state=state,
             seed=router.seed,
@@ -944,125 +1069,23 @@ class _Run:
         if kind is None:
             kind = _kind_of(node)
             _KIND[type(node)] = kind
-        if kind == _CHAIN:
-            assert isinstance(node, Chain)
+        if kind == _COMBINATOR:
             key = (id(node), path)
-            plan = self.chain_plans.get(key)
-            if plan is None:
-                plan = [(_kind_of(step), step, f"{path}[{i}]") for i, step in enumerate(node.steps)]
-                self.chain_plans[key] = plan
-            found: _Found = (cands, None)
-            # filters and selectors are dispatched here directly: one call less per step
-            for step_kind, step, step_path in plan:
-                if step_kind == _FILTER:
-                    kept = self._filter(step, step_path, lead, found[0], steps)  # type: ignore[arg-type]
-                    if not kept:
-                        return (kept, None)
-                    found = (kept, None)
-                    continue
-                if step_kind == _SELECTOR:
-                    return self._select(step, step_path, lead, found[0], steps)  # type: ignore[arg-type]
-                found = self._run(step, step_path, lead, found[0], steps)
-                if found[1] is not None or not found[0]:
-                    return found
+            runner = self.runners.get(key)
+            if runner is None:
+                runner = self.runners[key] = _Runner(self, node, path)  # type: ignore[arg-type]
+            runner.lead = lead
+            runner.steps = steps
+            found: _Found = node.route(lead, cands, self.ctx, runner)  # type: ignore[attr-defined]
+            if not runner.builtin:
+                _check_routed(node, path, found)
             return found
         if kind == _FILTER:
             return (self._filter(node, path, lead, cands, steps), None)  # type: ignore[arg-type]
         if kind == _SELECTOR:
             return self._select(node, path, lead, cands, steps)  # type: ignore[arg-type]
-        if kind == _FALLBACK:
-            return self._fallback(node, path, lead, cands, steps)  # type: ignore[arg-type]
-        if kind == _TIER:
-            return self._tier(node, path, lead, cands, steps)  # type: ignore[arg-type]
-        msg = f"{node!r} at {path} is neither a filter nor a selector"
+        msg = f"{node!r} at {path} is neither a filter, a selector nor a combinator"
         raise TypeError(msg)
-
-    def _fallback(
-        self, node: Fallback, path: str, lead: Lead, cands: list[Rep], steps: list[Step]
-    ) -> _Found:
-        found: _Found = ([], None)
-        last = len(node.options) - 1
-        for i, option in enumerate(node.options):
-            found = self._run(option, f"{path}.options[{i}]", lead, cands, steps)
-            if found[1] is not None or (found[0] and not is_complete(option)):
-                return found
-            if i < last:
-                steps.append(
-                    build(
-                        Step,
-                        path=f"{path}.options[{i}]",
-                        strategy="Fallback",
-                        kind="fallback",
-                        candidates_in=len(cands),
-                        candidates_out=len(cands),
-                        note=f"option {i} found nobody; trying option {i + 1}",
-                    )
-                )
-        return found
-
-    def _tier(
-        self, node: ValueTier, path: str, lead: Lead, cands: list[Rep], steps: list[Step]
-    ) -> _Found:
-        ctx = self.ctx
-        value = node.value_of(lead, ctx)
-        if value is None:
-            if node.if_missing == "keep":
-                steps.append(_note(path, node, len(cands), f"lead has no {node.by}; all kept"))
-                return (cands, None)
-            gone = [node.drop(r, f"lead has no {node.by}") for r in cands[: self.router.max_drops]]
-            steps.append(self._filter_step(path, node, cands, [], gone, len(cands) - len(gone)))
-            return ([], None)
-        start = node.band_index(value)
-        if start is None:
-            steps.append(_note(path, node, len(cands), f"{node.by} {value:g} is in no band"))
-            return ([], None)
-        last = len(node.bands) if node.fallthrough else start + 1
-        found: _Found = ([], None)
-        for i in range(start, last):
-            band = node.bands[i]
-            kept: list[Rep] = []
-            drops: list[Drop] = []
-            unlisted = 0
-            limit = self.router.max_drops
-            for rep in cands:
-                if band.admits(rep):
-                    kept.append(rep)
-                elif len(drops) < limit:
-                    drops.append(node.band_drop(rep, band, value))
-                else:
-                    unlisted += 1
-            ctx.lead_facts["tier"] = {"by": node.by, "value": value, "band": band.label}
-            steps.append(
-                build(
-                    Step,
-                    path=f"{path}.bands[{i}]",
-                    strategy=f"ValueTier band {band.label}",
-                    kind="tier",
-                    candidates_in=len(cands),
-                    candidates_out=len(kept),
-                    dropped=tuple(drops),
-                    unlisted=unlisted,
-                    note=f"{node.by} {value:g} -> band {band.label} ({band.level_text()})",
-                )
-            )
-            if band.route is None:
-                found = (kept, None)
-                if kept:
-                    return found
-            elif kept:
-                found = self._run(band.route, f"{path}.bands[{i}].route", lead, kept, steps)
-                if found[1] is not None:
-                    return found
-            if i + 1 < last:
-                steps.append(
-                    _note(
-                        f"{path}.bands[{i}]",
-                        node,
-                        len(cands),
-                        f"band {band.label} found nobody; next band",
-                    )
-                )
-        return ([], None) if found[1] is None else found
 
     def _index(self, flt: Filter) -> _Index:
         idx = self.index_of.get(id(flt))
@@ -1119,7 +1142,14 @@ class _Run:
             if self.record:
                 steps.append(self._filter_step(path, flt, cands, kept, drops, unlisted))
             return kept
-        out: FilterOutcome = flt.apply(lead, cands, ctx)
+        if flt._builtin:
+            out: FilterOutcome = flt.apply(lead, cands, ctx)
+        else:
+            try:
+                out = flt.apply(lead, cands, ctx)
+            except StrategyError as exc:
+                msg = f"{flt!r} at {path}: {exc}"
+                raise StrategyError(msg, field=exc.field) from None
         drops = out.dropped
         if not self.record:
             for d in drops:
@@ -1358,18 +1388,6 @@ class _Run:
             history=state.history,
             account_history=state.account_history,
         )
-
-
-def _note(path: str, node: Strategy, n: int, text: str) -> Step:
-    return build(
-        Step,
-        path=path,
-        strategy=type(node).__name__,
-        kind="note",
-        candidates_in=n,
-        candidates_out=n,
-        note=text,
-    )
 
 
 #: Built-in selectors whose rationale is JSON data by construction.
