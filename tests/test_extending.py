@@ -438,3 +438,35 @@ def test_chain_and_fallback_operators_equal_named_forms() -> None:
 def test_pick_type_is_public() -> None:
     """Pick is importable beside the contract (selectors return it)."""
     assert Pick(None, "nobody").rep is None
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Zone(Filter):
+    """An indexable filter whose repr hides its parameter."""
+
+    zone: str = "a"
+    indexable = True
+
+    def __repr__(self) -> str:
+        return "Zone"
+
+    def rep_keys(self, rep: Rep) -> tuple[str, ...]:
+        return ("in",) if rep.team == self.zone else ("out",)
+
+    def lead_keys(self, lead: Lead) -> tuple[str, ...]:
+        return ("in",)
+
+    def check(self, lead: Lead, rep: Rep, ctx: RouteContext) -> Drop | None:
+        return None if rep.team == self.zone else self.drop(rep, "other zone")
+
+
+def test_index_is_keyed_by_identity_not_repr() -> None:
+    """Two indexable filters with the same repr but different parameters use their own index."""
+    router = Router(
+        rules=[
+            Rule(id="a", route=Zone("a") >> MinLevel(9) >> RoundRobin()),
+            Rule(id="b", route=Zone("b") >> RoundRobin()),
+        ]
+    )
+    state = PoolState(reps=(Rep(id="ra", team="a"), Rep(id="rb", team="b")))
+    assert router.assign(state, [lead()]).assignments[0].rep_id == "rb"

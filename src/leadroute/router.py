@@ -1090,7 +1090,8 @@ class _Run:
     def _index(self, flt: Filter) -> _Index:
         idx = self.index_of.get(id(flt))
         if idx is None:
-            key = (type(flt), self._reprs.get(id(flt)) or repr(flt))
+            # by identity, not repr: a plain-class filter's repr may hide its parameters
+            key = (type(flt), canonical_json(flt.identity()))
             idx = self.indexes.get(key)
             if idx is None:
                 idx = _Index(flt, self.roster, self.position)
