@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+import leadroute.engine.pipeline
+import leadroute.lifecycle
 import leadroute.progress
-import leadroute.router
 from leadroute import PoolState, ReclaimPolicy, Router, Rule, simulate
 from leadroute.cli import main
 from leadroute.progress import terminal_progress
@@ -51,7 +52,7 @@ def test_simulate_reports_progress_per_step() -> None:
 
 def test_assign_reports_progress_every_n_leads(monkeypatch: pytest.MonkeyPatch) -> None:
     """assign calls back every PROGRESS_EVERY leads and once at the end."""
-    monkeypatch.setattr(leadroute.router, "PROGRESS_EVERY", 10)
+    monkeypatch.setattr(leadroute.engine.pipeline, "PROGRESS_EVERY", 10)
     calls = Calls()
     ROUTER.assign(STATE, [lead(f"L{i:02d}", i) for i in range(35)], progress=calls)
     assert calls == [(10, 35), (20, 35), (30, 35), (35, 35)]
@@ -66,7 +67,7 @@ def test_small_assign_reports_once() -> None:
 
 def test_reclaim_reports_progress_over_moves(monkeypatch: pytest.MonkeyPatch) -> None:
     """reclaim calls back over the leads it moves, ending at their number."""
-    monkeypatch.setattr(leadroute.router, "PROGRESS_EVERY", 2)
+    monkeypatch.setattr(leadroute.lifecycle, "PROGRESS_EVERY", 2)
     state = ROUTER.assign(STATE, [lead(f"L{i}", i) for i in range(5)]).state
     calls = Calls()
     result = ROUTER.reclaim(state, T0 + timedelta(days=60), ReclaimPolicy(), progress=calls)

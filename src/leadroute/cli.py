@@ -296,7 +296,8 @@ def cmd_explain(args: argparse.Namespace, out: IO[str]) -> int:
             raise InputError(msg, rep_ids=[args.rep])
     else:
         lead = None
-    out.write(explain_rep(decision, args.rep, state, router, state, lead=lead) + "\n")
+    policy = None if router is None else router.policy
+    out.write(explain_rep(decision, args.rep, state, policy, state, lead=lead) + "\n")
     return 0
 
 

@@ -34,10 +34,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from leadroute.audit import Decision, RuleTrial, Step
+from leadroute.engine import PROGRESS_EVERY, HasEngine, Run, decision_id
 from leadroute.exceptions import InputError, StrategyError
 from leadroute.fast import build
 from leadroute.limits import MAX_COUNT, check_datetime, short_repr
-from leadroute.models import FrozenModel, Lead, Rep
+from leadroute.models import FrozenModel, Rep
 from leadroute.ownership import OwnershipPolicy, change_owner, ownership_step
 from leadroute.result import RoutingResult, assignments_of
 from leadroute.state import ZERO_LOAD, OpenLead, OwnershipChange, PooledLead, PoolState
@@ -45,8 +46,7 @@ from leadroute.strategies.availability import as_duration
 from leadroute.worktime import add_working_time
 
 if TYPE_CHECKING:
-    from leadroute.router import Router, _Run
-    from leadroute.rules import Rule
+    from leadroute.policy import Rule
 
 #: The kinds of reclaim, in the order a tie is settled.
 ReclaimKind = Literal["recycle", "sla", "unconverted"]
@@ -245,19 +245,19 @@ def _check_call(state: PoolState, policy: ReclaimPolicy) -> None:
 
 
 def reclaim(
-    router: Router,
+    router: HasEngine,
     state: PoolState,
     now: datetime,
     policy: ReclaimPolicy,
     *,
     progress: Callable[[int, int], None] | None = None,
 ) -> RoutingResult:
-    """The implementation of :meth:`leadroute.Router.reclaim`."""
-    from leadroute.router import PROGRESS_EVERY, _Run, decision_id
-
+    """The implementation of :meth:`leadroute.Router.reclaim` (``router`` or its engine)."""
+    engine = router.engine
+    rules = engine.policy
     _check_now(now)
     _check_call(state, policy)
-    nurture = _nurture_rule(router, policy)
+    nurture = _nurture_rule(rules.rules, policy)
     moves: list[tuple[OpenLead, ReclaimKind, datetime]] = []
     for lead_id in sorted(state.open_leads, key=lambda k: (state.open_leads[k].assigned_at, k)):
         rec = state.open_leads[lead_id]
@@ -270,7 +270,7 @@ def reclaim(
             progress(0, 0)
         logger.info("reclaim: %d open leads, none moved", len(state.open_leads))
         result = build(RoutingResult, assignments=(), state=state, audit=())
-        result._bind(router, state)
+        result._bind(rules, state)
         return result
     loads = dict(state.loads)
     open_leads = dict(state.open_leads)
@@ -278,7 +278,8 @@ def reclaim(
         del open_leads[rec.lead.id]
         loads[rec.rep_id] = (loads.get(rec.rep_id) or ZERO_LOAD).release()
     freed = state.replace(loads=loads, open_leads=open_leads)
-    run = _Run(router, freed)
+    run = engine.run(freed)
+    ledger = run.ledger
     decisions: list[Decision] = []
     history: dict[str, tuple[OwnershipChange, ...]] = dict(state.account_history)
     total = len(moves)
@@ -292,13 +293,13 @@ def reclaim(
         previous = (*rec.previous_reps, rec.rep_id)
         own = policy.ownership_for(rec)
         if kind == "unconverted" and nurture is not None:
-            d = _route_rule(run, nurture, lead, now, (rec.rep_id,))
+            d = run.route_rule(nurture, lead, now, (rec.rep_id,))
             note = (
                 f"worked but not converted {policy.unconverted_after} after assignment "
                 f"to {rec.rep_id}; to nurture rule {nurture.id!r}"
             )
             if d.outcome == "assigned":
-                run.open_new[lead_id] = run.open_new[lead_id].model_copy(
+                ledger.open_new[lead_id] = ledger.open_new[lead_id].model_copy(
                     update={
                         "previous_reps": previous,
                         "times_recycled": rec.times_recycled + 1,
@@ -308,13 +309,17 @@ def reclaim(
                 reason = "unconverted_rerouted"
             else:
                 reason = "unconverted" if d.outcome == "pool" else d.reason
-                run.pool[lead_id] = run.pool[lead_id].model_copy(
-                    update={
-                        "reason": reason,
-                        "previous_reps": previous,
-                        "times_recycled": rec.times_recycled + 1,
-                        "cooldown": {rec.rep_id: now + policy.cooldown} if policy.cooldown else {},
-                    }
+                ledger.put_pooled(
+                    ledger.pool[lead_id].model_copy(
+                        update={
+                            "reason": reason,
+                            "previous_reps": previous,
+                            "times_recycled": rec.times_recycled + 1,
+                            "cooldown": {rec.rep_id: now + policy.cooldown}
+                            if policy.cooldown
+                            else {},
+                        }
+                    )
                 )
             d = d.model_copy(
                 update={
@@ -324,8 +329,8 @@ def reclaim(
             )
             if own is not None:
                 d = _with_ownership(d, run, history, own, rec, "unconverted", now)
-            elif rec.account_key is not None and run.owners.get(rec.account_key) == rec.rep_id:
-                del run.owners[rec.account_key]
+            elif rec.account_key is not None and ledger.owners.get(rec.account_key) == rec.rep_id:
+                del ledger.owners[rec.account_key]
             decisions.append(d)
             continue
         if kind == "sla" and rec.times_reassigned < policy.max_reassignments:
@@ -337,8 +342,8 @@ def reclaim(
             step = _note_step("reclaim:sla", note)
             if d.outcome == "assigned":
                 assert d.rep_id is not None
-                new = run.open_new[lead_id]
-                run.open_new[lead_id] = new.model_copy(
+                new = ledger.open_new[lead_id]
+                ledger.open_new[lead_id] = new.model_copy(
                     update={
                         "times_reassigned": rec.times_reassigned + 1,
                         "previous_reps": previous,
@@ -348,13 +353,15 @@ def reclaim(
                 )
                 reason = "sla_reassigned"
             else:
-                pooled = run.pool[lead_id]
-                run.pool[lead_id] = pooled.model_copy(
-                    update={
-                        "reason": "sla_no_eligible_rep",
-                        "previous_reps": previous,
-                        "times_recycled": rec.times_recycled,
-                    }
+                pooled = ledger.pool[lead_id]
+                ledger.put_pooled(
+                    pooled.model_copy(
+                        update={
+                            "reason": "sla_no_eligible_rep",
+                            "previous_reps": previous,
+                            "times_recycled": rec.times_recycled,
+                        }
+                    )
                 )
                 reason = "sla_no_eligible_rep"
             d = d.model_copy(update={"reason": reason, "steps": (step, *d.steps)})
@@ -380,24 +387,26 @@ def reclaim(
             outcome = "pool"
             cooldown = {rec.rep_id: now + policy.cooldown} if policy.cooldown else {}
             account = rec.account_key
-            if own is None and account is not None and run.owners.get(account) == rec.rep_id:
-                del run.owners[account]
-        run.pool[lead_id] = PooledLead(
-            lead=lead,
-            since=now,
-            reason=reason,
-            times_recycled=rec.times_recycled + (0 if kind == "sla" else 1),
-            previous_reps=previous,
-            cooldown=cooldown,
+            if own is None and account is not None and ledger.owners.get(account) == rec.rep_id:
+                del ledger.owners[account]
+        ledger.put_pooled(
+            PooledLead(
+                lead=lead,
+                since=now,
+                reason=reason,
+                times_recycled=rec.times_recycled + (0 if kind == "sla" else 1),
+                previous_reps=previous,
+                cooldown=cooldown,
+            )
         )
         moved = build(
             Decision,
-            decision_id=decision_id(router.policy_revision, lead_id, state.revision),
+            decision_id=decision_id(rules.revision, lead_id, state.revision),
             lead_id=lead_id,
             at=now,
-            policy_revision=router.policy_revision,
+            policy_revision=rules.revision,
             state_revision=state.revision,
-            seed=router.seed,
+            seed=rules.seed,
             rules=(build(RuleTrial, rule_id="reclaim", result="routed", detail=note),),
             rule_id="reclaim",
             steps=(_note_step(f"reclaim:{kind}", note),),
@@ -425,7 +434,7 @@ def reclaim(
             total - rerouted,
         )
     result = build(RoutingResult, assignments=assignments, state=new_state, audit=tuple(decisions))
-    result._bind(router, freed)
+    result._bind(rules, freed)
     return result
 
 
@@ -441,14 +450,14 @@ def _note_step(path: str, note: str) -> Step:
     )
 
 
-def _nurture_rule(router: Router, policy: ReclaimPolicy) -> Rule | None:
+def _nurture_rule(rules: tuple[Rule, ...], policy: ReclaimPolicy) -> Rule | None:
     """The router's rule named by ``policy.unconverted_to`` (``None`` for the pool)."""
     if policy.unconverted_to == "pool":
         return None
-    for rule in router.rules:
+    for rule in rules:
         if rule.id == policy.unconverted_to:
             return rule
-    known = ", ".join(r.id for r in router.rules) or "none"
+    known = ", ".join(r.id for r in rules) or "none"
     msg = (
         f"ReclaimPolicy(unconverted_to={policy.unconverted_to!r}): the router has no such rule "
         f"(rules: {known})"
@@ -456,43 +465,9 @@ def _nurture_rule(router: Router, policy: ReclaimPolicy) -> Rule | None:
     raise InputError(msg, field="unconverted_to")
 
 
-def _route_rule(
-    run: _Run, rule: Rule, lead: Lead, at: datetime, exclude: tuple[str, ...]
-) -> Decision:
-    """Route ``lead`` through ``rule``'s route alone (its ``when`` not checked) and apply it."""
-    from leadroute.router import decision_id, pick_outcome
-
-    ctx = run.ctx
-    ctx._begin(lead, at, frozenset(exclude))
-    steps: list[Step] = []
-    pick = run._try(rule.id, rule.route, lead, steps)[1]
-    outcome, reason, rep_id = pick_outcome(pick, "no_eligible_rep")
-    run._apply(lead, at, outcome, rep_id, rule.id, reason)
-    result = (
-        "routed" if outcome == "assigned" else outcome if outcome == "manual_review" else "empty"
-    )
-    router = run.router
-    return build(
-        Decision,
-        decision_id=decision_id(router.policy_revision, lead.id, run.state.revision),
-        lead_id=lead.id,
-        at=at,
-        policy_revision=router.policy_revision,
-        state_revision=run.state.revision,
-        seed=router.seed,
-        rules=(build(RuleTrial, rule_id=rule.id, result=result, detail=""),),
-        rule_id=rule.id,
-        steps=tuple(steps),
-        outcome=outcome,
-        rep_id=rep_id,
-        reason=reason,
-        facts=dict(ctx.lead_facts),
-    )
-
-
 def _with_ownership(
     d: Decision,
-    run: _Run,
+    run: Run,
     history: dict[str, tuple[OwnershipChange, ...]],
     own: OwnershipPolicy,
     rec: OpenLead,
@@ -501,7 +476,7 @@ def _with_ownership(
 ) -> Decision:
     """``d`` with the ownership policy applied to its account and shown in its audit."""
     _change, fact = change_owner(
-        run.owners,
+        run.ledger.owners,
         history,
         account=rec.account_key,
         losing=rec.rep_id,

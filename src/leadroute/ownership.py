@@ -46,7 +46,7 @@ from leadroute.state import (
 from leadroute.strategies.availability import as_duration
 
 if TYPE_CHECKING:
-    from leadroute.router import Router
+    from leadroute.engine import HasEngine
 
 __all__ = ["OwnershipPolicy", "TransferResult", "change_owner", "transfer_accounts"]
 
@@ -239,7 +239,7 @@ def _moving(state: PoolState, from_rep: str, accounts: set[str], leads: str) -> 
 def transfer_accounts(
     state: PoolState,
     from_rep: str,
-    to: str | Router,
+    to: str | HasEngine,
     *,
     at: datetime,
     by: str,
@@ -283,7 +283,7 @@ def transfer_accounts(
         raise InputError(msg, field="force")
     accounts = sorted(k for k, v in state.owners.items() if v == from_rep)
     moving = _moving(state, from_rep, set(accounts), leads)
-    if not isinstance(to, str) and not callable(getattr(to, "assign", None)):
+    if not isinstance(to, str) and getattr(to, "engine", None) is None:
         msg = f"transfer_accounts: to={short_repr(to)} is neither a rep id nor a Router"
         raise InputError(msg, field="to")
     if isinstance(to, str):
@@ -387,7 +387,7 @@ def _decision(
     facts: Mapping[str, dict[str, Any]],
     policy_revision: str,
 ) -> Decision:
-    from leadroute.router import decision_id
+    from leadroute.engine import decision_id
 
     lead_id = rec.lead.id
     detail = f"transferred by {by} from {rec.rep_id}"
@@ -417,7 +417,7 @@ def _decision(
 def _to_router(
     state: PoolState,
     from_rep: str,
-    router: Router,
+    router: HasEngine,
     accounts: list[str],
     moving: list[OpenLead],
     *,
@@ -426,9 +426,10 @@ def _to_router(
     note: str | None,
     protection: timedelta,
 ) -> TransferResult:
-    from leadroute.router import _Run
+    from leadroute.engine import check_inputs
 
-    router._validate(state, [], at)
+    engine = router.engine
+    check_inputs(engine.policy, state, [], at)
     loads = dict(state.loads)
     open_leads = dict(state.open_leads)
     owners = {k: v for k, v in state.owners.items() if v != from_rep}
@@ -437,14 +438,15 @@ def _to_router(
     for rec in moving:
         del open_leads[rec.lead.id]
     freed = state.replace(loads=loads, open_leads=open_leads, owners=owners)
-    run = _Run(router, freed)
+    run = engine.run(freed)
+    ledger = run.ledger
     routed: list[tuple[OpenLead, Decision]] = []
     for rec in moving:
         lead_id = rec.lead.id
         d = run.route(rec.lead, at, exclude=(from_rep,))
         previous = (*rec.previous_reps, from_rep)
         if d.outcome == "assigned":
-            run.open_new[lead_id] = run.open_new[lead_id].model_copy(
+            ledger.open_new[lead_id] = ledger.open_new[lead_id].model_copy(
                 update={
                     "first_activity_at": rec.first_activity_at,
                     "last_activity_at": rec.last_activity_at,
@@ -456,16 +458,18 @@ def _to_router(
                 }
             )
         else:
-            run.pool[lead_id] = PooledLead(
-                lead=rec.lead,
-                since=at,
-                reason="transfer_no_eligible_rep" if d.outcome == "pool" else d.reason,
-                times_recycled=rec.times_recycled,
-                previous_reps=previous,
+            ledger.put_pooled(
+                PooledLead(
+                    lead=rec.lead,
+                    since=at,
+                    reason="transfer_no_eligible_rep" if d.outcome == "pool" else d.reason,
+                    times_recycled=rec.times_recycled,
+                    previous_reps=previous,
+                )
             )
         routed.append((rec, d))
     # the accounts: to whoever the routing made owner; the rest released
-    new_owners = dict(run.owners)
+    new_owners = dict(ledger.owners)
     final = dict(state.owners)
     history = dict(state.account_history)
     changes: list[OwnershipChange] = []
@@ -484,8 +488,8 @@ def _to_router(
     for account, rep_id in new_owners.items():
         if account not in final and account not in facts:
             final[account] = rep_id
-    run.owners.clear()
-    run.owners.update(final)
+    ledger.owners.clear()
+    ledger.owners.update(final)
     decisions: list[Decision] = []
     for rec, d in routed:
         extra: dict[str, Any] = {"previous_rep": rec.rep_id, "by": by}

@@ -19,7 +19,7 @@ from leadroute.state import PoolState
 from leadroute.strategies.base import Combinator, Filter
 
 if TYPE_CHECKING:
-    from leadroute.router import Router
+    from leadroute.policy import Policy
 
 __all__ = ["Assignment", "RoutingResult"]
 
@@ -74,18 +74,18 @@ class RoutingResult(FrozenModel):
     state: PoolState
     audit: tuple[Decision, ...] = ()
 
-    _router: Router | None = PrivateAttr(default=None)
+    _policy: Policy | None = PrivateAttr(default=None)
     _before: PoolState | None = PrivateAttr(default=None)
 
     _drop_counts: dict[str, int] = PrivateAttr(default_factory=dict)
 
     def _bind(
-        self, router: Router, before: PoolState, drop_counts: dict[str, int] | None = None
+        self, policy: Policy, before: PoolState, drop_counts: dict[str, int] | None = None
     ) -> None:
         object.__setattr__(
             self,
             "__pydantic_private__",
-            {"_router": router, "_before": before, "_drop_counts": drop_counts or {}},
+            {"_policy": policy, "_before": before, "_drop_counts": drop_counts or {}},
         )
 
     def decision(self, lead_id: str) -> Decision:
@@ -123,14 +123,14 @@ class RoutingResult(FrozenModel):
         decision = self.decision(lead_id)
         if rep_id is None:
             return decision.explain()
-        return explain_rep(decision, rep_id, self.state, self._router, self._before)
+        return explain_rep(decision, rep_id, self.state, self._policy, self._before)
 
 
 def explain_rep(
     decision: Decision,
     rep_id: str,
     after: PoolState,
-    router: Router | None,
+    router: Policy | None,
     before: PoolState | None,
     *,
     lead: Lead | None = None,
@@ -223,7 +223,7 @@ def _find_lead(state: PoolState, lead_id: str) -> Lead | None:
 
 
 def _recheck(
-    step: Step, rep: Any, lead: Lead, decision: Decision, router: Router, before: PoolState
+    step: Step, rep: Any, lead: Lead, decision: Decision, router: Policy, before: PoolState
 ) -> tuple[bool, Drop | None]:
     """(whether ``step`` could be re-checked for ``rep``, the drop it finds or None)."""
     ctx = RouteContext(
@@ -254,7 +254,7 @@ def _recheck(
     return False, None
 
 
-def _combinator_of(router: Router, path: str) -> tuple[Combinator, str] | None:
+def _combinator_of(router: Policy, path: str) -> tuple[Combinator, str] | None:
     """The combinator that recorded the step at ``path`` itself, and the path's suffix below it.
 
     ``None`` when the step is a strategy's own (a filter at its path).

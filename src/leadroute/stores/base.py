@@ -174,7 +174,7 @@ def merge_result(
     if not existing:
         return routed
     result = build(RoutingResult, assignments=tuple(out), state=routed.state, audit=routed.audit)
-    result._bind(routed._router, routed._before, routed._drop_counts)  # type: ignore[arg-type]
+    result._bind(routed._policy, routed._before, routed._drop_counts)  # type: ignore[arg-type]
     return result
 
 

@@ -708,7 +708,7 @@ def as_scorecard(value: Any, owner: str) -> Scorecard | None:
     """
     if value is None or isinstance(value, Scorecard):
         return value
-    from leadroute.config import parse_route
+    from leadroute.strategies.codec import parse_route
 
     try:
         card = parse_route(value, "scorecard")

@@ -1,0 +1,43 @@
+"""The routing engine: the roster index, the ledger, the pipeline and the recorder.
+
+Layered under :mod:`leadroute.lifecycle` and the :class:`~leadroute.Router`
+façade, over :mod:`leadroute.policy`:
+
+* :mod:`leadroute.engine.index` -- the roster index and shared candidate lists;
+* :mod:`leadroute.engine.ledger` -- the working copy of the pool data a call reads and writes;
+* :mod:`leadroute.engine.recorder` -- the audit records (and the lab's tallies);
+* :mod:`leadroute.engine.pipeline` -- the rule loop and the route interpreter.
+
+The names below are the engine's API for the layers above it; everything else
+is internal.
+
+.. versionadded:: 0.2.0
+"""
+
+from __future__ import annotations
+
+from leadroute.engine.ledger import MemoryLedger
+from leadroute.engine.pipeline import (
+    PROGRESS_EVERY,
+    Engine,
+    HasEngine,
+    Replayed,
+    Run,
+    check_inputs,
+    order_key,
+    pick_outcome,
+)
+from leadroute.engine.recorder import decision_id
+
+__all__ = [
+    "PROGRESS_EVERY",
+    "Engine",
+    "HasEngine",
+    "MemoryLedger",
+    "Replayed",
+    "Run",
+    "check_inputs",
+    "decision_id",
+    "order_key",
+    "pick_outcome",
+]
