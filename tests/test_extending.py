@@ -471,3 +471,59 @@ def test_index_is_keyed_by_identity_not_repr() -> None:
     )
     state = PoolState(reps=(Rep(id="ra", team="a"), Rep(id="rb", team="b")))
     assert router.assign(state, [lead()]).assignments[0].rep_id == "rb"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Broken(Combinator):
+    """A combinator that misuses the runner in the way ``how`` names."""
+
+    inner: Strategy
+    how: str = "return"
+
+    def parts(self) -> tuple[tuple[str, Strategy], ...]:
+        return ((".inner", self.inner),)
+
+    def route(self, lead: Lead, candidates: list[Rep], ctx: RouteContext, run: Runner) -> Routed:
+        if self.how == "child":
+            return run.child(3, candidates)
+        if self.how == "record":
+            run.record(kind="verdict", candidates_in=len(candidates))  # type: ignore[arg-type]
+        return "nobody"  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(
+    ("how", "text"),
+    [
+        ("return", "route returned 'nobody'"),
+        ("child", r"run.child\(3\): it has 1 parts"),
+        ("record", "run.record: kind 'verdict'"),
+    ],
+)
+def test_misbehaving_combinator_fails_naming_its_path(how: str, text: str) -> None:
+    """A user combinator that breaks the contract fails with a StrategyError naming it and its path."""
+    router = Router(rules=[Rule(id="r", route=Broken(RoundRobin(), how))])
+    with pytest.raises(StrategyError, match=rf"Broken\(.*\) at r:route: .*{text}"):
+        router.assign(PoolState(reps=reps(1)), [lead()])
+
+
+def test_bad_figure_error_names_the_rule_path() -> None:
+    """The engine adds the strategy's path in the policy to a bad-figure error."""
+    router = Router(rules=[Rule(id="r", route=Figures("set") >> RoundRobin())])
+    with pytest.raises(StrategyError, match=r"^Figures\(figure='set'\) at r:route\[0\]: "):
+        router.assign(PoolState(reps=reps(1)), [lead()])
+
+
+def test_engine_names_no_builtin_combinator() -> None:
+    """The engine, router, results, lifecycle and lab never name Chain, Fallback or ValueTier."""
+    src = Path(__file__).resolve().parent.parent / "src" / "leadroute"
+    if not src.exists():
+        pytest.skip("needs the source tree")
+    files = [*sorted((src / "engine").glob("*.py"))] + [
+        src / f"{name}.py" for name in ("router", "result", "lifecycle", "lab")
+    ]
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        for name in ("Chain", "Fallback", "ValueTier"):
+            assert f"isinstance(node, {name})" not in text, path
+            assert f"import {name}" not in text, (path, name)
+            assert f" {name}," not in text, (path, name)

@@ -141,15 +141,9 @@ def state_needs(router: Router) -> Literal["", "history", "pool"]:
     found: Literal["", "history", "pool"] | None = getattr(router, "_store_needs", None)
     if found is None:
         nodes = [node for _rid, route in router._routes() for node in walk(route)]
-        if any(
-            type(n).__name__ in FULL_STATE_STRATEGIES or getattr(n, "reads_pool_state", False)
-            for n in nodes
-        ):
+        if any(type(n).__name__ in FULL_STATE_STRATEGIES or n.reads_pool_state for n in nodes):
             found = "pool"
-        elif any(
-            type(n).__name__ in HISTORY_STRATEGIES or getattr(n, "reads_history", False)
-            for n in nodes
-        ):
+        elif any(type(n).__name__ in HISTORY_STRATEGIES or n.reads_history for n in nodes):
             found = "history"
         else:
             found = ""
