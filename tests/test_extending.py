@@ -527,3 +527,28 @@ def test_engine_names_no_builtin_combinator() -> None:
             assert f"isinstance(node, {name})" not in text, path
             assert f"import {name}" not in text, (path, name)
             assert f" {name}," not in text, (path, name)
+
+
+def big(lead: Lead) -> bool:
+    return (lead.value or 0) > 100
+
+
+def small(lead: Lead) -> bool:
+    return (lead.value or 0) <= 100
+
+
+def test_function_conditions_differ_in_revision() -> None:
+    """Two rules differing only in their (named) condition function have different revisions."""
+    a = Router(rules=[Rule(id="r", when=big, route=RoundRobin())])
+    b = Router(rules=[Rule(id="r", when=small, route=RoundRobin())])
+    assert a.policy_revision != b.policy_revision
+
+
+def test_factor_table_is_a_frozen_copy() -> None:
+    """A scorecard factor's table is copied: changing the caller's dict changes nothing."""
+    from leadroute.strategies import Factor
+
+    table = {"A": 100.0}
+    factor = Factor("attributes.grade", 1, table=table)
+    table["A"] = 0.0
+    assert factor.table == {"A": 100.0}

@@ -11,6 +11,7 @@ rules and the default route, validated once, with its data form
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -32,6 +33,7 @@ from leadroute.strategies.base import (
     Selector,
     Strategy,
     as_strategy,
+    canonical,
     is_complete,
     route_identity,
     walk,
@@ -365,7 +367,7 @@ class Policy:
             "rules": [
                 {
                     "id": r.id,
-                    "when": None if r.when is None else _loose(r.when),
+                    "when": None if r.when is None else _when_identity(r.when, f"rules[{i}].when"),
                     "route": _route_identity(r.route, f"rules[{i}].route"),
                     "on_empty": r.on_empty,
                 }
@@ -461,11 +463,19 @@ def _rule(raw: Any, path: str, registry: Mapping[str, type]) -> Rule:
         raise ConfigError(str(exc), path=f"{path}.route") from None
 
 
-def _loose(cond: Condition) -> Any:
-    try:
-        return cond.to_config()
-    except Exception:
-        return repr(cond)
+def _when_identity(cond: Condition, where: str) -> Any:
+    """A rule condition's identity: class and parameters, functions by their stable name.
+
+    A condition holding a function without a stable name (a lambda) keeps its
+    config form (the function's bare name), as rule conditions always allowed
+    lambdas.
+    """
+    if dataclasses.is_dataclass(cond):
+        try:
+            return canonical(cond, where)
+        except StrategyError:
+            pass
+    return cond.to_config()
 
 
 def index_paths(node: Strategy, path: str, out: dict[str, Strategy]) -> None:

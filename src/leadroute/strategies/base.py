@@ -71,6 +71,7 @@ __all__ = [
     "Selector",
     "Strategy",
     "as_strategy",
+    "canonical",
     "function_name",
     "qualified_name",
 ]
@@ -912,6 +913,16 @@ def walk(route: Strategy) -> Iterable[Strategy]:
     yield route
     for child in route.children():
         yield from walk(child)
+
+
+def canonical(value: Any, where: str) -> Any:
+    """The canonical data form of any parameter value (a condition, a band, a function...).
+
+    Errors are :class:`StrategyError` naming ``where``.
+
+    .. versionadded:: 0.2.0
+    """
+    return _canon(value, where)
 
 
 def route_identity(route: Strategy, where: str) -> dict[str, Any]:
