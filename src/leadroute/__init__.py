@@ -46,6 +46,7 @@ from leadroute.lab import (
 from leadroute.lifecycle import ReclaimPolicy, ReclaimWarning
 from leadroute.models import Capacity, Lead, Rep, TimeWindow
 from leadroute.ownership import OwnershipPolicy, TransferResult, transfer_accounts
+from leadroute.policy import Policy
 from leadroute.result import Assignment, RoutingResult
 from leadroute.router import Router
 from leadroute.rules import Rule
@@ -97,6 +98,7 @@ __all__ = [
     "OpenLead",
     "OwnershipChange",
     "OwnershipPolicy",
+    "Policy",
     "PoolState",
     "PooledLead",
     "Predicate",

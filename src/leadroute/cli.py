@@ -26,14 +26,19 @@ from typing import IO, TypeVar
 
 from pydantic import BaseModel
 
-from leadroute import files
+from leadroute import __version__, demo, files
 from leadroute.audit import Decision
 from leadroute.exceptions import ConfigError, FileFormatError, InputError, LeadrouteError
+from leadroute.lab import HistoricalOutcome, compare, simulate, write_html
+from leadroute.lifecycle import ReclaimPolicy
+from leadroute.limits import as_duration
 from leadroute.models import Lead
 from leadroute.progress import terminal_progress
 from leadroute.result import RoutingResult, explain_rep
 from leadroute.router import Router
+from leadroute.schema import schema_json, schema_path
 from leadroute.state import PoolState
+from leadroute.stores import cli as store_cli
 
 __all__ = ["main"]
 
@@ -190,10 +195,8 @@ def _state_or_store(args: argparse.Namespace) -> bool:
 
 def cmd_route(args: argparse.Namespace, out: IO[str]) -> int:
     if _state_or_store(args):
-        from leadroute.stores.cli import route
-
         now = _parse_now(args.now)
-        return route(args, load_router(args.rules), read_jsonl(args.leads, Lead), now, out)
+        return store_cli.route(args, load_router(args.rules), read_jsonl(args.leads, Lead), now, out)
     _check_paths(
         [args.state, args.rules, args.leads],
         {"--next-state": args.next_state, "--audit": args.audit, "--assignments": args.assignments},
@@ -252,9 +255,7 @@ def _find_lead(args: argparse.Namespace, lead_id: str) -> Lead | None:
 
 def cmd_explain(args: argparse.Namespace, out: IO[str]) -> int:
     if args.store:
-        from leadroute.stores.cli import explain
-
-        return explain(args, out)
+        return store_cli.explain(args, out)
     if not args.audit:
         msg = "give --audit FILE or --store URL"
         raise LeadrouteError(msg)
@@ -302,8 +303,6 @@ def cmd_explain(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def cmd_reclaim(args: argparse.Namespace, out: IO[str]) -> int:
-    from leadroute.lifecycle import ReclaimPolicy
-
     on_store = _state_or_store(args)
     if not on_store:
         _check_paths(
@@ -326,13 +325,9 @@ def cmd_reclaim(args: argparse.Namespace, out: IO[str]) -> int:
         raise LeadrouteError(str(exc).splitlines()[0]) from None
     router = load_router(args.rules) if args.rules else Router()
     if on_store:
-        from leadroute.stores.cli import reclaim
-
-        return reclaim(args, router, policy, out)
+        return store_cli.reclaim(args, router, policy, out)
     state = read_json(args.state, PoolState)
     if args.warn is not None:
-        from leadroute.strategies.availability import as_duration
-
         try:
             horizon = as_duration(args.warn, "warn", "--warn")
         except ValueError as exc:
@@ -351,9 +346,6 @@ def cmd_reclaim(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace, out: IO[str]) -> int:
-    from leadroute.lab import HistoricalOutcome, compare, simulate, write_html
-    from leadroute.strategies.availability import as_duration
-
     if len(args.rules) > 2:
         msg = "give one or two --rules files"
         raise LeadrouteError(msg)
@@ -408,8 +400,6 @@ def cmd_simulate(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
-    from leadroute import demo
-
     if args.files is not None:
         return _save_demo(args.files, args.leads, out)
     state = demo.sample_state()
@@ -425,8 +415,6 @@ def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def _save_demo(folder: str, count: int, out: IO[str]) -> int:
-
-    from leadroute import demo
 
     where = Path(folder)
     if not where.is_dir():
@@ -528,8 +516,6 @@ def _examples(audit: Sequence[Decision]) -> list[Decision]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``leadroute`` command."""
-    from leadroute import __version__
-
     parser = argparse.ArgumentParser(
         prog="leadroute",
         description="Deterministic, explainable sales-lead routing. "
@@ -623,9 +609,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_simulate)
 
-    from leadroute.stores.cli import add_report_parser
-
-    add_report_parser(sub)
+    store_cli.add_report_parser(sub)
 
     p = sub.add_parser("demo", help="route built-in sample leads and print a summary")
     p.add_argument("--leads", type=int, default=300, help="how many sample leads (default 300)")
@@ -644,8 +628,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_schema(args: argparse.Namespace, out: IO[str]) -> int:
     """``leadroute schema``: the rules-file JSON Schema (or ``--path`` of the shipped copy)."""
-    from leadroute.schema import schema_json, schema_path
-
     out.write(f"{schema_path()}\n" if args.path else schema_json())
     return 0
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from leadroute.accounts import default_match
 from leadroute.state import period_count
+from leadroute.worktime import available_days
 
 if TYPE_CHECKING:
     from leadroute.accounts import AccountMatch, AccountMatcher
@@ -92,10 +93,10 @@ class RouteContext:
         *,
         state: PoolState,
         seed: int,
-        open_counts: dict[str, int],
-        days: dict[str, dict[str, int]],
-        rotations: dict[str, RotationMemory],
-        owners: dict[str, str],
+        open_counts: Mapping[str, int],
+        days: Mapping[str, Mapping[str, int]],
+        rotations: Mapping[str, RotationMemory],
+        owners: Mapping[str, str],
         order: Mapping[str, int],
         accounts: AccountMatcher | None = None,
     ) -> None:
@@ -185,8 +186,6 @@ class RouteContext:
 
     def available_days(self, rep: Rep, period_days: int | None = None) -> int:
         """Days of the rep's rolling period (ending today, local) on which the rep could work."""
-        from leadroute.worktime import available_days
-
         span = period_days or rep.capacity.period_days
         today = self.local_date(rep)
         key = ("available_days", rep.id, today, span)
@@ -252,13 +251,6 @@ class RouteContext:
         self._new_names.setdefault(match.key, match.text)
 
     # -- rotation --------------------------------------------------------------------
-    def _memory(self) -> RotationMemory:
-        mem = self._rotations.get(self.path)
-        if mem is None:
-            mem = RotationMemory(0, {}, {})
-            self._rotations[self.path] = mem
-        return mem
-
     @property
     def turn(self) -> int:
         """Picks made so far by the selector at :attr:`path`."""

@@ -304,7 +304,7 @@ def simulate(
             retried = 0
             if retry_pool and _waiting(state):
                 retry = [p.lead for p in state.pool.values() if p.reason == "no_eligible_rep"]
-                state, rows, drops, rep_hits = router._replay(state, retry, now=clock)
+                state, rows, drops, rep_hits = router.engine.replay(state, retry, now=clock)
                 retried = sum(1 for r in rows if r[1] is not None)
                 _tally(rows, drops, counts, caps, waits, final, lead_of)
                 rep_caps.update(rep_hits)
@@ -314,7 +314,7 @@ def simulate(
                 batch.append(stream[i])
                 i += 1
             if batch:
-                state, rows, drops, rep_hits = router._replay(state, batch)
+                state, rows, drops, rep_hits = router.engine.replay(state, batch)
                 _tally(rows, drops, counts, caps, waits, final, lead_of)
                 rep_caps.update(rep_hits)
                 closer.opened(rows)

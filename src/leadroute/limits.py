@@ -22,7 +22,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, Field, TypeAdapter, ValidationError
+
+from leadroute.exceptions import StrategyError
 
 __all__ = [
     "FUTURE_TOLERANCE",
@@ -219,3 +221,26 @@ def _locate(value: Any, name: str, max_depth: int) -> None:
                 msg = f"{where}: more than {MAX_ITEMS} items"
                 raise ValueError(msg)
             stack.extend((v, f"{where}[{i}]", depth + 1) for i, v in enumerate(node))
+
+
+#: Reads a duration: a timedelta, seconds, or ISO 8601 (``PT2H``).
+DURATION: TypeAdapter[timedelta] = TypeAdapter(timedelta)
+
+
+def as_duration(value: Any, name: str, owner: str) -> timedelta | None:
+    """``value`` as a non-negative timedelta (a timedelta, seconds, or ISO 8601 ``PT2H``).
+
+    Moved here from :mod:`leadroute.strategies.availability` (which re-exports it).
+    """
+    if value is None or isinstance(value, timedelta):
+        out = value
+    else:
+        try:
+            out = DURATION.validate_python(value)
+        except ValidationError:
+            msg = f"{owner}({name}={short_repr(value)}): a duration (timedelta, seconds or ISO 8601 like 'PT2H')"
+            raise StrategyError(msg, field=name) from None
+    if out is not None and out < timedelta(0):
+        msg = f"{owner}({name}={value!r}): must not be negative"
+        raise StrategyError(msg, field=name)
+    return out

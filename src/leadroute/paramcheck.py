@@ -20,6 +20,7 @@ True
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import math
 import re
@@ -49,26 +50,17 @@ def _resolve(cls: type) -> dict[str, Any]:
     """Resolved annotations of ``cls``'s init fields (unresolvable ones left out)."""
     if not dataclasses.is_dataclass(cls):
         return {}
-    from leadroute.conditions import Condition
-    from leadroute.context import RouteContext
-    from leadroute.models import Lead, Rep
-    from leadroute.strategies.base import Strategy
-    from leadroute.strategies.scoring import Factor
-    from leadroute.strategies.tiers import Band
-
-    names = {
-        "Lead": Lead,
-        "Rep": Rep,
-        "RouteContext": RouteContext,
-        "Strategy": Strategy,
-        "Condition": Condition,
-        "Factor": Factor,
-        "Band": Band,
-    }
-    module = sys.modules.get(cls.__module__)
-    glob = dict(vars(module)) if module is not None else {}
-    for k, v in names.items():
-        glob.setdefault(k, v)
+    # the globals of the modules of cls and its bases: a name a strategy module imports only
+    # for type checkers (``Lead``, ``Strategy``) is found where a base class imports it,
+    # and one found nowhere stands for Any (no check), so nothing here imports upwards
+    names = _Names()
+    for klass in reversed(cls.__mro__):
+        module = sys.modules.get(klass.__module__)
+        if module is not None:
+            names.update(vars(module))
+    own = sys.modules.get(cls.__module__)
+    if own is not None:
+        names.update(vars(own))
     out: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         if not f.init:
@@ -76,7 +68,7 @@ def _resolve(cls: type) -> dict[str, Any]:
         tp: Any = f.type
         if isinstance(tp, str):
             try:
-                tp = eval(tp, glob)
+                tp = eval(tp, {"__builtins__": builtins}, names)
             except Exception:  # an annotation we cannot resolve is not checked
                 continue
         out[f.name] = tp
@@ -274,6 +266,15 @@ def check_params(obj: Any) -> tuple[str, str] | None:
 
 
 def _is_strategy(obj: Any) -> bool:
-    from leadroute.strategies.base import Strategy
+    """Whether ``obj`` is a strategy (known by its base class: strategies sit above this module)."""
+    return any(
+        c.__name__ == "Strategy" and c.__module__ == "leadroute.strategies.base"
+        for c in type(obj).__mro__
+    )
 
-    return isinstance(obj, Strategy)
+
+class _Names(dict[str, Any]):
+    """The names an annotation is evaluated with: a name found nowhere is ``Any``."""
+
+    def __missing__(self, key: str) -> Any:
+        return getattr(builtins, key, Any)

@@ -27,6 +27,7 @@ from leadroute.hashing import stable_digest
 from leadroute.limits import MAX_ID_LENGTH, MAX_INT, check_json, short_repr
 from leadroute.models import FrozenModel, Lead, error_path
 from leadroute.paramcheck import check_params
+from leadroute.schema import rules_schema
 from leadroute.strategies.base import (
     Chain,
     Combinator,
@@ -125,8 +126,6 @@ class Rule(FrozenModel):
 
         .. versionadded:: 0.2.0
         """
-        from leadroute.schema import rules_schema
-
         full = rules_schema()
         return {
             "$schema": full["$schema"],

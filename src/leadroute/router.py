@@ -228,10 +228,7 @@ class Router:
         The same routing as :meth:`assign` (same order, same state), without
         building the audit records.
         """
-        leads = _as_batch(leads)
-        # the lab's states hold historical closes of leads it still routes (learned history)
-        check_inputs(self.policy, state, leads, now, closed=False)
-        return self.engine.replay(state, leads, now)
+        return self.engine.replay(state, _as_batch(leads), now)
 
     def reclaim(
         self,

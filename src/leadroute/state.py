@@ -8,10 +8,11 @@ round-trips through JSON exactly, so a CRM can store it anywhere.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     ConfigDict,
@@ -40,14 +41,15 @@ from leadroute.limits import (
     Instant,
     Number,
     Text,
+    as_duration,
     check_datetime,
     short_repr,
 )
 from leadroute.models import FrozenModel, Lead, Rep
+from leadroute.normalize import account_key_of
 
 if TYPE_CHECKING:
     from leadroute.accounts import AccountMatcher
-    from leadroute.ownership import OwnershipPolicy
 
 __all__ = [
     "ClosedLead",
@@ -114,7 +116,7 @@ class RepLoad(FrozenModel):
 _LOAD_SET = {"open", "days"}
 
 
-def period_count(days: dict[str, int], today: date, period_days: int) -> int:
+def period_count(days: Mapping[str, int], today: date, period_days: int) -> int:
     """Sum of the day counts in the ``period_days`` local days ending with ``today``."""
     first = (today - timedelta(days=period_days - 1)).isoformat()
     last = today.isoformat()
@@ -428,11 +430,20 @@ class PoolState(FrozenModel):
 
         .. versionadded:: 0.2.0
         """
-        from leadroute.ownership import transfer_accounts
-
-        return transfer_accounts(
-            self, from_rep, to, at=at, by=by, note=note, force=force, protection=protection
-        ).state
+        protect, accounts, moving = prepare_transfer(
+            self, from_rep, at=at, by=by, note=note, leads="accounts", force=force,
+            protection=protection,
+        )  # fmt: skip
+        if not isinstance(to, str):
+            msg = (
+                f"transfer_accounts: to={short_repr(to)} is not a rep id "
+                "(Router.transfer_accounts routes the leads through rules)"
+            )
+            raise InputError(msg, field="to")
+        return transfer_to_rep(
+            self, from_rep, to, accounts, moving,
+            at=at, by=by, note=note, force=force, protection=protect,
+        )[0]  # fmt: skip
 
     def replace(self, **changes: object) -> PoolState:
         """A validated copy with ``changes`` applied (``model_copy`` would skip validation)."""
@@ -598,8 +609,6 @@ def assign_manually(
     the router's :class:`~leadroute.accounts.AccountMatcher` (pass
     ``router.accounts``) so the owner is recorded under the same key.
     """
-    from leadroute.normalize import account_key_of
-
     if not isinstance(lead, Lead):
         msg = f"assign_manually: expected a Lead, got {type(lead).__name__}"
         raise InputError(msg, field="lead")
@@ -652,8 +661,6 @@ def assign_manually(
     owners = dict(state.owners)
     history = state.account_history
     if ownership is not None and current is not None:
-        from leadroute.ownership import change_owner
-
         history = dict(history)
         change, _fact = change_owner(
             owners, history, account=account, losing=current.rep_id,
@@ -690,3 +697,282 @@ def assign_manually(
         revision=state.revision + 1,
         **extra,
     )
+
+# -- account ownership (moved from leadroute.ownership, which re-exports the public names) --
+
+
+OwnershipAction = Literal["transfer", "keep", "release"]
+_ACTIONS = ("transfer", "keep", "release")
+
+
+@dataclass(frozen=True, slots=True)
+class OwnershipPolicy:
+    """What happens to an account when its lead moves.
+
+    Args:
+        on_sla: on an SLA reassignment (``Router.reclaim``).
+        on_recycle: on a recycle to the pool (stale or worked-not-converted);
+            ``transfer`` follows a lead rerouted to a nurture route.
+        on_manual: on :meth:`PoolState.assign_manually` of an open lead.
+        protection: a new owner keeps the account this long against
+            automatic moves (a ``timedelta``, seconds or ISO 8601 ``P30D``).
+
+    .. versionadded:: 0.2.0
+    """
+
+    on_sla: OwnershipAction = "transfer"
+    on_recycle: OwnershipAction = "release"
+    on_manual: OwnershipAction = "transfer"
+    protection: timedelta = timedelta(0)
+
+    def __post_init__(self) -> None:
+        for name in ("on_sla", "on_recycle", "on_manual"):
+            value = getattr(self, name)
+            if value not in _ACTIONS:
+                msg = f"OwnershipPolicy({name}={value!r}): use 'transfer', 'keep' or 'release'"
+                raise InputError(msg, field=name)
+        protection = as_duration(self.protection, "protection", "OwnershipPolicy")
+        object.__setattr__(self, "protection", protection or timedelta(0))
+
+    def action(self, cause: OwnershipCause) -> OwnershipAction:
+        """The action for a move of kind ``cause``."""
+        if cause == "sla":
+            return self.on_sla
+        if cause in ("recycle", "unconverted"):
+            return self.on_recycle
+        return self.on_manual
+
+
+def protected_until(
+    history: Mapping[str, tuple[OwnershipChange, ...]], account: str
+) -> datetime | None:
+    """When the current owner's protection of ``account`` ends (``None`` if it has none)."""
+    changes = history.get(account)
+    if not changes:
+        return None
+    return changes[-1].protected_until
+
+
+def change_owner(
+    owners: dict[str, str],
+    history: dict[str, tuple[OwnershipChange, ...]],
+    *,
+    account: str | None,
+    losing: str,
+    action: OwnershipAction,
+    to: str | None,
+    at: datetime,
+    cause: OwnershipCause,
+    lead_id: str | None = None,
+    by: str | None = None,
+    note: str | None = None,
+    protection: timedelta = timedelta(0),
+    respect_protection: bool = True,
+) -> tuple[OwnershipChange | None, dict[str, Any]]:
+    """Apply ``action`` to ``account`` (in place) when ``losing`` owns it.
+
+    Returns the change made (``None`` if the owner stayed) and the audit
+    fact describing what happened and why.
+
+    .. versionadded:: 0.2.0
+    """
+    fact: dict[str, Any] = {"account": account, "policy": action, "cause": cause}
+    if account is None:
+        fact["result"] = "unchanged"
+        fact["why"] = "the lead has no account key"
+        return None, fact
+    current = owners.get(account)
+    fact["owner"] = current
+    if current != losing:
+        fact["result"] = "unchanged"
+        fact["why"] = (
+            f"account {account!r} is not owned by {losing}"
+            if current is None
+            else f"account {account!r} is owned by {current}, not by {losing}"
+        )
+        return None, fact
+    if action == "keep":
+        fact["result"] = "kept"
+        fact["why"] = f"{current} keeps account {account!r} (policy: keep)"
+        return None, fact
+    until = protected_until(history, account)
+    if respect_protection and until is not None and at < until:
+        fact["result"] = "kept"
+        fact["why"] = f"{current} keeps account {account!r}: protected until {until.isoformat()}"
+        return None, fact
+    new = to if action == "transfer" else None
+    if new == current:
+        fact["result"] = "unchanged"
+        fact["why"] = f"{current} already owns account {account!r}"
+        return None, fact
+    if new is None:
+        del owners[account]
+        fact["result"] = "released"
+        fact["why"] = f"account {account!r} released by {current} ({cause}, policy {action})"
+    else:
+        owners[account] = new
+        fact["result"] = "transferred"
+        fact["why"] = f"account {account!r} moved from {current} to {new} ({cause})"
+    fact["to"] = new
+    change = OwnershipChange(
+        account=account,
+        from_rep=current,
+        to_rep=new,
+        at=at,
+        cause=cause,
+        lead_id=lead_id,
+        by=by,
+        note=note,
+        protected_until=at + protection if new is not None and protection else None,
+    )
+    if change.protected_until is not None:
+        fact["protected_until"] = change.protected_until.isoformat()
+    history[account] = (*history.get(account, ()), change)
+    return change, fact
+
+
+#: Longest protection period a transfer accepts (about 100 years).
+_LONGEST = timedelta(days=36_600)
+
+
+def _check(state: PoolState, from_rep: str, at: datetime, by: str, leads: str) -> None:
+    if not isinstance(state, PoolState):
+        msg = f"state: expected a PoolState, got {type(state).__name__}"
+        raise InputError(msg, field="state")
+    try:
+        check_datetime(at, "at")
+    except ValueError as exc:
+        raise InputError(str(exc), field="at") from None
+    state.rep(from_rep)
+    if not by or not isinstance(by, str):
+        msg = "transfer_accounts: say who transferred the accounts (by=..., a text)"
+        raise InputError(msg, rep_ids=[from_rep], field="by")
+    if not isinstance(leads, str) or leads not in ("accounts", "all", "none"):
+        msg = f"transfer_accounts(leads={short_repr(leads)}): use 'accounts', 'all' or 'none'"
+        raise InputError(msg, field="leads")
+
+
+def _moving(state: PoolState, from_rep: str, accounts: set[str], leads: str) -> list[OpenLead]:
+    out = [
+        rec
+        for rec in state.open_leads.values()
+        if rec.rep_id == from_rep
+        and (leads == "all" or (leads == "accounts" and rec.account_key in accounts))
+    ]
+    out.sort(key=lambda r: (r.assigned_at, r.lead.id))
+    return out
+
+
+def prepare_transfer(
+    state: PoolState,
+    from_rep: str,
+    *,
+    at: datetime,
+    by: str,
+    note: str | None,
+    leads: str,
+    force: bool,
+    protection: timedelta,
+) -> tuple[timedelta, list[str], list[OpenLead]]:
+    """Check a transfer's arguments; its protection period, ``from_rep``'s accounts and the
+    open leads that move (see :func:`leadroute.ownership.transfer_accounts`).
+
+    .. versionadded:: 0.2.0
+    """
+    _check(state, from_rep, at, by, leads)
+    protect = as_duration(protection, "protection", "transfer_accounts") or timedelta(0)
+    if protect > _LONGEST:
+        msg = f"transfer_accounts(protection={protect!r}): at most {_LONGEST.days} days"
+        raise InputError(msg, field="protection")
+    if note is not None and not isinstance(note, str):
+        msg = f"transfer_accounts: note {short_repr(note)} is not a text"
+        raise InputError(msg, field="note")
+    if not isinstance(force, bool):
+        msg = f"transfer_accounts: force={short_repr(force)} is not true or false"
+        raise InputError(msg, field="force")
+    accounts = sorted(k for k, v in state.owners.items() if v == from_rep)
+    return protect, accounts, _moving(state, from_rep, set(accounts), leads)
+
+
+def transfer_to_rep(
+    state: PoolState,
+    from_rep: str,
+    to: str,
+    accounts: list[str],
+    moving: list[OpenLead],
+    *,
+    at: datetime,
+    by: str,
+    note: str | None,
+    force: bool,
+    protection: timedelta,
+) -> tuple[PoolState, tuple[OwnershipChange, ...], dict[str, dict[str, Any]]]:
+    """Move ``accounts`` and the ``moving`` leads (see :func:`prepare_transfer`) to rep ``to``.
+
+    The next state, the ownership changes made, and the audit fact per account.
+    Raises :class:`~leadroute.exceptions.CapacityExceededError` when ``to``'s
+    caps cannot hold the leads (unless ``force``).
+
+    .. versionadded:: 0.2.0
+    """
+    rep = state.rep(to)
+    if to == from_rep:
+        msg = f"transfer_accounts: {from_rep!r} cannot transfer to themself"
+        raise InputError(msg, rep_ids=[to], field="to")
+    n = len(moving)
+    load = state.loads.get(to, ZERO_LOAD)
+    today = rep.local_time(at).date()
+    cap = rep.capacity
+    problems = []
+    if n and cap.max_open is not None and load.open + n > cap.max_open:
+        problems.append(f"open {load.open} + {n} > {cap.max_open}")
+    if n and cap.max_per_day is not None and load.assigned_on(today) + n > cap.max_per_day:
+        problems.append(f"assigned today {load.assigned_on(today)} + {n} > {cap.max_per_day}")
+    period = load.assigned_in_period(today, cap.period_days)
+    if n and cap.max_per_period is not None and period + n > cap.max_per_period:
+        problems.append(f"assigned {period} + {n} > {cap.max_per_period} in {cap.period_days} days")
+    if problems and not force:
+        msg = (
+            f"rep {to!r} cannot take {n} leads of {from_rep!r} ({'; '.join(problems)}); "
+            "pass force=True to transfer anyway"
+        )
+        raise CapacityExceededError(msg, lead_ids=[r.lead.id for r in moving], rep_ids=[to])
+    owners = dict(state.owners)
+    history = dict(state.account_history)
+    changes: list[OwnershipChange] = []
+    facts: dict[str, dict[str, Any]] = {}
+    for account in accounts:
+        change, fact = change_owner(
+            owners, history, account=account, losing=from_rep, action="transfer", to=to,
+            at=at, cause="transfer", by=by, note=note, protection=protection,
+            respect_protection=False,
+        )  # fmt: skip
+        if change is not None:
+            changes.append(change)
+        facts[account] = fact
+    open_leads = dict(state.open_leads)
+    loads = dict(state.loads)
+    if moving:
+        loads[from_rep] = state.loads.get(from_rep, ZERO_LOAD).release(n)
+        days = dict(load.days)
+        days[today.isoformat()] = days.get(today.isoformat(), 0) + n
+        loads[to] = RepLoad(open=load.open + n, days=dict(sorted(days.items())))
+    for rec in moving:
+        open_leads[rec.lead.id] = rec.model_copy(
+            update={
+                "rep_id": to,
+                "assigned_at": at,
+                "times_reassigned": rec.times_reassigned + 1,
+                "previous_reps": (*rec.previous_reps, from_rep),
+                "assigned_by": by,
+                "note": note,
+            }
+        )
+    new_state = state.replace(
+        owners=owners,
+        account_history=history,
+        open_leads=open_leads,
+        loads=loads,
+        revision=state.revision + 1,
+    )
+    return new_state, tuple(changes), facts

@@ -16,7 +16,7 @@ is internal.
 
 from __future__ import annotations
 
-from leadroute.engine.ledger import MemoryLedger
+from leadroute.engine.ledger import ChangeSet, Finished, Ledger, MemoryLedger, OwnerMap
 from leadroute.engine.pipeline import (
     PROGRESS_EVERY,
     Engine,
@@ -31,9 +31,13 @@ from leadroute.engine.recorder import decision_id
 
 __all__ = [
     "PROGRESS_EVERY",
+    "ChangeSet",
     "Engine",
+    "Finished",
     "HasEngine",
+    "Ledger",
     "MemoryLedger",
+    "OwnerMap",
     "Replayed",
     "Run",
     "check_inputs",

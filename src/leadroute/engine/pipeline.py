@@ -32,7 +32,7 @@ from leadroute.engine.index import (
     kind_of,
     merge,
 )
-from leadroute.engine.ledger import MemoryLedger
+from leadroute.engine.ledger import ChangeSet, Ledger, MemoryLedger
 from leadroute.engine.recorder import PLAIN_RATIONALE, Recorder, decision_id
 from leadroute.exceptions import (
     DuplicateLeadError,
@@ -115,9 +115,13 @@ class Engine:
             self._roster_cache = cache
         return cache
 
-    def run(self, state: PoolState, *, record: bool = True) -> Run:
-        """A working copy of ``state`` to route leads one by one (see :class:`Run`)."""
-        return Run(self, state, record=record)
+    def run(self, state: PoolState, *, record: bool = True, ledger: Ledger | None = None) -> Run:
+        """A working copy of ``state`` to route leads one by one (see :class:`Run`).
+
+        ``ledger`` is where the pool data is read and written (default: a
+        :class:`~leadroute.engine.ledger.MemoryLedger` over ``state``).
+        """
+        return Run(self, state, record=record, ledger=ledger)
 
     def assign(
         self,
@@ -164,11 +168,17 @@ class Engine:
         result._bind(policy, state, run.recorder.drop_counts)
         return result
 
-    def replay(self, state: PoolState, leads: Sequence[Lead], now: datetime | None) -> Replayed:
+    def replay(
+        self, state: PoolState, leads: Sequence[Lead], now: datetime | None = None
+    ) -> Replayed:
         """Bulk routing for the policy lab, without audit records (see :data:`Replayed`).
 
-        The same routing as :meth:`assign` (same order, same state).
+        The same routing as :meth:`assign` (same order, same state). The
+        inputs are checked as by ``assign``, except that leads closed in the
+        state may be routed again (the lab's states hold the historical closes
+        of the leads it routes, for learned strategies).
         """
+        check_inputs(self.policy, state, leads, now, closed=False)
         run = Run(self, state, record=False)
         ordered = sorted(leads, key=order_key)
         run.ctx.batch = tuple(ordered)
@@ -321,7 +331,13 @@ _Found = tuple[list[Rep], Pick | None]
 class Run:
     """The working state of one call (never escapes it): the ledger, the recorder, the context."""
 
-    def __init__(self, engine: Engine, state: PoolState, record: bool = True) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        state: PoolState,
+        record: bool = True,
+        ledger: Ledger | None = None,
+    ) -> None:
         policy = engine.policy
         self.record = record
         self.policy = policy
@@ -331,7 +347,11 @@ class Run:
         self.roster = cache.roster
         self.position = cache.position
         self.by_id = cache.by_id
-        self.ledger = ledger = MemoryLedger(state, cache.by_id)
+        if ledger is None:
+            ledger = MemoryLedger(state, cache.by_id)
+        self.ledger: Ledger = ledger
+        #: what the call wrote (set by :meth:`finish`)
+        self.changes: ChangeSet | None = None
         self.recorder = Recorder(record, engine.reprs)
         self.indexes = cache.indexes
         self.index_of = cache.index_of
@@ -466,8 +486,10 @@ class Run:
         return trials, steps, outcome, rep_id, rule_id, reason
 
     def finish(self, latest: datetime | None) -> PoolState:
-        """The next state (see :meth:`MemoryLedger.finish`)."""
-        return self.ledger.finish(latest)
+        """The next state (see :meth:`Ledger.finish`); the change set is kept in :attr:`changes`."""
+        done = self.ledger.finish(latest)
+        self.changes = done.changes
+        return done.state
 
     def _apply(
         self,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from leadroute.audit import Decision
 from leadroute.exceptions import InputError, LeadAlreadyClosedError, LeadrouteError
 from leadroute.fast import build
+from leadroute.lifecycle import warnings
 from leadroute.models import Lead, Rep
 from leadroute.result import Assignment, RoutingResult
 from leadroute.state import CloseOutcome, OpenLead, PoolState
@@ -140,7 +141,7 @@ def state_needs(router: Router) -> Literal["", "history", "pool"]:
     learned fit, or ``reads_history = True``) or nothing."""
     found: Literal["", "history", "pool"] | None = getattr(router, "_store_needs", None)
     if found is None:
-        nodes = [node for _rid, route in router._routes() for node in walk(route)]
+        nodes = [node for _rid, route in router.policy.routes() for node in walk(route)]
         if any(type(n).__name__ in FULL_STATE_STRATEGIES or n.reads_pool_state for n in nodes):
             found = "pool"
         elif any(type(n).__name__ in HISTORY_STRATEGIES or n.reads_history for n in nodes):
@@ -214,8 +215,6 @@ class Store(ABC):
         self, now: datetime, horizon: timedelta, policy: ReclaimPolicy
     ) -> list[ReclaimWarning]:
         """Open leads that :meth:`reclaim` would move by ``now + horizon`` (nothing changes)."""
-        from leadroute.lifecycle import warnings
-
         return warnings(self.snapshot(), now, horizon, policy)
 
     # -- lifecycle -------------------------------------------------------------------

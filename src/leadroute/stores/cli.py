@@ -11,9 +11,13 @@ from typing import IO
 
 from leadroute import files
 from leadroute.exceptions import LeadrouteError
+from leadroute.lab import write_html
+from leadroute.lifecycle import ReclaimPolicy
+from leadroute.limits import as_duration
 from leadroute.models import Lead
 from leadroute.router import Router
 from leadroute.stores import Store, open_store
+from leadroute.stores.report import live_report
 
 __all__ = ["cmd_report", "explain", "reclaim", "route"]
 
@@ -57,14 +61,10 @@ def route(
 
 def reclaim(args: argparse.Namespace, router: Router, policy: object, out: IO[str]) -> int:
     """``leadroute reclaim --store URL``: one sweep transaction; the moves as JSONL."""
-    from leadroute.lifecycle import ReclaimPolicy
-
     assert isinstance(policy, ReclaimPolicy)
     now = _when(args.now, "--now")
     assert now is not None
     if args.warn is not None:
-        from leadroute.strategies.availability import as_duration
-
         horizon = as_duration(args.warn, "warn", "--warn")
         assert horizon is not None
         with open_store(args.store) as store:
@@ -99,9 +99,6 @@ def explain(args: argparse.Namespace, out: IO[str]) -> int:
 
 def cmd_report(args: argparse.Namespace, out: IO[str]) -> int:
     """``leadroute report --store URL --since T [--until T] [--html out.html]``."""
-    from leadroute.lab import write_html
-    from leadroute.stores.report import live_report
-
     since = _when(args.since, "--since")
     assert since is not None
     until = _when(args.until, "--until")

@@ -27,6 +27,7 @@ from pydantic import model_validator
 
 from leadroute.fast import assemble, build
 from leadroute.lifecycle import reclaim as reclaim_state
+from leadroute.lifecycle import warnings
 from leadroute.models import Lead, Rep
 from leadroute.normalize import account_key_of
 from leadroute.result import RoutingResult
@@ -843,8 +844,6 @@ class SQLStore(Store):
     def reclaim_warnings(
         self, now: datetime, horizon: timedelta, policy: ReclaimPolicy
     ) -> list[ReclaimWarning]:
-        from leadroute.lifecycle import warnings
-
         aware(now, "now")
         with self._read():
             tx = _Tx(self._meta())

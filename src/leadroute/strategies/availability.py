@@ -10,11 +10,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import TypeAdapter, ValidationError
-
 from leadroute.audit import Drop
 from leadroute.exceptions import StrategyError
-from leadroute.limits import short_repr
+from leadroute.limits import as_duration as as_duration
 from leadroute.strategies.base import Filter, Pick, Selector
 from leadroute.worktime import next_work_start
 
@@ -23,25 +21,6 @@ if TYPE_CHECKING:
     from leadroute.models import Lead, Rep
 
 __all__ = ["Availability", "Ownership"]
-
-_DURATION: TypeAdapter[timedelta] = TypeAdapter(timedelta)
-
-
-def as_duration(value: Any, name: str, owner: str) -> timedelta | None:
-    """``value`` as a non-negative timedelta (a timedelta, seconds, or ISO 8601 ``PT2H``)."""
-    if value is None or isinstance(value, timedelta):
-        out = value
-    else:
-        try:
-            out = _DURATION.validate_python(value)
-        except ValidationError:
-            msg = f"{owner}({name}={short_repr(value)}): a duration (timedelta, seconds or ISO 8601 like 'PT2H')"
-            raise StrategyError(msg, field=name) from None
-    if out is not None and out < timedelta(0):
-        msg = f"{owner}({name}={value!r}): must not be negative"
-        raise StrategyError(msg, field=name)
-    return out
-
 
 @dataclass(frozen=True, slots=True, repr=False)
 class Availability(Filter):

@@ -26,10 +26,9 @@ from typing import Any
 
 from leadroute.conditions import Condition
 from leadroute.exceptions import ConfigError, StrategyError
-from leadroute.limits import MAX_DEPTH, check_json, short_repr
+from leadroute.limits import DURATION, MAX_DEPTH, check_json, short_repr
 from leadroute.paramcheck import check_params, param_problem
 from leadroute.strategies import BUILTIN
-from leadroute.strategies.availability import _DURATION
 from leadroute.strategies.base import Chain, Fallback, FunctionFilter, Strategy
 from leadroute.strategies.scoring import Factor
 from leadroute.strategies.tiers import Band
@@ -159,7 +158,7 @@ def _convert(value: Any, ftype: str, path: str, reg: Mapping[str, type]) -> Any:
         return tuple(_factor(v, f"{path}[{i}]") for i, v in enumerate(value))
     if "Band" in ftype and isinstance(value, list):
         return tuple(_band(v, f"{path}[{i}]", reg) for i, v in enumerate(value))
-    if "Strategy" in ftype and value is not None:
+    if ("Strategy" in ftype or "Scorecard" in ftype) and value is not None:
         return parse_route(value, path, reg)
     if "tuple" in ftype and isinstance(value, list):
         return tuple(value)
@@ -275,7 +274,7 @@ def _value_to_config(value: Any, strict: bool, where: str) -> Any:
     if isinstance(value, Mapping):
         return {str(k): _value_to_config(v, strict, where) for k, v in value.items()}
     if isinstance(value, timedelta):
-        return _DURATION.dump_python(value, mode="json")
+        return DURATION.dump_python(value, mode="json")
     if isinstance(value, Callable):  # type: ignore[arg-type]
         if strict:
             msg = f"{where}={value!r} is a Python function, which has no config form"

@@ -705,23 +705,22 @@ class Surge(Filter):
 
 
 def as_scorecard(value: Any, owner: str) -> Scorecard | None:
-    """``value`` as a :class:`Scorecard` (it, or its config form); ``None`` stays ``None``.
+    """``value`` as a :class:`Scorecard`; ``None`` stays ``None``.
+
+    A scorecard's config form is read where the route is
+    (:func:`leadroute.strategies.codec.parse_route`).
 
     .. versionadded:: 0.2.0
+    .. versionchanged:: 0.2.0
+       A config form is no longer read here (the codec reads it).
     """
     if value is None or isinstance(value, Scorecard):
         return value
-    from leadroute.strategies.codec import parse_route
-
-    try:
-        card = parse_route(value, "scorecard")
-    except ConfigError as exc:
-        msg = f"{owner}(scorecard=...): {exc}"
-        raise StrategyError(msg, field="scorecard") from None
-    if not isinstance(card, Scorecard):
-        msg = f"{owner}(scorecard={value!r}): a Scorecard"
-        raise StrategyError(msg, field="scorecard")
-    return card
+    msg = (
+        f"{owner}(scorecard={value!r}): a Scorecard "
+        "(its config form is read by leadroute.strategies.codec.parse_route)"
+    )
+    raise StrategyError(msg, field="scorecard")
 
 
 #: Live rep counters a ``Factor(source="rep")`` may read, besides rep fields,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from leadroute.exceptions import StrategyError
 from leadroute.hashing import unit_draw
-from leadroute.limits import MAX_WEIGHT, short_repr
+from leadroute.limits import MAX_WEIGHT, as_duration, short_repr
 from leadroute.models import lead_value
 from leadroute.strategies.base import Pick, Selector
 
@@ -385,15 +385,17 @@ class ManualReview(Selector):
         if not isinstance(self.by, str) or not self.by:
             msg = f"ManualReview(by={self.by!r}): a lead field name such as 'value' or 'score'"
             raise StrategyError(msg, field="by")
-        from leadroute.strategies.availability import as_duration
-        from leadroute.strategies.scoring import as_scorecard
-
         window = as_duration(self.window, "window", "ManualReview")
         if window is None or window <= timedelta(0):
             msg = f"ManualReview(window={self.window!r}): must be a positive duration"
             raise StrategyError(msg, field="window")
         object.__setattr__(self, "window", window)
-        object.__setattr__(self, "scorecard", as_scorecard(self.scorecard, "ManualReview"))
+        card = self.scorecard
+        # a Scorecard (the config form is parsed by leadroute.strategies.codec); checked by its
+        # method, as the scoring family sits above the selectors
+        if card is not None and not callable(getattr(card, "cached_score", None)):
+            msg = f"ManualReview(scorecard={short_repr(card)}): a Scorecard"
+            raise StrategyError(msg, field="scorecard")
 
     def _number(self, lead: Lead, ctx: RouteContext) -> float | None:
         if self.by == "score" and self.scorecard is not None:
