@@ -18,15 +18,161 @@ from __future__ import annotations
 import bisect
 import math
 import statistics
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from leadroute.hashing import unit_draw
 from leadroute.models import Lead, lead_value
 from leadroute.state import ClosedLead
 
-__all__ = ["FitEstimate", "FitModel", "PooledEstimate", "PooledFit"]
+__all__ = [
+    "FitCounts",
+    "FitEstimate",
+    "FitModel",
+    "FitStatistics",
+    "PooledEstimate",
+    "PooledFit",
+    "fit_statistics",
+]
+
+
+def fields_key(lead: Lead, fields: Sequence[str]) -> str:
+    """The values of ``fields`` of ``lead`` joined with ``|`` (a segment or a lead cell)."""
+    return "|".join(str(lead_value(lead, f)) for f in fields)
+
+
+@dataclass(frozen=True, slots=True)
+class FitCounts:
+    """Closed-lead aggregates a fit model is built from instead of the history itself.
+
+    A store keeps them up to date as leads close (see ``docs/stores.md``):
+    ``cells`` holds ``(rep id, segment, lead cell, wins, closed)`` for every
+    rep x ``segment_by`` segment x ``lead_by`` cell seen, in the order each
+    first appeared in the history; ``touch`` holds, per rep, the lower and the
+    upper middle of the hours from assignment to first activity over the rep's
+    closed leads (equal for an odd count). Their size follows the reps,
+    segments and cells, not the history.
+
+    .. versionadded:: 0.2.0
+    """
+
+    segment_by: tuple[str, ...]
+    lead_by: tuple[str, ...]
+    cells: tuple[tuple[str, str, str, int, int], ...] = ()
+    touch: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        history: Iterable[ClosedLead],
+        *,
+        segment_by: Sequence[str] = ("industry",),
+        lead_by: Sequence[str] = ("source",),
+    ) -> FitCounts:
+        """The aggregates of ``history`` (what a store keeps, computed at once).
+
+        >>> from datetime import datetime, timezone
+        >>> t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        >>> lead = Lead(id="c1", created_at=t, industry="retail")
+        >>> c = ClosedLead(lead=lead, rep_id="ann", assigned_at=t, closed_at=t, outcome="won")
+        >>> FitCounts.of([c]).cells
+        (('ann', 'retail', 'None', 1, 1),)
+        """
+        seg_by, cell_by = tuple(segment_by), tuple(lead_by)
+        rows: dict[tuple[str, str, str], list[int]] = {}
+        hours: dict[str, list[float]] = {}
+        for c in history:
+            key = (c.rep_id, fields_key(c.lead, seg_by), fields_key(c.lead, cell_by))
+            rec = rows.get(key)
+            if rec is None:
+                rec = rows[key] = [0, 0]
+            rec[0] += 1 if c.outcome == "won" else 0
+            rec[1] += 1
+            if c.first_activity_at is not None:
+                h = (c.first_activity_at - c.assigned_at).total_seconds() / 3600
+                hours.setdefault(c.rep_id, []).append(h)
+        touch: dict[str, tuple[float, float]] = {}
+        for rep_id, xs in hours.items():
+            xs.sort()
+            touch[rep_id] = (xs[(len(xs) - 1) // 2], xs[len(xs) // 2])
+        return cls(seg_by, cell_by, tuple((*k, w, n) for k, (w, n) in rows.items()), touch)
+
+    def clamped_median(self, rep_id: str) -> float | None:
+        """The rep's median first-touch hours with negative hours counted as 0."""
+        found = self.touch.get(rep_id)
+        if found is None:
+            return None
+        return (max(0.0, found[0]) + max(0.0, found[1])) / 2
+
+
+class FitStatistics:
+    """Fit models built from :class:`FitCounts` (a store's aggregates), each built once.
+
+    A store attaches one to the partial state it routes on; :class:`BestFit
+    <leadroute.strategies.BestFit>` then builds its model from it instead of
+    the state's ``history`` (which the store does not read). The models equal
+    those learned from the whole history.
+
+    .. versionadded:: 0.2.0
+    """
+
+    def __init__(self, counts: Mapping[tuple[tuple[str, ...], tuple[str, ...]], FitCounts]) -> None:
+        self.counts = dict(counts)
+        self._models: dict[tuple[Any, ...], Any] = {}
+
+    def _counts(self, segment_by: Sequence[str], lead_by: Sequence[str]) -> FitCounts:
+        found = self.counts.get((tuple(segment_by), tuple(lead_by)))
+        if found is None:
+            msg = f"no fit aggregates for segment_by={segment_by!r}, lead_by={lead_by!r}"
+            raise KeyError(msg)
+        return found
+
+    def fit_model(
+        self,
+        *,
+        segment_by: Sequence[str],
+        lead_by: Sequence[str],
+        prior_strength: float,
+        min_history: int,
+    ) -> FitModel:
+        """The :class:`FitModel` the whole history would give."""
+        key = ("segment", tuple(segment_by), tuple(lead_by), float(prior_strength), min_history)
+        model = self._models.get(key)
+        if model is None:
+            model = self._models[key] = FitModel.from_counts(
+                self._counts(segment_by, lead_by),
+                prior_strength=prior_strength,
+                min_history=min_history,
+            )
+        assert isinstance(model, FitModel)
+        return model
+
+    def pooled_fit(
+        self, *, segment_by: Sequence[str], lead_by: Sequence[str], prior_leads: float
+    ) -> PooledFit:
+        """The :class:`PooledFit` the whole history would give."""
+        key = ("pooled", tuple(segment_by), tuple(lead_by), float(prior_leads))
+        model = self._models.get(key)
+        if model is None:
+            model = self._models[key] = PooledFit.from_counts(
+                self._counts(segment_by, lead_by), prior_leads=prior_leads
+            )
+        assert isinstance(model, PooledFit)
+        return model
+
+
+def fit_statistics(state: object) -> FitStatistics | None:
+    """The fit aggregates a store attached to the partial ``state`` it routes on, if any.
+
+    >>> from leadroute.state import PoolState
+    >>> fit_statistics(PoolState()) is None
+    True
+
+    .. versionadded:: 0.2.0
+    """
+    found = getattr(state, "fit_statistics", None)
+    return found if isinstance(found, FitStatistics) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +239,37 @@ class FitModel:
         self.closed = closed
         self.overall = wins / closed if closed else 0.0
         self._touch = {rep: statistics.median(v) for rep, v in touch.items()}
+
+    @classmethod
+    def from_counts(
+        cls, counts: FitCounts, *, prior_strength: float = 10.0, min_history: int = 300
+    ) -> FitModel:
+        """The model of the history ``counts`` aggregates (equal to learning it from that history).
+
+        .. versionadded:: 0.2.0
+        """
+        model = cls(
+            (),
+            segment_by=counts.segment_by,
+            prior_strength=prior_strength,
+            min_history=min_history,
+        )
+        wins = closed = 0
+        for rep_id, seg, _cell, w, n in counts.cells:
+            rec = model.counts.setdefault((rep_id, seg), [0, 0])
+            rec[0] += w
+            rec[1] += n
+            team = model.team.setdefault(seg, [0, 0])
+            team[0] += w
+            team[1] += n
+            wins += w
+            closed += n
+        model.closed = closed
+        model.overall = wins / closed if closed else 0.0
+        model._touch = {
+            rep: (max(0.0, lo) + max(0.0, hi)) / 2 for rep, (lo, hi) in counts.touch.items()
+        }
+        return model
 
     @property
     def enabled(self) -> bool:
@@ -275,6 +452,38 @@ class PooledFit:
                 bisect.insort(self._touch.setdefault(c.rep_id, []), hours)
         if added:
             self._derived = None
+
+    @classmethod
+    def from_counts(cls, counts: FitCounts, *, prior_leads: float = 10.0) -> PooledFit:
+        """The model of the history ``counts`` aggregates (equal to learning it from that history).
+
+        .. versionadded:: 0.2.0
+        """
+        model = cls(segment_by=counts.segment_by, lead_by=counts.lead_by, prior_leads=prior_leads)
+        cells, mix = model.cells, model.mix
+        rep_wins, rep_closed = model.rep_wins, model.rep_closed
+        seg_wins, seg_closed = model.seg_wins, model.seg_closed
+        # rows in first-appearance order give the dicts the insertion order update() gives
+        for rep_id, seg, cell, w, n in counts.cells:
+            rec = cells.get(cell)
+            if rec is None:
+                rec = cells[cell] = [0, 0]
+            rec[0] += w
+            rec[1] += n
+            model.wins += w
+            model.closed += n
+            rep_wins[rep_id] = rep_wins.get(rep_id, 0) + w
+            rep_closed[rep_id] = rep_closed.get(rep_id, 0) + n
+            key = (rep_id, seg)
+            seg_wins[key] = seg_wins.get(key, 0) + w
+            seg_closed[key] = seg_closed.get(key, 0) + n
+            cell_mix = mix.get(key)
+            if cell_mix is None:
+                cell_mix = mix[key] = {}
+            cell_mix[cell] = cell_mix.get(cell, 0) + n
+        # the median of [lo, hi] is the median of the rep's whole sorted list
+        model._touch = {rep: [max(0.0, lo), max(0.0, hi)] for rep, (lo, hi) in counts.touch.items()}
+        return model
 
     @property
     def overall(self) -> float:

@@ -123,7 +123,7 @@ def transfer_accounts(
             _decision(state, rec, at, "assigned", to, "transferred", by, facts, "transfer")
             for rec in moving
         ]
-        return TransferResult(state=new_state, audit=tuple(decisions), changes=changes)
+        return build(TransferResult, state=new_state, audit=tuple(decisions), changes=changes)
     return _to_router(
         state, from_rep, to, accounts, moving, at=at, by=by, note=note, protection=protect
     )
@@ -254,4 +254,4 @@ def _to_router(
         )
     new_state = run.finish(at)
     new_state = new_state.model_copy(update={"account_history": history})
-    return TransferResult(state=new_state, audit=tuple(decisions), changes=tuple(changes))
+    return build(TransferResult, state=new_state, audit=tuple(decisions), changes=tuple(changes))

@@ -278,7 +278,7 @@ class Router:
 
     def transfer_accounts(
         self,
-        state: PoolState,
+        state: PoolState | Store,
         from_rep: str,
         *,
         at: datetime,
@@ -289,10 +289,17 @@ class Router:
     ) -> TransferResult:
         """Route ``from_rep``'s accounts and their open leads through these rules (caps apply).
 
-        See :func:`leadroute.ownership.transfer_accounts`.
+        See :func:`leadroute.ownership.transfer_accounts`. On a store it is one
+        transaction (see :meth:`leadroute.stores.Store.transfer_accounts`).
 
         .. versionadded:: 0.2.0
         """
+        if not isinstance(state, PoolState):
+            if _is_store(state):  # one transaction on the store
+                return state.transfer_accounts(
+                    from_rep, self, at=at, by=by, note=note, leads=leads, protection=protection
+                )
+            _not_a_state(state)
         return transfer_accounts(
             state, from_rep, self, at=at, by=by, note=note, leads=leads, protection=protection
         )

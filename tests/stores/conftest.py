@@ -48,6 +48,92 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+class Cluster:
+    """A throwaway PostgreSQL cluster started with the server binaries (as ``postgres`` if root)."""
+
+    def __init__(self, bindir: str) -> None:
+        self.bindir = bindir
+        self.base = Path(tempfile.mkdtemp(prefix="leadroute-pg-"))
+        self.data = self.base / "data"
+        self.log = self.base / "server.log"
+        self.port = _free_port()
+        self.prefix: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.base, "postgres", "postgres")
+            self.prefix = ["runuser", "-u", "postgres", "--"]
+
+    @property
+    def dsn(self) -> str:
+        """The admin DSN (database ``postgres``)."""
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _ctl(self, *args: str) -> None:
+        subprocess.run(
+            [*self.prefix, f"{self.bindir}/pg_ctl", "-D", str(self.data), *args],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+    def start(self) -> None:
+        """initdb (first time) and start the server; waits until it accepts connections."""
+        if not self.data.exists():
+            subprocess.run(
+                [
+                    *self.prefix,
+                    f"{self.bindir}/initdb",
+                    "-D",
+                    str(self.data),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "--no-sync",
+                    "-E",
+                    "UTF8",
+                ],
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
+        opts = (
+            f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=60"
+        )
+        self._ctl("-o", opts, "-l", str(self.log), "-w", "-t", "60", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server (``immediate`` is a crash stop)."""
+        self._ctl("-m", mode, "-w", "stop")
+
+    def remove(self) -> None:
+        """Stop the server if it runs and delete its files."""
+        subprocess.run(
+            [*self.prefix, f"{self.bindir}/pg_ctl", "-D", str(self.data), "-m", "immediate",
+             "-w", "stop"],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )  # fmt: skip
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def start_cluster() -> Cluster:
+    """A started throwaway cluster (skips, or fails under ``CI=true``, when none can start)."""
+    bindir = _bindir()
+    if bindir is None:
+        _unavailable("no PostgreSQL server binaries (initdb) found")
+        raise AssertionError  # unreachable: _unavailable skips or fails
+    cluster = Cluster(bindir)
+    try:
+        cluster.start()
+    except (subprocess.SubprocessError, OSError) as exc:
+        detail = cluster.log.read_text() if cluster.log.exists() else ""
+        cluster.remove()
+        _unavailable(f"could not start a throwaway cluster: {exc} {detail}")
+    return cluster
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """The DSN of a PostgreSQL server's ``postgres`` database (admin connection)."""
@@ -56,76 +142,11 @@ def postgres_server() -> Iterator[str]:
     if given:
         yield given
         return
-    bindir = _bindir()
-    if bindir is None:
-        _unavailable("no PostgreSQL server binaries (initdb) found")
-        return
-    root = os.geteuid() == 0
-    base = Path(tempfile.mkdtemp(prefix="leadroute-pg-"))
-    data = base / "data"
-    prefix: list[str] = []
-    if root:
-        shutil.chown(base, "postgres", "postgres")
-        prefix = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
-    log = base / "server.log"
+    cluster = start_cluster()
     try:
-        subprocess.run(
-            [
-                *prefix,
-                f"{bindir}/initdb",
-                "-D",
-                str(data),
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "--no-sync",
-                "-E",
-                "UTF8",
-            ],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        opts = (
-            f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=60"
-        )
-        subprocess.run(
-            [
-                *prefix,
-                f"{bindir}/pg_ctl",
-                "-D",
-                str(data),
-                "-o",
-                opts,
-                "-l",
-                str(log),
-                "-w",
-                "-t",
-                "60",
-                "start",
-            ],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-    except (subprocess.SubprocessError, OSError) as exc:
-        detail = log.read_text() if log.exists() else ""
-        shutil.rmtree(base, ignore_errors=True)
-        _unavailable(f"could not start a throwaway cluster: {exc} {detail}")
-        return
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        yield cluster.dsn
     finally:
-        subprocess.run(
-            [*prefix, f"{bindir}/pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop"],
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
-        shutil.rmtree(base, ignore_errors=True)
+        cluster.remove()
 
 
 @pytest.fixture

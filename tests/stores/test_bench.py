@@ -24,8 +24,10 @@ def test_bench_store_prints_ratios(
     sys.modules["bench_store"] = module
     spec.loader.exec_module(module)
     monkeypatch.setenv("LEADROUTE_TEST_POSTGRES", "")
-    monkeypatch.setattr(sys, "argv", ["bench_store.py", "--sizes", "10,50", "--calls", "3"])
+    monkeypatch.setattr(sys, "argv", ["bench_store.py", "--sizes", "10,50", "--closed", "20,60", "--calls", "3"])
     module.main()
     out = capsys.readouterr().out
     assert "assign / hand-written baseline at 50" in out
     assert "record_activity" in out
+    assert "assign BestFit after a close" in out
+    assert "reclaim (one lead due)" in out

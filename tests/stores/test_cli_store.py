@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from leadroute import Capacity, PoolState, Rep, Router, Rule
 from leadroute.cli import main
 from leadroute.demo import sample_leads, sample_router, sample_state
+from leadroute.result import RoutingResult, explain_rep
 from leadroute.stores import open_store
+from leadroute.strategies import CapacityCap, Geo, RoundRobin
+from tests.conftest import T0, lead
 
 
 @pytest.fixture
@@ -130,3 +134,61 @@ def test_reclaim_warn_on_a_store(setup: dict[str, str]) -> None:
     )
     assert code == 0
     assert '"kind"' in text
+
+
+def _rep_case(tmp_path: Path, url: str) -> tuple[str, PoolState, RoutingResult]:
+    """ann (CN) is at her cap, bo (CN) free, cy (US): a CN lead goes to bo."""
+    router = Router(rules=[Rule(id="geo", route=Geo() >> CapacityCap() >> RoundRobin())])
+    rules = tmp_path / "geo.json"
+    rules.write_text(json.dumps(router.to_config()), encoding="utf-8")
+    reps = (
+        Rep(id="ann", territories=("CN",), capacity=Capacity(max_open=1)),
+        Rep(id="bo", territories=("CN",)),
+        Rep(id="cy", territories=("US",)),
+    )
+    with open_store(url) as store:
+        store.set_reps(reps)
+        router.assign(store, [lead("first", country="CN")], now=T0)
+        before = store.snapshot()
+        result = router.assign(store, [lead("L1", 5, country="CN")], now=T0)
+    assert result.assignments[0].rep_id == "bo"
+    return str(rules), before, result
+
+
+@pytest.mark.parametrize("rep_id", ["ann", "bo", "cy"])
+def test_explain_rep_from_the_store(tmp_path: Path, db_url: str, rep_id: str) -> None:
+    """``explain --store --lead --rep`` says what the JSON-state path says."""
+    rules, before, result = _rep_case(tmp_path, db_url)
+    code, text = run(
+        "explain", "--store", db_url, "--lead", "L1", "--rep", rep_id, "--rules", rules
+    )
+    router = Router.from_config(json.loads(Path(rules).read_text()))
+    want = explain_rep(
+        result.audit[0], rep_id, before, router.policy, before, lead=lead("L1", 5, country="CN")
+    )
+    assert code == 0
+    assert text == want + "\n"
+
+
+def test_explain_rep_needs_rules_for_an_unlisted_rep(
+    tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rep an indexed filter excluded without listing needs --rules to be re-checked."""
+    _rep_case(tmp_path, db_url)
+    code, _ = run("explain", "--store", db_url, "--lead", "L1", "--rep", "cy")
+    assert code == 2
+    assert "--rules" in capsys.readouterr().err
+
+
+def test_explain_rep_refuses_other_rules(
+    tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rules file of another policy revision is refused, naming both revisions."""
+    _rep_case(tmp_path, db_url)
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(Router(rules=[Rule(id="x", route=RoundRobin())]).to_config()))
+    code, _ = run(
+        "explain", "--store", db_url, "--lead", "L1", "--rep", "cy", "--rules", str(other)
+    )
+    assert code == 2
+    assert "policy" in capsys.readouterr().err

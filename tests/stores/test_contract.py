@@ -16,7 +16,16 @@ from leadroute.exceptions import (
 from leadroute.lifecycle import ReclaimPolicy
 from leadroute.ownership import OwnershipPolicy
 from leadroute.stores import MemoryStore, SQLStore, Store
-from leadroute.strategies import BestFit, CapacityCap, Geo, RoundRobin, Surge
+from leadroute.strategies import (
+    BestFit,
+    CapacityCap,
+    CardFit,
+    Factor,
+    Geo,
+    ManualReview,
+    RoundRobin,
+    Surge,
+)
 from tests.conftest import T0, lead
 from tests.stores.conftest import Factory
 
@@ -242,15 +251,15 @@ def test_reclaim_reads_only_due_leads(tmp_path: object, sqlite_url: str) -> None
     assert len(store.audit()) == audit_rows
 
 
-def test_learned_fit_reads_history_not_open_leads(make_store: Factory) -> None:
-    """A BestFit router's call sees the whole closed history but only the batch's lead records."""
+def test_learned_fit_reads_aggregates_not_history(make_store: Factory) -> None:
+    """A BestFit router's call reads the fit aggregates, not the closed history or other leads."""
     state = _rich_state()
     store = make_store()
     store.load(state)
     router = Router(rules=[Rule(id="fit", route=BestFit(min_history=0))])
     stored = router.assign(store, _leads("f", 1), now=T0 + timedelta(days=62))
     if isinstance(store, SQLStore):
-        assert stored.state.history == state.history
+        assert stored.state.history == ()
         assert set(stored.state.open_leads) <= {"f0"}
 
 
@@ -281,3 +290,60 @@ def test_reclaim_warnings_match_the_reference(make_store: Factory) -> None:
         want = _router().reclaim_warnings(store.snapshot(), T0, timedelta(hours=hours), policy)
         assert got == want
     assert got
+
+
+def test_surge_reads_only_its_window(make_store: Factory) -> None:
+    """A Surge router's call reads the leads created within its window, not older ones."""
+    store = make_store()
+    store.set_reps(REPS)
+    old = [lead(f"o{i}", 0, country="CN") for i in range(3)]
+    _router().assign(store, old, now=T0)
+    recent = [lead(f"r{i}", 600 + i, country="CN") for i in range(3)]
+    _router().assign(store, recent, now=T0 + timedelta(hours=10, minutes=5))
+    router = Router(
+        rules=[Rule(id="s", route=Surge(threshold=2, window=timedelta(hours=1)) >> RoundRobin())]
+    )
+    batch = [lead("s0", 620, country="US")]
+    now = T0 + timedelta(hours=10, minutes=30)
+    direct = router.assign(store.snapshot(), batch, now=now)
+    stored = router.assign(store, batch, now=now)
+    assert stored.audit == direct.audit
+    surge = stored.audit[0].facts["surge"]
+    assert isinstance(surge, dict)
+    assert surge["fired"]
+    if isinstance(store, SQLStore):
+        assert set(stored.state.open_leads) == {"r0", "r1", "r2", "s0"}
+
+
+def test_history_rep_factors_on_a_store_equal_the_state(make_store: Factory) -> None:
+    """CardFit on wins this month (read from the history) routes as on the PoolState."""
+    store = make_store()
+    store.set_reps(REPS)
+    first = _router().assign(store, _leads("a", 3), now=T0)
+    winner = first.assignments[0].rep_id
+    store.close("a0", "won", T0 + timedelta(hours=1))
+    card = CardFit(
+        factors=(Factor("won_this_month", 1, source="rep", ranges=((None, 1, 100), (1, None, 0))),)
+    )
+    router = Router(rules=[Rule(id="c", route=card)])
+    batch = _leads("c", 2)
+    now = T0 + timedelta(hours=2)
+    direct = router.assign(store.snapshot(), batch, now=now)
+    stored = router.assign(store, batch, now=now)
+    assert stored.audit == direct.audit
+    assert winner not in {a.rep_id for a in stored.assignments}
+
+
+def test_manual_review_by_rank_on_a_store_equals_the_state(make_store: Factory) -> None:
+    """ManualReview ranking among every known lead routes as on the PoolState."""
+    store = make_store()
+    store.load(_rich_state())
+    router = Router(
+        rules=[Rule(id="m", route=ManualReview(top=0.2, by="value", window=timedelta(days=90)))],
+        default=RoundRobin(),
+    )
+    batch = [lead(f"v{i}", i, value=100 * i) for i in range(5)]
+    now = T0 + timedelta(days=62)
+    direct = router.assign(store.snapshot(), batch, now=now)
+    stored = router.assign(store, batch, now=now)
+    assert stored.audit == direct.audit

@@ -96,3 +96,49 @@ def test_unreachable_postgres() -> None:
     pytest.importorskip("psycopg")
     with pytest.raises(StoreError, match="cannot connect"):
         open_store("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
+
+
+def _downgrade_to_v3(url: str) -> None:
+    """Turn a current store back into what schema version 3 looked like (no fit aggregates)."""
+    conn = _raw(url)
+    for table in ("lr_fit_views", "lr_fit_cells", "lr_fit_touch", "lr_fit_reps"):
+        conn.execute(f"DROP TABLE {table}")
+    conn.execute("DROP INDEX lr_leads_created")
+    conn.execute("ALTER TABLE lr_leads DROP COLUMN created_utc")
+    conn.execute("ALTER TABLE lr_meta DROP COLUMN fit_version")
+    conn.execute("UPDATE lr_schema SET version = 3")
+    conn.close()
+
+
+def test_version_3_gets_fit_aggregates_from_its_history(db_url: str) -> None:
+    """Opening a version-3 store builds the fit aggregates and creation times from its rows."""
+    from datetime import timedelta
+
+    from leadroute import Router, Rule
+    from leadroute.fit import FitCounts
+    from leadroute.strategies import BestFit, RoundRobin, Surge
+    from tests.conftest import T0
+    from tests.stores.test_fit_aggregates import _history_state, _lead, kept
+
+    state = _history_state()
+    with open_store(db_url) as store:
+        store.load(state)
+        Router(rules=[Rule(id="all", route=RoundRobin())]).assign(
+            store, [_lead(i) for i in range(4)], now=T0
+        )
+        want = store.snapshot()
+    _downgrade_to_v3(db_url)
+    with open_store(db_url) as store:
+        assert isinstance(store, SQLStore)
+        assert store.schema_version() == SCHEMA_VERSION
+        assert store.snapshot().model_dump_json() == want.model_dump_json()
+        assert kept(store) == FitCounts.of(want.history)
+        fit = Router(rules=[Rule(id="f", route=BestFit(min_history=0))])
+        surge = Router(rules=[Rule(id="s", route=Surge(threshold=2) >> RoundRobin())])
+        for router in (fit, surge):
+            batch = [_lead(50), _lead(51, 1)]
+            now = T0 + timedelta(minutes=30)
+            direct = router.assign(store.snapshot(), batch, now=now)
+            stored = router.assign(store, batch, now=now)
+            assert stored.audit == direct.audit
+            store.load(want)

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 from leadroute.audit import Decision
 from leadroute.exceptions import InputError, LeadAlreadyClosedError, LeadrouteError
@@ -21,11 +21,12 @@ from leadroute.models import Lead, Rep
 from leadroute.result import Assignment, RoutingResult
 from leadroute.state import CloseOutcome, OpenLead, PoolState
 from leadroute.strategies.base import walk
+from leadroute.strategies.scoring import BestFit, Surge
 
 if TYPE_CHECKING:
     from leadroute.accounts import AccountMatcher
     from leadroute.lifecycle import ReclaimPolicy, ReclaimWarning
-    from leadroute.ownership import OwnershipPolicy
+    from leadroute.ownership import OwnershipPolicy, TransferResult
     from leadroute.router import Router
 
 __all__ = [
@@ -129,25 +130,71 @@ def closed_error(ids: Sequence[str]) -> LeadAlreadyClosedError:
     return LeadAlreadyClosedError(msg, lead_ids=found)
 
 
-#: Strategy classes that read every open and pooled lead from ``ctx.state`` (surge arrivals).
-FULL_STATE_STRATEGIES = frozenset({"Surge"})
-#: Strategy classes that read the closed-lead history from ``ctx.state`` (learned fit).
-HISTORY_STRATEGIES = frozenset({"BestFit"})
+#: Strategy classes that read every open and pooled lead from ``ctx.state``.
+FULL_STATE_STRATEGIES = frozenset({"ManualReview"})
+#: Strategy classes that read the whole closed-lead history from ``ctx.state``.
+HISTORY_STRATEGIES = frozenset({"BatchFit"})
+#: Rep-side scorecard values computed from the closed-lead history.
+HISTORY_REP_VALUES = frozenset({"won_this_month", "attainment", "response_hours"})
+
+FitView = tuple[tuple[str, ...], tuple[str, ...]]
 
 
-def state_needs(router: Router) -> Literal["", "history", "pool"]:
-    """What whole-pool state the router's routes read: ``pool`` (everything: surge
-    arrivals, or a strategy with ``reads_pool_state = True``), ``history`` (closed leads:
-    learned fit, or ``reads_history = True``) or nothing."""
-    found: Literal["", "history", "pool"] | None = getattr(router, "_store_needs", None)
+@dataclass(frozen=True, slots=True)
+class Needs:
+    """What a router's routes read from the pool beyond the batch's own records.
+
+    ``pool``: every open and pooled lead (``ManualReview``, or a strategy with
+    ``reads_pool_state = True``); ``history``: the whole closed history
+    (``BatchFit``, rep-side history factors, or ``reads_history = True``);
+    ``fit``: the fit aggregates of these ``(segment_by, lead_by)`` views
+    (``BestFit``, built from the store's per rep x segment counts);
+    ``surge``: the longest ``Surge`` window (the open and pooled leads created
+    within it before the decision times are read).
+    """
+
+    pool: bool = False
+    history: bool = False
+    fit: tuple[FitView, ...] = ()
+    surge: timedelta | None = None
+
+
+def _history_factor(node: object) -> bool:
+    for f in getattr(node, "factors", None) or ():
+        if getattr(f, "source", "lead") != "lead" and (
+            getattr(f, "field", None) in HISTORY_REP_VALUES
+            or getattr(f, "rep_field", None) in HISTORY_REP_VALUES
+        ):
+            return True
+    return False
+
+
+def store_needs(router: Router) -> Needs:
+    """What whole-pool state ``router``'s routes read (computed once per router)."""
+    found: Needs | None = getattr(router, "_store_needs", None)
     if found is None:
         nodes = [node for _rid, route in router.policy.routes() for node in walk(route)]
-        if any(type(n).__name__ in FULL_STATE_STRATEGIES or n.reads_pool_state for n in nodes):
-            found = "pool"
-        elif any(type(n).__name__ in HISTORY_STRATEGIES or n.reads_history for n in nodes):
-            found = "history"
-        else:
-            found = ""
+        pool = history = False
+        fit: set[FitView] = set()
+        surge: timedelta | None = None
+        for n in nodes:
+            name = type(n).__name__
+            if name in FULL_STATE_STRATEGIES or n.reads_pool_state:
+                pool = True
+            if (
+                name in HISTORY_STRATEGIES
+                or n.reads_history
+                or _history_factor(n)
+            ):
+                history = True
+            if isinstance(n, BestFit):
+                fit.add((n.segment_by, n.lead_by))
+            if isinstance(n, Surge):
+                surge = n.window if surge is None else max(surge, n.window)
+            scorecard = getattr(n, "scorecard", None)
+            if scorecard is not None and _history_factor(scorecard):
+                history = True
+        found = Needs(pool, history, tuple(sorted(fit)), surge)
         router._store_needs = found  # type: ignore[attr-defined]
     return found
 
@@ -245,6 +292,26 @@ class Store(ABC):
         """
 
     @abstractmethod
+    def transfer_accounts(
+        self,
+        from_rep: str,
+        to: str | Router,
+        *,
+        at: datetime,
+        by: str,
+        note: str | None = None,
+        leads: Literal["accounts", "all", "none"] = "accounts",
+        force: bool = False,
+        protection: timedelta = timedelta(0),
+    ) -> TransferResult:
+        """Move ``from_rep``'s accounts and open leads to ``to`` in one transaction (see
+        :func:`leadroute.ownership.transfer_accounts`); reads only ``from_rep``'s accounts and
+        open leads. ``result.state`` is the part of the pool the call worked on.
+
+        .. versionadded:: 0.2.0
+        """
+
+    @abstractmethod
     def set_reps(self, reps: Sequence[Rep]) -> None:
         """Replace the roster; counters of remaining reps are kept (see :meth:`PoolState.with_reps`)."""
 
@@ -271,6 +338,18 @@ class Store(ABC):
     ) -> list[AuditRow]:
         """Audit rows, oldest first, by lead id and/or time range ``since <= at < until``."""
 
+    def lead(self, lead_id: str) -> Lead | None:
+        """The lead ``lead_id`` as the store holds it (open, pooled or closed), else ``None``.
+
+        .. versionadded:: 0.2.0
+        """
+        state = self.snapshot()
+        rec = state.open_leads.get(lead_id) or state.pool.get(lead_id)
+        if rec is not None:
+            return rec.lead
+        found = [c.lead for c in state.history if c.lead.id == lead_id]
+        return found[-1] if found else None
+
     def counters(self) -> PoolState:
         """The roster, counters and rotation memory only (no lead records): cheap to read."""
         state = self.snapshot()
@@ -290,7 +369,7 @@ class Store(ABC):
         """Release the connection (the store object is unusable afterwards)."""
         return
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

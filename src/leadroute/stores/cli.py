@@ -10,16 +10,18 @@ from datetime import datetime
 from typing import IO
 
 from leadroute import files
-from leadroute.exceptions import LeadrouteError
+from leadroute.exceptions import InputError, LeadrouteError
 from leadroute.lab import write_html
 from leadroute.lifecycle import ReclaimPolicy
 from leadroute.limits import as_duration
 from leadroute.models import Lead
+from leadroute.result import explain_rep
 from leadroute.router import Router
+from leadroute.state import PoolState
 from leadroute.stores import Store, open_store
 from leadroute.stores.report import live_report
 
-__all__ = ["cmd_report", "explain", "reclaim", "route"]
+__all__ = ["cmd_report", "explain", "explain_rep_in_store", "reclaim", "route"]
 
 STORE_HELP = "a store URL (sqlite:///pool.db or postgresql://...) instead of a state file"
 
@@ -79,10 +81,12 @@ def reclaim(args: argparse.Namespace, router: Router, policy: object, out: IO[st
 
 
 def explain(args: argparse.Namespace, out: IO[str]) -> int:
-    """``leadroute explain --store URL --lead ID``: every decision on the lead, oldest first."""
+    """``leadroute explain --store URL --lead ID [--rep REP --rules FILE]``: every decision on
+    the lead, oldest first; with ``--rep``, why that rep did not get it in the latest one."""
     if getattr(args, "rep", None):
-        msg = "--rep works with --audit and --state files, not with --store"
-        raise LeadrouteError(msg)
+        with open_store(args.store) as store:
+            out.write(explain_rep_in_store(store, args.lead, args.rep, args.rules) + "\n")
+        return 0
     with open_store(args.store) as store:
         rows = store.audit(lead_id=args.lead)
     if not rows:
@@ -95,6 +99,47 @@ def explain(args: argparse.Namespace, out: IO[str]) -> int:
             details = ", ".join(f"{k}={v}" for k, v in sorted(row.data.items()))
             out.write(f"{row.at.isoformat()} {row.kind}: {details}\n")
     return 0
+
+
+def explain_rep_in_store(store: Store, lead_id: str, rep_id: str, rules: str | None) -> str:
+    """Why ``rep_id`` did not get ``lead_id`` in the lead's latest decision in ``store``.
+
+    Reads the decision row, the lead's record and the roster, nothing else.
+    Drops the decision lists are read from it; a rep a step excluded without
+    listing (an indexed filter) is re-checked with the rules file against
+    the rep as the store holds it now. Counter filters (caps) cannot be
+    re-checked: the counters of that moment are not kept, so that case is an
+    error rather than a guess.
+
+    .. versionadded:: 0.2.0
+    """
+
+    rows = store.audit(lead_id=lead_id, kind="decision")
+    if not rows:
+        msg = f"lead {lead_id!r} has no decision in the store"
+        raise LeadrouteError(msg)
+    decision = rows[-1].decision
+    roster = PoolState(reps=store.counters().reps)
+    router = None
+    if rules is not None:
+        router = Router.from_config(files.read_mapping(rules))
+        if router.policy_revision != decision.policy_revision:
+            msg = (
+                f"these rules are policy {router.policy_revision}, but lead {lead_id} was "
+                f"routed by policy {decision.policy_revision}; give the rule file used then"
+            )
+            raise LeadrouteError(msg)
+    dropped = any(d.rep_id == rep_id for step in decision.steps for d in step.dropped)
+    hidden = [step for step in decision.steps if step.unlisted]
+    if router is None and decision.rep_id != rep_id and not dropped and hidden:
+        step = hidden[0]
+        msg = (
+            f"{step.strategy} at {step.path} excluded {step.unlisted} reps without listing "
+            f"them; give --rules (the rule file of that call) to re-check {rep_id}"
+        )
+        raise InputError(msg, rep_ids=[rep_id])
+    policy = None if router is None else router.policy
+    return explain_rep(decision, rep_id, roster, policy, roster, lead=store.lead(lead_id))
 
 
 def cmd_report(args: argparse.Namespace, out: IO[str]) -> int:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from leadroute.fast import build
 from leadroute.lifecycle import reclaim as reclaim_state
 from leadroute.models import Lead, Rep
+from leadroute.ownership import transfer_accounts
 from leadroute.result import RoutingResult
 from leadroute.state import CloseOutcome, OpenLead, PoolState
 from leadroute.stores.base import (
@@ -27,7 +28,7 @@ from leadroute.stores.base import (
 if TYPE_CHECKING:
     from leadroute.accounts import AccountMatcher
     from leadroute.lifecycle import ReclaimPolicy
-    from leadroute.ownership import OwnershipPolicy
+    from leadroute.ownership import OwnershipPolicy, TransferResult
     from leadroute.router import Router
 
 __all__ = ["MemoryStore"]
@@ -158,6 +159,30 @@ class MemoryStore(Store):
                 {"rep_id": rep_id, "by": by, "note": note, "force": force},
                 lead.created_at,
             )
+
+    def transfer_accounts(
+        self,
+        from_rep: str,
+        to: str | Router,
+        *,
+        at: datetime,
+        by: str,
+        note: str | None = None,
+        leads: Literal["accounts", "all", "none"] = "accounts",
+        force: bool = False,
+        protection: timedelta = timedelta(0),
+    ) -> TransferResult:
+        with self._lock:
+            before = self._state
+            result = transfer_accounts(
+                before, from_rep, to, at=at, by=by, note=note, leads=leads, force=force,
+                protection=protection,
+            )  # fmt: skip
+            self._state = result.state
+            for d in result.audit:
+                created = before.open_leads[d.lead_id].lead.created_at
+                self._log("decision", d.lead_id, d.at, d.model_dump(mode="json"), created)
+            return result
 
     def set_reps(self, reps: Sequence[Rep]) -> None:
         with self._lock:

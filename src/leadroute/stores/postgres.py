@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -24,10 +25,13 @@ class PostgresStore(SQLStore):
     Every write transaction first locks the pool's meta row
     (``SELECT ... FOR UPDATE``), so writers of one pool take turns while
     readers (``snapshot``, ``audit``, reports) never wait. Conflicts that
-    PostgreSQL reports anyway (serialization failures, deadlocks, dropped
-    connections inside a transaction) are retried a bounded number of times
-    with a jittered back-off. One database (or one ``search_path`` schema)
-    holds one pool. Needs ``pip install "leadroute[postgres]"``.
+    PostgreSQL reports anyway (serialization failures, deadlocks) are retried
+    a bounded number of times with a jittered back-off. A lost connection
+    (server restart, an idle connection killed) is reopened and the call
+    retried with the same back-off for up to :attr:`reconnect_for` seconds;
+    every call is safe to retry (see ``docs/stores.md``). One database (or one
+    ``search_path`` schema) holds one pool. Needs
+    ``pip install "leadroute[postgres]"``.
 
     .. versionadded:: 0.2.0
     """
@@ -42,6 +46,7 @@ class PostgresStore(SQLStore):
             raise StoreError(msg) from None
         super().__init__()
         self.dsn = dsn
+        self._psycopg = psycopg
         self._errors = (
             psycopg.errors.SerializationFailure,
             psycopg.errors.DeadlockDetected,
@@ -89,11 +94,21 @@ class PostgresStore(SQLStore):
 
     def _lock_pool(self) -> tuple[Any, ...]:
         return self._execute(
-            "SELECT revision, as_of, roster_version, next_seq FROM lr_meta WHERE id = 1 FOR UPDATE"
+            "SELECT revision, as_of, roster_version, next_seq, fit_version FROM lr_meta "
+            "WHERE id = 1 FOR UPDATE"
         )[0]
 
     def _transient(self, exc: BaseException) -> bool:
         return isinstance(exc, self._errors)
+
+    def _lost(self, exc: BaseException) -> bool:
+        conn = self._conn
+        return isinstance(exc, self._psycopg.Error) and bool(conn.closed or conn.broken)
+
+    def _reconnect(self) -> None:
+        with contextlib.suppress(Exception):
+            self._conn.close()
+        self._conn = self._psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
 
     def disconnect(self) -> None:
         self._conn.close()

@@ -11,6 +11,7 @@ and commits. Its cost follows the roster and the batch, not the pool size.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -23,13 +24,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from pydantic import model_validator
+from pydantic import PrivateAttr, model_validator
 
 from leadroute.fast import assemble, build
+from leadroute.fit import FitCounts, FitStatistics, fields_key
 from leadroute.lifecycle import reclaim as reclaim_state
 from leadroute.lifecycle import warnings
 from leadroute.models import Lead, Rep
 from leadroute.normalize import account_key_of
+from leadroute.ownership import transfer_accounts
 from leadroute.result import RoutingResult
 from leadroute.state import (
     ClosedLead,
@@ -43,6 +46,8 @@ from leadroute.state import (
 )
 from leadroute.stores.base import (
     AuditRow,
+    FitView,
+    Needs,
     SchemaVersionError,
     Store,
     StoreError,
@@ -51,14 +56,14 @@ from leadroute.stores.base import (
     closed_error,
     from_utc_text,
     merge_result,
-    state_needs,
+    store_needs,
     utc_text,
 )
 
 if TYPE_CHECKING:
     from leadroute.accounts import AccountMatcher
     from leadroute.lifecycle import ReclaimPolicy, ReclaimWarning
-    from leadroute.ownership import OwnershipPolicy
+    from leadroute.ownership import OwnershipPolicy, TransferResult
     from leadroute.router import Router
 
 __all__ = ["SCHEMA_VERSION", "PartialPoolState", "SQLStore", "SQLiteStore"]
@@ -66,7 +71,7 @@ __all__ = ["SCHEMA_VERSION", "PartialPoolState", "SQLStore", "SQLiteStore"]
 T = TypeVar("T")
 
 #: The schema version this leadroute writes; older databases are migrated on open.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _LOAD_FIELDS = {"open", "days"}
 #: batches up to this many leads (and accounts) are read in one statement
@@ -130,9 +135,38 @@ _V3 = [
 ]
 
 
+_V4 = [
+    # fit aggregates: per view (segment_by, lead_by) the rep x segment x lead-cell outcome
+    # counts; per rep the first-touch hours and the two middle ones (the median)
+    "ALTER TABLE lr_meta ADD COLUMN fit_version BIGINT NOT NULL DEFAULT 0",
+    """CREATE TABLE lr_fit_views (
+        view_id INTEGER PRIMARY KEY, segment_by TEXT NOT NULL, lead_by TEXT NOT NULL,
+        UNIQUE (segment_by, lead_by))""",
+    """CREATE TABLE lr_fit_cells (
+        view_id INTEGER NOT NULL, rep_id TEXT NOT NULL, seg TEXT NOT NULL, cell TEXT NOT NULL,
+        seq BIGINT NOT NULL, wins BIGINT NOT NULL, closed BIGINT NOT NULL,
+        PRIMARY KEY (view_id, rep_id, seg, cell))""",
+    # a view's rows in first-appearance order, read without touching the table
+    """CREATE INDEX lr_fit_cells_order ON lr_fit_cells
+        (view_id, seq, rep_id, seg, cell, wins, closed)""",
+    """CREATE TABLE lr_fit_touch (
+        seq BIGINT PRIMARY KEY, rep_id TEXT NOT NULL, hours DOUBLE PRECISION NOT NULL)""",
+    "CREATE INDEX lr_fit_touch_rep ON lr_fit_touch (rep_id, hours, seq)",
+    """CREATE TABLE lr_fit_reps (
+        rep_id TEXT PRIMARY KEY, n BIGINT NOT NULL, lo DOUBLE PRECISION NOT NULL,
+        lo_seq BIGINT NOT NULL, hi DOUBLE PRECISION NOT NULL, hi_seq BIGINT NOT NULL)""",
+    # lead creation times: Surge reads the leads created within its window
+    "ALTER TABLE lr_leads ADD COLUMN created_utc TEXT",
+    "CREATE INDEX lr_leads_created ON lr_leads (created_utc)",
+]
+
+#: The fit view built when a store is created or migrated (BestFit's defaults).
+DEFAULT_FIT_VIEW: FitView = (("industry",), ("source",))
+
+
 def migrations(dialect: str) -> dict[int, list[str]]:
     """The statements that bring a schema from version ``n - 1`` to ``n``, by ``n``."""
-    return {1: _V1, 2: _V2_SQLITE if dialect == "sqlite" else _V2_POSTGRES, 3: _V3}
+    return {1: _V1, 2: _V2_SQLITE if dialect == "sqlite" else _V2_POSTGRES, 3: _V3, 4: _V4}
 
 
 def _changes(data: str) -> tuple[OwnershipChange, ...]:
@@ -154,24 +188,54 @@ class PartialPoolState(PoolState):
     .. versionadded:: 0.2.0
     """
 
+    _fit: FitStatistics | None = PrivateAttr(default=None)
+
     @model_validator(mode="after")
     def _consistent(self) -> PartialPoolState:
         return self
+
+    @property
+    def fit_statistics(self) -> FitStatistics | None:
+        """The store's fit aggregates, which learned fit reads instead of ``history``."""
+        private = self.__pydantic_private__
+        return None if private is None else private.get("_fit")
+
+    def with_fit(self, stats: FitStatistics) -> None:
+        """Attach the fit aggregates (this state is built by the store, seen only by its call)."""
+        object.__setattr__(self, "__pydantic_private__", {"_fit": stats})
 
 
 class _Tx:
     """What one write transaction read: seq counter, the meta row, lead seqs."""
 
-    __slots__ = ("as_of", "closed", "lead_rows", "next_seq", "revision", "roster_version")
+    __slots__ = (
+        "as_of",
+        "bulk",
+        "closed",
+        "fit_version",
+        "lead_rows",
+        "new_history",
+        "next_seq",
+        "retry",
+        "revision",
+        "roster_version",
+    )
 
     def __init__(self, row: Sequence[Any]) -> None:
         self.revision = int(row[0])
         self.as_of: str | None = row[1]
         self.roster_version = int(row[2])
         self.next_seq = int(row[3])
+        self.fit_version = int(row[4])
         self.lead_rows: dict[str, tuple[str, int]] = {}
         #: the batch's lead ids with closed history (when the one-statement read found them)
         self.closed: set[str] | None = None
+        #: closed leads this call wrote, with their history seq
+        self.new_history: list[tuple[int, ClosedLead]] = []
+        #: whether the fit aggregates are rebuilt at the end (load) rather than updated per lead
+        self.bulk = False
+        #: whether an earlier attempt of this call lost its connection (it may have committed)
+        self.retry = False
 
     def seq(self) -> int:
         self.next_seq += 1
@@ -190,6 +254,8 @@ class SQLStore(Store):
     dialect = "sqlite"
     #: attempts of a call that hit a transient conflict (lock timeout, serialization failure)
     retries = 8
+    #: seconds a call keeps reconnecting after its connection was lost (server restart)
+    reconnect_for = 30.0
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -197,8 +263,12 @@ class SQLStore(Store):
         self._load_cache: dict[str, tuple[int, str, RepLoad]] = {}
         self._rot_cache: dict[str, tuple[str, Rotation]] = {}
         self._sql_cache: dict[str, str] = {}
+        #: the fit aggregates read at a fit version: (version, view ids, statistics)
+        self._fit_cache: tuple[int, dict[FitView, int], FitStatistics] | None = None
         #: test hook: called inside the write transaction just before it commits
         self._before_commit: Callable[[], None] | None = None
+        #: test hook: called after a write transaction committed, before the call returns
+        self._after_commit: Callable[[], None] | None = None
 
     # -- backend hooks ----------------------------------------------------------------
     @abstractmethod
@@ -230,33 +300,63 @@ class SQLStore(Store):
         meta row."""
         return self._meta()
 
+    def _lost(self, exc: BaseException) -> bool:
+        """Whether ``exc`` means the connection is gone (the call reconnects and retries)."""
+        return False
+
+    def _reconnect(self) -> None:
+        """Open a new connection in place of a lost one."""
+
     # -- transactions -----------------------------------------------------------------
     def _write(self, fn: Callable[[_Tx], T]) -> T:
+        return self._retrying(fn, write=True)
+
+    def _reading(self, fn: Callable[[_Tx], T]) -> T:
+        """Run ``fn`` in a read transaction (retried on a new connection if it was lost)."""
+        return self._retrying(fn, write=False)
+
+    def _retrying(self, fn: Callable[[_Tx], T], *, write: bool) -> T:
+        """Run ``fn`` in one transaction, retrying transient conflicts (at most ``retries``
+        attempts) and lost connections (reconnecting for up to ``reconnect_for`` seconds).
+
+        After a lost connection the next attempt's ``tx.retry`` is set: the commit of the
+        attempt that lost it may have gone through, and each call checks for that.
+        """
         attempt = 0
+        deadline: float | None = None
         while True:
             attempt += 1
             try:
-                with self._lock, self._transaction(True):
-                    tx = _Tx(self._lock_pool())
+                with self._lock, self._transaction(write):
+                    tx = _Tx(self._lock_pool() if write else self._meta())
+                    tx.retry = deadline is not None
                     out = fn(tx)
-                    if self._before_commit is not None:
+                    if write and self._before_commit is not None:
                         self._before_commit()
-                    return out
+                if write and self._after_commit is not None:
+                    self._after_commit()
+                return out
             except Exception as exc:
+                if self._lost(exc):
+                    now = time.monotonic()
+                    deadline = now + self.reconnect_for if deadline is None else deadline
+                    if now > deadline:
+                        msg = (
+                            f"lost the connection to the store and could not reconnect within "
+                            f"{self.reconnect_for:g} s: {str(exc).strip()}"
+                        )
+                        raise StoreError(msg) from exc
+                    _backoff(min(attempt, 7))
+                    with contextlib.suppress(Exception):  # the next attempt fails and waits
+                        self._reconnect()
+                    continue
                 if attempt >= self.retries or not self._transient(exc):
                     raise
-                # bounded, jittered back-off (the jitter needs no random source)
-                jitter = (time.monotonic_ns() // 1000 + os.getpid()) % 1000 / 1000
-                time.sleep(min(1.0, 0.01 * 2**attempt) * (0.5 + jitter))
-
-    @contextmanager
-    def _read(self) -> Iterator[None]:
-        with self._lock, self._transaction(False):
-            yield
+                _backoff(attempt)
 
     def _meta(self) -> tuple[Any, ...]:
         rows = self._execute(
-            "SELECT revision, as_of, roster_version, next_seq FROM lr_meta WHERE id = 1"
+            "SELECT revision, as_of, roster_version, next_seq, fit_version FROM lr_meta WHERE id = 1"
         )
         return rows[0]
 
@@ -280,6 +380,8 @@ class SQLStore(Store):
                     "INSERT INTO lr_meta (id, revision, as_of, roster_version, next_seq) "
                     "VALUES (1, 0, NULL, 0, 0)"
                 )
+            if v == 4:
+                self._migrate_v4()
         if not rows:
             self._execute("INSERT INTO lr_schema (version) VALUES (?)", (SCHEMA_VERSION,))
         elif version < SCHEMA_VERSION:
@@ -287,8 +389,211 @@ class SQLStore(Store):
 
     def schema_version(self) -> int:
         """The schema version of the open database."""
-        with self._read():
-            return int(self._execute("SELECT version FROM lr_schema")[0][0])
+        return self._reading(lambda tx: int(self._execute("SELECT version FROM lr_schema")[0][0]))
+
+    def _migrate_v4(self) -> None:
+        """Version 4: lead creation times filled in, fit aggregates built from the history."""
+        rows = self._execute("SELECT lead_id, data FROM lr_leads")
+        if rows:
+            self._executemany(
+                "UPDATE lr_leads SET created_utc = ? WHERE lead_id = ?",
+                [
+                    (utc_text(datetime.fromisoformat(json.loads(d)["lead"]["created_at"])), i)
+                    for i, d in rows
+                ],
+            )
+        self._register_view(DEFAULT_FIT_VIEW, 1)
+        self._fit_rebuild(self._history_rows())
+
+    # -- fit aggregates ---------------------------------------------------------------
+    def _history_rows(self) -> list[tuple[int, ClosedLead]]:
+        """The whole closed history with its seqs (a one-time read: migration, a new view)."""
+        return [
+            (int(seq), ClosedLead.model_validate_json(data))
+            for seq, data in self._execute("SELECT seq, data FROM lr_history ORDER BY seq")
+        ]
+
+    def _views(self) -> dict[FitView, int]:
+        out: dict[FitView, int] = {}
+        for view_id, seg, cell in self._execute(
+            "SELECT view_id, segment_by, lead_by FROM lr_fit_views ORDER BY view_id"
+        ):
+            out[(tuple(json.loads(seg)), tuple(json.loads(cell)))] = int(view_id)
+        return out
+
+    def _register_view(self, view: FitView, view_id: int) -> None:
+        self._execute(
+            "INSERT INTO lr_fit_views (view_id, segment_by, lead_by) VALUES (?, ?, ?)",
+            (view_id, json.dumps(list(view[0])), json.dumps(list(view[1]))),
+        )
+
+    def _cell_rows(
+        self, views: dict[FitView, int], history: Sequence[tuple[int, ClosedLead]]
+    ) -> list[tuple[int, str, str, str, int, int, int]]:
+        """Aggregate rows of ``history`` for ``views``: (view, rep, seg, cell, seq, wins, closed)."""
+        out: list[tuple[int, str, str, str, int, int, int]] = []
+        for (seg_by, cell_by), view_id in views.items():
+            rows: dict[tuple[str, str, str], list[int]] = {}
+            for seq, c in history:
+                key = (c.rep_id, fields_key(c.lead, seg_by), fields_key(c.lead, cell_by))
+                rec = rows.get(key)
+                if rec is None:
+                    rec = rows[key] = [seq, 0, 0]
+                rec[1] += 1 if c.outcome == "won" else 0
+                rec[2] += 1
+            out.extend((view_id, *k, seq, w, n) for k, (seq, w, n) in rows.items())
+        return out
+
+    _INSERT_CELL = (
+        "INSERT INTO lr_fit_cells (view_id, rep_id, seg, cell, seq, wins, closed) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)"
+    )
+
+    def _fit_rebuild(self, history: Sequence[tuple[int, ClosedLead]]) -> None:
+        """Rebuild every view's counts and the first-touch medians from ``history`` (all of it)."""
+        self._execute("DELETE FROM lr_fit_cells")
+        self._execute("DELETE FROM lr_fit_touch")
+        self._execute("DELETE FROM lr_fit_reps")
+        cells = self._cell_rows(self._views(), history)
+        if cells:
+            self._executemany(self._INSERT_CELL, cells)
+        touch: list[tuple[int, str, float]] = []
+        per_rep: dict[str, list[tuple[float, int]]] = {}
+        for seq, c in history:
+            hours = _touch_hours(c)
+            if hours is not None:
+                touch.append((seq, c.rep_id, hours))
+                per_rep.setdefault(c.rep_id, []).append((hours, seq))
+        if touch:
+            self._executemany(
+                "INSERT INTO lr_fit_touch (seq, rep_id, hours) VALUES (?, ?, ?)", touch
+            )
+        reps = []
+        for rep_id, keys in per_rep.items():
+            keys.sort()
+            n = len(keys)
+            lo, hi = keys[(n - 1) // 2], keys[n // 2]
+            reps.append((rep_id, n, lo[0], lo[1], hi[0], hi[1]))
+        if reps:
+            self._executemany(
+                "INSERT INTO lr_fit_reps (rep_id, n, lo, lo_seq, hi, hi_seq) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                reps,
+            )
+
+    def _fit_add(self, items: Sequence[tuple[int, ClosedLead]]) -> None:
+        """Add newly closed leads to every view's counts and to their reps' medians."""
+        views = self._views()
+        for seq, c in items:
+            won = 1 if c.outcome == "won" else 0
+            for (seg_by, cell_by), view_id in views.items():
+                self._do(
+                    "INSERT INTO lr_fit_cells (view_id, rep_id, seg, cell, seq, wins, closed) "
+                    "VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (view_id, rep_id, seg, cell) "
+                    "DO UPDATE SET wins = lr_fit_cells.wins + excluded.wins, "
+                    "closed = lr_fit_cells.closed + 1",
+                    (
+                        view_id,
+                        c.rep_id,
+                        fields_key(c.lead, seg_by),
+                        fields_key(c.lead, cell_by),
+                        seq,
+                        won,
+                    ),
+                )
+            hours = _touch_hours(c)
+            if hours is not None:
+                self._touch_add(c.rep_id, hours, seq)
+
+    def _touch_add(self, rep_id: str, hours: float, seq: int) -> None:
+        """Insert one first-touch time and move the rep's two middle pointers (an index probe).
+
+        Keys are ``(hours, seq)``; with ``n`` values the pointers are the values at
+        ``(n - 1) // 2`` and ``n // 2`` in key order, so the median is their mean.
+        """
+        found = self._execute(
+            "SELECT n, lo, lo_seq, hi, hi_seq FROM lr_fit_reps WHERE rep_id = ?", (rep_id,)
+        )
+        x = (hours, seq)
+        if not found:
+            lo = hi = x
+            n = 0
+        else:
+            n = int(found[0][0])
+            lo = (float(found[0][1]), int(found[0][2]))
+            hi = (float(found[0][3]), int(found[0][4]))
+            if n % 2 == 0:  # two middles become one: the middle of lo, x, hi
+                lo = hi = lo if x < lo else hi if x > hi else x
+            elif x < lo:  # one middle becomes two: it and the next key below it
+                below = self._execute(
+                    "SELECT hours, seq FROM lr_fit_touch WHERE rep_id = ? AND hours <= ? "
+                    "AND (hours < ? OR seq < ?) ORDER BY hours DESC, seq DESC LIMIT 1",
+                    (rep_id, lo[0], lo[0], lo[1]),
+                )
+                prev = (float(below[0][0]), int(below[0][1])) if below else None
+                lo, hi = (x if prev is None or x > prev else prev), lo
+            else:  # ... or it and the next key above it
+                above = self._execute(
+                    "SELECT hours, seq FROM lr_fit_touch WHERE rep_id = ? AND hours >= ? "
+                    "AND (hours > ? OR seq > ?) ORDER BY hours, seq LIMIT 1",
+                    (rep_id, hi[0], hi[0], hi[1]),
+                )
+                nxt = (float(above[0][0]), int(above[0][1])) if above else None
+                hi = x if nxt is None or x < nxt else nxt
+        self._do(
+            "INSERT INTO lr_fit_touch (seq, rep_id, hours) VALUES (?, ?, ?)", (seq, rep_id, hours)
+        )
+        if n == 0:
+            self._do(
+                "INSERT INTO lr_fit_reps (rep_id, n, lo, lo_seq, hi, hi_seq) "
+                "VALUES (?, 1, ?, ?, ?, ?)",
+                (rep_id, lo[0], lo[1], hi[0], hi[1]),
+            )
+        else:
+            self._do(
+                "UPDATE lr_fit_reps SET n = ?, lo = ?, lo_seq = ?, hi = ?, hi_seq = ? "
+                "WHERE rep_id = ?",
+                (n + 1, lo[0], lo[1], hi[0], hi[1], rep_id),
+            )
+
+    def _fit_statistics(self, tx: _Tx, wanted: Sequence[FitView]) -> FitStatistics:
+        """The fit aggregates of ``wanted`` views: cached while no lead closes; a view not
+        kept yet is registered and built from the history once."""
+        cached = self._fit_cache
+        if (
+            cached is not None
+            and cached[0] == tx.fit_version
+            and all(v in cached[2].counts for v in wanted)
+        ):
+            return cached[2]
+        views = self._views()
+        missing = [v for v in wanted if v not in views]
+        if missing:
+            next_id = max(views.values(), default=0) + 1
+            for k, view in enumerate(missing):
+                self._register_view(view, next_id + k)
+            history = self._history_rows()
+            views = self._views()
+            cells = self._cell_rows({v: views[v] for v in missing}, history)
+            if cells:
+                self._executemany(self._INSERT_CELL, cells)
+        ids = {views[v]: v for v in wanted}
+        rows: dict[FitView, list[tuple[str, str, str, int, int]]] = {v: [] for v in wanted}
+        if ids:
+            marks = ",".join("?" * len(ids))
+            for view_id, rep_id, seg, cell, wins, closed in self._execute(
+                "SELECT view_id, rep_id, seg, cell, wins, closed FROM lr_fit_cells "
+                f"WHERE view_id IN ({marks}) ORDER BY view_id, seq",
+                sorted(ids),
+            ):
+                rows[ids[int(view_id)]].append((rep_id, seg, cell, int(wins), int(closed)))
+        touch = {
+            rep_id: (float(lo), float(hi))
+            for rep_id, lo, hi in self._execute("SELECT rep_id, lo, hi FROM lr_fit_reps")
+        }
+        stats = FitStatistics({v: FitCounts(v[0], v[1], tuple(rows[v]), touch) for v in wanted})
+        self._fit_cache = (tx.fit_version, views, stats)
+        return stats
 
     # -- reading the partial state ----------------------------------------------------
     def _reps(self, tx: _Tx) -> tuple[Rep, ...]:
@@ -408,6 +713,34 @@ class SQLStore(Store):
             history=tuple(ClosedLead.model_validate_json(r[0]) for r in hist_rows),
             account_history={r[0]: _changes(r[1]) for r in acc_rows},
         )
+
+    def _route_state(
+        self,
+        tx: _Tx,
+        need: Needs,
+        lead_ids: Sequence[str],
+        accounts: Sequence[str],
+        *,
+        open_rows: Sequence[tuple[Any, ...]] = (),
+        surge_from: datetime | None = None,
+    ) -> PoolState:
+        """The partial state a router with these needs routes on: the batch's part, plus the
+        leads created since ``surge_from`` (Surge), the fit aggregates (BestFit), the whole
+        closed history or the whole pool only when a strategy reads them."""
+        if need.pool:
+            return self._partial(tx, lead_ids, accounts, full=True)
+        rows = list(open_rows)
+        if surge_from is not None:
+            rows.extend(
+                self._execute(
+                    "SELECT lead_id, status, seq, data FROM lr_leads WHERE created_utc >= ?",
+                    (utc_text(surge_from),),
+                )
+            )
+        state = self._partial(tx, lead_ids, accounts, open_rows=rows, all_history=need.history)
+        if need.fit and not need.history and isinstance(state, PartialPoolState):
+            state.with_fit(self._fit_statistics(tx, need.fit))
+        return state
 
     def _partial_one_read(
         self,
@@ -530,8 +863,12 @@ class SQLStore(Store):
         moved: frozenset[str] = frozenset(),
     ) -> None:
         """Write what changed from ``before`` to ``after`` and the audit rows; update meta."""
+        done = len(tx.new_history)
         with self._pipeline():
             self._save_rows(tx, before, after, audit, moved)
+        if not tx.bulk and len(tx.new_history) > done:
+            # after the pipeline: these statements read what they update
+            self._fit_add(tx.new_history[done:])
 
     def _save_rows(
         self,
@@ -544,7 +881,8 @@ class SQLStore(Store):
         moved: frozenset[str],
     ) -> None:
         ex = self._do
-        if after.reps is not before.reps:
+        # (a validated copy of the state has an equal roster in a new tuple: not a change)
+        if after.reps is not before.reps and after.reps != before.reps:
             ex("DELETE FROM lr_reps")
             self._executemany(
                 "INSERT INTO lr_reps (pos, rep_id, data) VALUES (?, ?, ?)",
@@ -625,23 +963,26 @@ class SQLStore(Store):
                     continue
                 self._put_lead(tx, status, lead_id, rec, lead_id in moved)
         # history
-        new_closed = after.history[len(before.history) :]
+        new_closed = [(tx.seq(), c) for c in after.history[len(before.history) :]]
         if new_closed:
             self._executemany(
                 "INSERT INTO lr_history (seq, lead_id, rep_id, outcome, closed_utc, data) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 [
                     (
-                        tx.seq(),
+                        seq,
                         c.lead.id,
                         c.rep_id,
                         c.outcome,
                         utc_text(c.closed_at),
                         c.model_dump_json(),
                     )
-                    for c in new_closed
+                    for seq, c in new_closed
                 ],
             )
+            # the fit aggregates change in the same transaction as the history
+            tx.new_history.extend(new_closed)
+            tx.fit_version += 1
         rows = [
             (
                 tx.seq(),
@@ -662,13 +1003,14 @@ class SQLStore(Store):
                 rows,
             )
         ex(
-            "UPDATE lr_meta SET revision = ?, as_of = ?, roster_version = ?, next_seq = ? "
-            "WHERE id = 1",
+            "UPDATE lr_meta SET revision = ?, as_of = ?, roster_version = ?, next_seq = ?, "
+            "fit_version = ? WHERE id = 1",
             (
                 after.revision,
                 None if after.as_of is None else after.as_of.isoformat(),
                 tx.roster_version,
                 tx.next_seq,
+                tx.fit_version,
             ),
         )
 
@@ -681,16 +1023,17 @@ class SQLStore(Store):
                 utc_text(rec.assigned_at),
                 1 if rec.first_activity_at is None else 0,
                 utc_text(last),
+                utc_text(rec.lead.created_at),
             )
         else:
-            cols = (None, None, None, None)
+            cols = (None, None, None, None, utc_text(rec.lead.created_at))
         data = rec.model_dump_json()
         known = tx.lead_rows.get(lead_id)
         if known is None:
             seq = tx.seq()
             self._do(
                 "INSERT INTO lr_leads (lead_id, status, seq, rep_id, assigned_utc, untouched, "
-                "last_touch_utc, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "last_touch_utc, created_utc, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (lead_id, status, seq, *cols, data),
             )
         else:
@@ -698,7 +1041,7 @@ class SQLStore(Store):
             seq = known[1] if known[0] == status and not moved else tx.seq()
             self._do(
                 "UPDATE lr_leads SET status = ?, seq = ?, rep_id = ?, assigned_utc = ?, "
-                "untouched = ?, last_touch_utc = ?, data = ? WHERE lead_id = ?",
+                "untouched = ?, last_touch_utc = ?, created_utc = ?, data = ? WHERE lead_id = ?",
                 (status, seq, *cols, data, lead_id),
             )
         tx.lead_rows[lead_id] = (status, seq)
@@ -715,15 +1058,17 @@ class SQLStore(Store):
         batch = list(leads)
         check_batch(batch)
         aware(now, "now")
-        need = state_needs(router)
-        full = need == "pool"
+        need = store_needs(router)
         ids = [lead.id for lead in batch]
+        # Surge counts the leads created within its window before each decision time
+        times = [lead.created_at for lead in batch] + ([now] if now is not None else [])
+        surge_from = None if need.surge is None or not times else min(times) - need.surge
         # the owners this batch can touch, under the keys the router will use
         key_of = account_key_of if router.accounts is None else router.accounts.key_of
         accounts = [k for k in (key_of(lead) for lead in batch) if k]
 
         def run(tx: _Tx) -> RoutingResult:
-            before = self._partial(tx, ids, accounts, full=full, all_history=need == "history")
+            before = self._route_state(tx, need, ids, accounts, surge_from=surge_from)
             existing = {i: before.open_leads[i] for i in ids if i in before.open_leads}
             fresh = [lead for lead in batch if lead.id not in existing]
             maybe = [lead.id for lead in fresh if lead.id not in before.pool]
@@ -760,25 +1105,23 @@ class SQLStore(Store):
 
     def reclaim(self, router: Router, now: datetime, policy: ReclaimPolicy) -> RoutingResult:
         aware(now, "now")
-        need = state_needs(router)
-        full = need == "pool"
+        need = store_needs(router)
+        full = need.pool
 
         if not full:
             # a sweep with nothing due reads two index ranges and takes no write lock
-            with self._read():
-                tx = _Tx(self._meta())
-                if not self._due_rows(now, policy):
-                    as_of = None if tx.as_of is None else datetime.fromisoformat(tx.as_of)
-                    idle = build(
-                        PartialPoolState,
-                        **{
-                            **_EMPTY,
-                            "reps": self._reps(tx),
-                            "revision": tx.revision,
-                            "as_of": as_of,
-                        },
-                    )
-                    return reclaim_state(router, idle, now, policy)
+            def idle_state(tx: _Tx) -> PoolState | None:
+                if self._due_rows(now, policy):
+                    return None
+                as_of = None if tx.as_of is None else datetime.fromisoformat(tx.as_of)
+                return build(
+                    PartialPoolState,
+                    **{**_EMPTY, "reps": self._reps(tx), "revision": tx.revision, "as_of": as_of},
+                )
+
+            idle = self._reading(idle_state)
+            if idle is not None:
+                return reclaim_state(router, idle, now, policy)
 
         def run(tx: _Tx) -> RoutingResult:
             rows = {} if full else self._due_rows(now, policy)
@@ -787,13 +1130,9 @@ class SQLStore(Store):
                 for k in (OpenLead.model_validate_json(r[3]).account_key for r in rows.values())
                 if k
             ]
-            before = self._partial(
-                tx,
-                [],
-                accounts,
-                full=full,
-                open_rows=list(rows.values()),
-                all_history=need == "history",
+            surge_from = None if need.surge is None else now - need.surge
+            before = self._route_state(
+                tx, need, [], accounts, open_rows=list(rows.values()), surge_from=surge_from
             )
             result = reclaim_state(router, before, now, policy)
             if not result.audit:
@@ -845,15 +1184,19 @@ class SQLStore(Store):
         self, now: datetime, horizon: timedelta, policy: ReclaimPolicy
     ) -> list[ReclaimWarning]:
         aware(now, "now")
-        with self._read():
-            tx = _Tx(self._meta())
+
+        def part(tx: _Tx) -> PoolState:
             rows = self._due_rows(now + horizon, policy)
-            part = self._partial(tx, [], [], open_rows=list(rows.values()))
-        return warnings(part, now, horizon, policy)
+            return self._partial(tx, [], [], open_rows=list(rows.values()))
+
+        return warnings(self._reading(part), now, horizon, policy)
 
     def record_activity(self, lead_id: str, at: datetime) -> None:
         def run(tx: _Tx) -> None:
             before = self._partial(tx, [lead_id], [])
+            rec = before.open_leads.get(lead_id)
+            if tx.retry and rec is not None and rec.last_activity_at == at:
+                return  # the attempt that lost its connection committed this already
             after = before.record_activity(lead_id, at)
             row = ("activity", lead_id, at, None, None, None, json.dumps({"at": at.isoformat()}))
             self._save(tx, before, after, [row])
@@ -863,6 +1206,10 @@ class SQLStore(Store):
     def close(self, lead_id: str, outcome: CloseOutcome, at: datetime) -> None:
         def run(tx: _Tx) -> None:
             before = self._partial(tx, [lead_id], [], history=True)
+            if tx.retry and lead_id not in before.open_leads:
+                done = [c for c in before.history if c.lead.id == lead_id]
+                if done and (done[-1].outcome, done[-1].closed_at) == (outcome, at):
+                    return  # the attempt that lost its connection committed this already
             after = before.close(lead_id, outcome, at)
             rec = before.open_leads[lead_id]
             row = (
@@ -895,6 +1242,9 @@ class SQLStore(Store):
 
         def run(tx: _Tx) -> None:
             before = self._partial(tx, [lead.id], [account] if account else [], history=True)
+            rec = before.open_leads.get(lead.id)
+            if tx.retry and rec is not None and (rec.rep_id, rec.assigned_at) == (rep_id, at):
+                return  # the attempt that lost its connection committed this already
             after = before.assign_manually(
                 lead,
                 rep_id,
@@ -911,11 +1261,77 @@ class SQLStore(Store):
 
         self._write(run)
 
+    def transfer_accounts(
+        self,
+        from_rep: str,
+        to: str | Router,
+        *,
+        at: datetime,
+        by: str,
+        note: str | None = None,
+        leads: Literal["accounts", "all", "none"] = "accounts",
+        force: bool = False,
+        protection: timedelta = timedelta(0),
+    ) -> TransferResult:
+        aware(at, "at")
+        router = None if isinstance(to, str) else to
+        need = Needs() if router is None else store_needs(router)
+
+        def run(tx: _Tx) -> TransferResult:
+            held = self._execute(
+                "SELECT lead_id, status, seq, data FROM lr_leads WHERE status = 'open' "
+                "AND rep_id = ?",
+                (from_rep,),
+            )
+            owned = [
+                r[0]
+                for r in self._execute(
+                    "SELECT account_key FROM lr_owners WHERE rep_id = ?", (from_rep,)
+                )
+            ]
+            keys = {k for k in (OpenLead.model_validate_json(r[3]).account_key for r in held) if k}
+            accounts = sorted({*owned, *keys})
+            surge_from = None if need.surge is None else at - need.surge
+            before = self._route_state(
+                tx, need, [], accounts, open_rows=held, surge_from=surge_from
+            )
+            result = transfer_accounts(
+                before, from_rep, to, at=at, by=by, note=note, leads=leads, force=force,
+                protection=protection,
+            )  # fmt: skip
+            if not result.audit and not result.changes:
+                return result
+            # routed leads leave their place (as in the engine); leads given to a rep keep it
+            moved = frozenset() if router is None else frozenset(d.lead_id for d in result.audit)
+            self._save(
+                tx,
+                before,
+                result.state,
+                [
+                    (
+                        "decision",
+                        d.lead_id,
+                        d.at,
+                        _created(before, d.lead_id),
+                        d.rep_id,
+                        d.outcome,
+                        d.model_dump_json(),
+                    )
+                    for d in result.audit
+                ],
+                moved=moved,
+            )
+            return result
+
+        return self._write(run)
+
     def set_reps(self, reps: Sequence[Rep]) -> None:
         roster = tuple(reps)
 
         def run(tx: _Tx) -> None:
             current = self._reps(tx)
+            if tx.retry and current == roster:
+                return  # the attempt that lost its connection committed this already
             keep = {r.id for r in roster}
             gone = [r.id for r in current if r.id not in keep]
             held = (
@@ -942,9 +1358,7 @@ class SQLStore(Store):
         self._write(run)
 
     def snapshot(self) -> PoolState:
-        with self._read():
-            tx = _Tx(self._meta())
-            part = self._partial(tx, [], [], full=True)
+        part = self._reading(lambda tx: self._partial(tx, [], [], full=True))
         return PoolState.model_validate_json(part.model_dump_json())
 
     def load(self, state: PoolState) -> None:
@@ -960,10 +1374,15 @@ class SQLStore(Store):
             ):
                 self._execute(f"DELETE FROM {table}")
             tx.lead_rows.clear()
+            tx.bulk = True
             empty = build(PoolState, **_EMPTY)
             when = state.as_of or datetime.fromisoformat("1970-01-01T00:00:00+00:00")
             data = json.dumps({"revision": state.revision, "open": len(state.open_leads)})
             self._save(tx, empty, state, [("load", None, when, None, None, None, data)])
+            self._fit_rebuild(tx.new_history)
+            if not tx.new_history:  # the aggregates of the old history are gone too
+                tx.fit_version += 1
+                self._do("UPDATE lr_meta SET fit_version = ? WHERE id = 1", (tx.fit_version,))
 
         self._write(run)
         self._roster = None
@@ -993,8 +1412,7 @@ class SQLStore(Store):
         sql = "SELECT seq, kind, lead_id, at_utc, data, created_utc FROM lr_audit"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        with self._read():
-            rows = self._execute(sql + " ORDER BY seq", params)
+        rows = self._reading(lambda tx: self._execute(sql + " ORDER BY seq", params))
         return [
             AuditRow(
                 int(seq),
@@ -1015,24 +1433,37 @@ class SQLStore(Store):
         if until is not None:
             sql += " AND closed_utc < ?"
             params.append(utc_text(until))
-        with self._read():
-            rows = self._execute(sql + " ORDER BY seq", params)
+        rows = self._reading(lambda tx: self._execute(sql + " ORDER BY seq", params))
         return [(a, b, c, from_utc_text(d)) for a, b, c, d in rows]
 
+    def lead(self, lead_id: str) -> Lead | None:
+        def read(tx: _Tx) -> list[tuple[Any, ...]]:
+            rows = self._execute("SELECT data FROM lr_leads WHERE lead_id = ?", (lead_id,))
+            if rows:
+                return rows
+            return self._execute(
+                "SELECT data FROM lr_history WHERE lead_id = ? ORDER BY seq DESC", (lead_id,)
+            )
+
+        rows = self._reading(read)
+        return None if not rows else Lead.model_validate(json.loads(rows[0][0])["lead"])
+
     def counters(self) -> PoolState:
-        with self._read():
-            return self._partial(_Tx(self._meta()), [], [])
+        return self._reading(lambda tx: self._partial(tx, [], []))
 
     def counts(self) -> dict[str, int]:
         """Rows per status (``open``, ``pool``), closed history rows and audit rows."""
-        with self._read():
+
+        def count(tx: _Tx) -> dict[str, int]:
             out = {
                 str(s): int(n)
                 for s, n in self._execute("SELECT status, COUNT(*) FROM lr_leads GROUP BY status")
             }
             out["closed"] = int(self._execute("SELECT COUNT(*) FROM lr_history")[0][0])
             out["audit"] = int(self._execute("SELECT COUNT(*) FROM lr_audit")[0][0])
-        return out
+            return out
+
+        return self._reading(count)
 
 
 _EMPTY: dict[str, Any] = {
@@ -1165,3 +1596,16 @@ def _assemble_partial(
         history=history,
         account_history=account_history,
     )
+
+
+def _touch_hours(c: ClosedLead) -> float | None:
+    """Hours from assignment to first activity of a closed lead (None without activity)."""
+    if c.first_activity_at is None:
+        return None
+    return (c.first_activity_at - c.assigned_at).total_seconds() / 3600
+
+
+def _backoff(attempt: int) -> None:
+    """Sleep a bounded, jittered time before attempt ``attempt + 1`` (no random source)."""
+    jitter = (time.monotonic_ns() // 1000 + os.getpid()) % 1000 / 1000
+    time.sleep(min(1.0, 0.01 * 2**attempt) * (0.5 + jitter))

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from leadroute.audit import Drop
 from leadroute.conditions import Condition, parse_condition
 from leadroute.exceptions import ConfigError, StrategyError
-from leadroute.fit import FitModel, PooledFit
+from leadroute.fit import FitModel, PooledFit, fit_statistics
 from leadroute.jsondata import FrozenDict
 from leadroute.models import Rep, lead_value
 from leadroute.strategies.attributes import fold
@@ -404,12 +404,21 @@ class BestFit(Selector):
         key = (id(self), "model")
         model = ctx.memo.get(key)
         if model is None:
-            model = FitModel(
-                ctx.state.history,
-                segment_by=self.segment_by,
-                prior_strength=self.prior_strength,
-                min_history=self.min_history,
-            )
+            stats = fit_statistics(ctx.state)
+            if stats is not None:  # a store's aggregates stand in for the history
+                model = stats.fit_model(
+                    segment_by=self.segment_by,
+                    lead_by=self.lead_by,
+                    prior_strength=self.prior_strength,
+                    min_history=self.min_history,
+                )
+            else:
+                model = FitModel(
+                    ctx.state.history,
+                    segment_by=self.segment_by,
+                    prior_strength=self.prior_strength,
+                    min_history=self.min_history,
+                )
             ctx.memo[key] = model
         return model
 
@@ -437,6 +446,11 @@ class BestFit(Selector):
 
     def pooled(self, ctx: RouteContext) -> PooledFit:
         """The pooled model of ``ctx.state.history`` (cached; extended, not relearned)."""
+        stats = fit_statistics(ctx.state)
+        if stats is not None:  # a store's aggregates stand in for the history
+            return stats.pooled_fit(
+                segment_by=self.segment_by, lead_by=self.lead_by, prior_leads=self.prior_strength
+            )
         return PooledFit.of(
             ctx.state.history,
             segment_by=self.segment_by,
