@@ -10,16 +10,20 @@ It also routes the same leads with ``Scorecard >> ValueTier >> BestFit``
 after the core filters (learned fit on, from 5,000 closed leads) and prints
 its leads/s and its ratio to the hand loop of the core policy.
 
+Times are the process's CPU time (``time.process_time``): on a shared
+machine wall time also counts the other processes' turns on the CPU.
+
 Run: ``python benchmarks/bench_router.py`` (``--quick`` for a smaller run).
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
+import heapq
+import json
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -81,18 +85,9 @@ def make_workload(
 ROUTER = Router(rules=[Rule(id="main", route=Geo() >> Industry() >> CapacityCap() >> RoundRobin())])
 
 
-def run_leadroute(work: Workload) -> tuple[float, list[str | None]]:
-    """Seconds taken by ``Router.assign`` (full audit) and the reps chosen."""
-    state = PoolState(reps=work.reps)
-    t0 = time.perf_counter()
-    result = ROUTER.assign(state, work.leads)
-    elapsed = time.perf_counter() - t0
-    return elapsed, [a.rep_id for a in result.assignments]
-
-
 def run_hand_loop(work: Workload) -> tuple[float, list[str | None]]:
     """The same policy as a plain dict-and-list loop, no audit."""
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     by_region: dict[str, list[tuple[str, frozenset[str], int]]] = {}
     for rep in work.reps:
         row = (rep.id, frozenset(rep.industries), rep.capacity.max_open or 10**9)
@@ -120,85 +115,193 @@ def run_hand_loop(work: Workload) -> tuple[float, list[str | None]]:
             last[best] = turn
             turn += 1
         out[i] = best
-    return time.perf_counter() - t0, out
+    return time.process_time() - t0, out
 
 
-def compare(label: str, work: Workload) -> tuple[float, float]:
-    """Run both, print leads/s and the ratio; return per-lead microseconds (leadroute, hand)."""
-    lr_s, lr_out = run_leadroute(work)
-    hand_s, hand_out = run_hand_loop(work)
-    n = len(work.leads)
-    same = sum(a == b for a, b in zip(lr_out, hand_out, strict=True))
-    print(
-        f"{label}: {len(work.reps):,} reps, {n:,} leads\n"
-        f"  leadroute (full audit): {n / lr_s:>10,.0f} leads/s  ({lr_s * 1e6 / n:6.1f} us/lead)\n"
-        f"  hand-written loop:      {n / hand_s:>10,.0f} leads/s  ({hand_s * 1e6 / n:6.1f} us/lead)\n"
-        f"  ratio leadroute/hand:   {lr_s / hand_s:10.2f}x\n"
-        f"  same assignments:       {same / n:10.2%}"
+def run_floor(work: Workload) -> tuple[float, list[str | None]]:
+    """The floor: the same policy as an indexed dict-and-list loop, no audit.
+
+    A precomputed ``(region, industry) -> cell`` index, counters and rotation
+    memory in lists by rep position, and per cell a heap of ``(last served,
+    position)`` (stale entries refreshed when they reach the top, reps at
+    their cap dropped from the cell: open counts only grow in one call). It
+    makes exactly the picks of the hand loop (longest waiting first, ties by
+    roster order) without looking at every candidate. Building the index and
+    ordering the leads is not timed (as leadroute's first call, which indexes
+    the roster, is timed apart).
+    """
+    reps = work.reps
+    caps = [rep.capacity.max_open or 10**9 for rep in reps]
+    cells: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for pos, rep in enumerate(reps):
+        for t in rep.territories:
+            for ind in dict.fromkeys(rep.industries):
+                cells.setdefault((t, ind), []).append((-1, pos))  # sorted: already a heap
+    opens = [0] * len(reps)
+    last = [-1] * len(reps)
+    turn = 0
+    out: list[str | None] = [None] * len(work.leads)
+    order = sorted(
+        range(len(work.leads)), key=lambda i: (work.leads[i].created_at, work.leads[i].id)
     )
-    return lr_s * 1e6 / n, hand_s * 1e6 / n
+    heappop, heapreplace = heapq.heappop, heapq.heapreplace
+    t0 = time.process_time()
+    for i in order:
+        lead = work.leads[i]
+        heap = cells.get((lead.region or "", lead.industry or ""))
+        while heap:
+            v, pos = heap[0]
+            if last[pos] != v:
+                heapreplace(heap, (last[pos], pos))
+            elif opens[pos] >= caps[pos]:
+                heappop(heap)
+            else:
+                opens[pos] += 1
+                last[pos] = turn
+                heapreplace(heap, (turn, pos))
+                turn += 1
+                out[i] = reps[pos].id
+                break
+    return time.process_time() - t0, out
 
 
-class _GCTimer:
-    """Seconds spent in the garbage collector while active (``gc.callbacks``)."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self._started = 0.0
-
-    def __call__(self, phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            self._started = time.perf_counter()
-        else:
-            self.seconds += time.perf_counter() - self._started
-
-    def __enter__(self) -> _GCTimer:
-        gc.callbacks.append(self)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        gc.callbacks.remove(self)
+#: One router per workload, kept across repeats: the roster is indexed once, on its first
+#: call (timed apart), as in a process that routes batch after batch over the same roster.
+_ROUTERS: dict[int, tuple[Router, PoolState, float]] = {}
 
 
-def _timed_call(work: Workload, freeze: bool = False) -> tuple[float, float, float]:
-    """A fresh router: (first call indexing the roster, per-lead us of the next call, of which
-    in the garbage collector). ``freeze``: ``gc.freeze()`` before the timed call."""
-    router = Router(rules=ROUTER.rules)
-    state = PoolState(reps=work.reps)
-    t0 = time.perf_counter()
-    router.assign(state, work.leads[:1])  # first call: indexes the roster
-    setup = time.perf_counter() - t0
-    if freeze:
-        gc.freeze()
-    try:
-        with _GCTimer() as in_gc:
-            t0 = time.perf_counter()
-            router.assign(state, work.leads[1:])
-            elapsed = time.perf_counter() - t0
-    finally:
-        if freeze:
-            gc.unfreeze()
-    n = len(work.leads) - 1
-    return setup, elapsed * 1e6 / n, in_gc.seconds * 1e6 / n
+def _per_lead(work: Workload, audit: str) -> tuple[float, float]:
+    """(seconds of the workload's first one-lead call, which indexed the roster; per-lead
+    microseconds of a call routing the other leads from the same state)."""
+    found = _ROUTERS.get(id(work))
+    if found is None:
+        router = Router(rules=ROUTER.rules)
+        state = PoolState(reps=work.reps)
+        t0 = time.process_time()
+        router.assign(state, work.leads[:1], audit=audit)  # type: ignore[arg-type]
+        found = _ROUTERS[id(work)] = (router, state, time.process_time() - t0)
+    router, state, setup = found
+    t0 = time.process_time()
+    router.assign(state, work.leads[1:], audit=audit)  # type: ignore[arg-type]
+    elapsed = time.process_time() - t0
+    return setup, elapsed * 1e6 / (len(work.leads) - 1)
 
 
-def scaling(small: int, large: int, n_leads: int, per_cell: int, repeat: int = 3) -> None:
-    """Per-lead time at ``small`` and ``large`` reps, regions growing with the roster.
+def _plain_per_lead(
+    fn: Callable[[Workload], tuple[float, list[str | None]]], work: Workload
+) -> float:
+    return fn(work)[0] * 1e6 / len(work.leads)
+
+
+def mean_candidates(work: Workload) -> float:
+    """Reps admitted by ``Geo >> Industry`` per lead, on average."""
+    size: dict[tuple[str, str], int] = {}
+    for rep in work.reps:
+        for t in rep.territories:
+            for ind in dict.fromkeys(rep.industries):
+                size[(t, ind)] = size.get((t, ind), 0) + 1
+    return sum(size.get((lead.region or "", lead.industry or ""), 0) for lead in work.leads) / len(
+        work.leads
+    )
+
+
+def core(work: Workload, repeat: int, figures: dict[str, float]) -> float:
+    """The core policy with the full audit and with ``audit="outcome"``, beside the hand loop
+    and the floor; best of ``repeat`` alternating runs. Returns the hand loop's us/lead."""
+    n = len(work.leads)
+    names = ("full", "outcome", "hand", "floor")
+    best = dict.fromkeys(names, math.inf)
+    outs: dict[str, list[str | None]] = {}
+    for _ in range(repeat):
+        for name in names:
+            if name in ("full", "outcome"):
+                state = PoolState(reps=work.reps)
+                router = Router(rules=ROUTER.rules)
+                t0 = time.process_time()
+                result = router.assign(state, work.leads, audit=name)  # type: ignore[arg-type]
+                s = time.process_time() - t0
+                outs[name] = [a.rep_id for a in result.assignments]
+                del result
+            else:
+                s, outs[name] = (run_hand_loop if name == "hand" else run_floor)(work)
+            best[name] = min(best[name], s * 1e6 / n)
+    same = {k: sum(a == b for a, b in zip(outs[k], outs["hand"], strict=True)) / n for k in names}
+    print(
+        f"Geo >> Industry >> CapacityCap >> RoundRobin: {len(work.reps):,} reps, {n:,} leads, "
+        f"{mean_candidates(work):.0f} candidates per lead, best of {repeat}"
+    )
+    labels = {
+        "full": "leadroute, full audit",
+        "outcome": 'leadroute, audit="outcome"',
+        "hand": "hand-written loop (scan)",
+        "floor": "floor (indexed, by position)",
+    }
+    for k in names:
+        print(
+            f"  {labels[k]:<30} {best[k]:8.2f} us/lead  {best[k] / best['floor']:7.1f}x floor  "
+            f"{best[k] / best['hand']:6.2f}x hand loop  same picks {same[k]:.2%}"
+        )
+        figures[f"core_{k}_us"] = best[k]
+    return best["hand"]
+
+
+def candidates_grid(n_reps: int, n_leads: int, repeat: int, figures: dict[str, float]) -> None:
+    """Per-lead time with many candidates per lead against a layout with about 3.
+
+    The same number of reps (2 industries each, 20 industries) spread over 50
+    regions (about 200 candidates per lead) or over ``n_reps // 30`` regions
+    (about 3); caps do not bind. The first call (one lead, indexing the roster)
+    is timed apart.
+    """
+    print(f"\nCandidates grid ({n_reps:,} reps, {n_leads:,} leads, best of {repeat}):")
+    works = {
+        "many": make_workload(n_reps, 50, 20, n_leads + 1, max_open=10**6),
+        "few": make_workload(n_reps, max(1, n_reps // 30), 20, n_leads + 1, max_open=10**6),
+    }
+    cands = {k: mean_candidates(w) for k, w in works.items()}
+    best: dict[tuple[str, str], float] = {}
+    for _ in range(repeat):
+        for k, w in works.items():
+            for audit in ("full", "outcome"):
+                per = _per_lead(w, audit)[1]
+                best[(k, audit)] = min(best.get((k, audit), math.inf), per)
+            for name, fn in (("floor", run_floor), ("hand", run_hand_loop)):
+                per = _plain_per_lead(fn, w)
+                best[(k, name)] = min(best.get((k, name), math.inf), per)
+    for k in works:
+        print(
+            f"  {cands[k]:6.1f} candidates per lead: full audit {best[(k, 'full')]:7.1f} us/lead "
+            f"({best[(k, 'full')] / best[(k, 'floor')]:.0f}x floor), outcome "
+            f"{best[(k, 'outcome')]:7.1f} us/lead ({best[(k, 'outcome')] / best[(k, 'floor')]:.0f}x "
+            f"floor); floor {best[(k, 'floor')]:.2f}, hand loop {best[(k, 'hand')]:.1f} us/lead"
+        )
+    for audit in ("full", "outcome"):
+        ratio = best[("many", audit)] / best[("few", audit)]
+        figures[f"grid_{audit}_ratio"] = ratio
+        figures[f"grid_{audit}_many_us"] = best[("many", audit)]
+        figures[f"grid_{audit}_few_us"] = best[("few", audit)]
+        print(
+            f"  ratio {cands['many']:.0f} / {cands['few']:.0f} candidates, {audit}: {ratio:.2f}x "
+            f"(target <= 2x); floor {best[('many', 'floor')] / best[('few', 'floor')]:.2f}x, "
+            f"hand loop {best[('many', 'hand')] / best[('few', 'hand')]:.2f}x"
+        )
+
+
+def scaling(
+    small: int, large: int, n_leads: int, per_cell: int, repeat: int, figures: dict[str, float]
+) -> None:
+    """Per-lead time (full audit) at ``small`` and ``large`` reps, regions growing with the roster.
 
     The roster is indexed once per roster (the router keeps the index while
     the state's ``reps`` tuple is unchanged, as it is from call to call), so
-    the first call's indexing is timed and printed apart from the per-lead time.
-    Each size is measured ``repeat`` times, alternating, each time with a fresh
-    router, and the best time is kept (as ``timeit`` does): single runs on a
-    shared machine vary by a third.
-
-    The time spent in Python's garbage collector is printed too: a full
-    collection walks every object in the process (100,000 ``Rep`` models are
-    some 450,000 of them), so at 100,000 reps one collection more or less
-    inside the timed call moves the figure by a third.
+    the first call's indexing is timed and printed apart from the per-lead
+    time. Each size is measured ``repeat`` times, alternating, with one
+    router per size, and the best time is kept (as ``timeit`` does). The
+    garbage collector is left as it is: no ``gc`` call anywhere.
     """
     print(
-        f"\nScaling ({per_cell} reps per region, 20 industries, {n_leads:,} leads each, best of {repeat}):"
+        f"\nScaling ({per_cell} reps per region, 20 industries, {n_leads:,} leads each, "
+        f"best of {repeat}):"
     )
     works = [
         make_workload(n, max(1, n // per_cell), 20, n_leads + 1, max_open=10**6)
@@ -206,31 +309,24 @@ def scaling(small: int, large: int, n_leads: int, per_cell: int, repeat: int = 3
     ]
     best = [math.inf, math.inf]
     setups = [0.0, 0.0]
-    in_gc = [0.0, 0.0]
+    floor = [math.inf, math.inf]
     for _ in range(repeat):
         for i, work in enumerate(works):
-            setup, per_lead, gc_part = _timed_call(work)
+            setup, per_lead = _per_lead(work, "full")
             if per_lead < best[i]:
-                best[i], setups[i], in_gc[i] = per_lead, setup, gc_part
-    hand = [min(run_hand_loop(w)[0] for _ in range(repeat)) * 1e6 / len(w.leads) for w in works]
+                best[i], setups[i] = per_lead, setup
+            floor[i] = min(floor[i], _plain_per_lead(run_floor, work))
     for i, n in enumerate((small, large)):
         print(
-            f"  {n:>7,} reps: {best[i]:6.1f} us/lead, of which garbage collection "
-            f"{in_gc[i]:.1f}  (first call, indexing the roster: {setups[i] * 1e3:,.0f} ms; "
-            f"hand loop {hand[i]:.1f} us/lead)"
+            f"  {n:>7,} reps: {best[i]:6.1f} us/lead ({best[i] / floor[i]:.0f}x floor "
+            f"{floor[i]:.2f} us/lead; first call, indexing the roster: {setups[i] * 1e3:,.0f} ms)"
         )
-    rest = [best[i] - in_gc[i] for i in range(2)]
+    ratio = best[1] / best[0]
+    figures["scaling_ratio"] = ratio
+    figures["scaling_small_us"], figures["scaling_large_us"] = best
     print(
-        f"  ratio {large:,} / {small:,} reps: leadroute {best[1] / best[0]:.2f}x (target <= 1.5x), "
-        f"hand loop {hand[1] / hand[0]:.2f}x; leadroute outside the collector "
-        f"{rest[1] / rest[0]:.2f}x"
-    )
-    # what a CRM process holding a large roster can do: move the loaded objects out of the
-    # collector's walks (docs/benchmarks.md, "Large rosters")
-    frozen = [min(_timed_call(w, freeze=True)[1] for _ in range(repeat)) for w in works]
-    print(
-        f"  with gc.freeze() after loading: {frozen[0]:.1f} / {frozen[1]:.1f} us/lead, "
-        f"ratio {frozen[1] / frozen[0]:.2f}x"
+        f"  ratio {large:,} / {small:,} reps: leadroute {ratio:.2f}x (target <= 1.5x), "
+        f"floor {floor[1] / floor[0]:.2f}x"
     )
 
 
@@ -285,9 +381,9 @@ def scoring_case(work: Workload, hand_us: float) -> None:
         for lead in work.leads
     ]
     state = PoolState(reps=reps, history=history)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     SCORING_ROUTER.assign(state, leads)
-    elapsed = time.perf_counter() - t0
+    elapsed = time.process_time() - t0
     n = len(leads)
     per = elapsed * 1e6 / n
     print(
@@ -302,17 +398,39 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--quick", action="store_true", help="a smaller run (1,000 reps, 20,000 leads)"
     )
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (best kept)")
+    parser.add_argument("--leads", type=int, help="leads of the core policy run (200,000)")
+    parser.add_argument("--grid-leads", type=int, help="leads of the candidates grid (5,000)")
+    parser.add_argument("--scale-leads", type=int, help="leads of the scaling runs (20,000)")
+    parser.add_argument("--json", help="also write the figures to this JSON file")
+    parser.add_argument(
+        "--skip", action="append", default=[], choices=("core", "scoring", "grid", "scaling")
+    )
     args = parser.parse_args(argv)
+    figures: dict[str, float] = {}
     if args.quick:
-        main_work = make_workload(1_000, 50, 20, 20_000, max_open=30)
+        core_reps, core_leads = 1_000, 20_000
+        grid_reps, grid_leads = 20_000, 2_000
         n_scale, large = 5_000, 20_000
     else:
-        main_work = make_workload(10_000, 50, 20, 200_000, max_open=30)
+        core_reps, core_leads = 10_000, 200_000
+        grid_reps, grid_leads = 100_000, 5_000
         n_scale, large = 20_000, 100_000
-    lr, hand = compare("Geo >> Industry >> CapacityCap >> RoundRobin", main_work)
-    print(f"  target: within 5x of the hand loop -> {'met' if lr / hand <= 5 else 'NOT met'}")
-    scoring_case(main_work, hand)
-    scaling(100, large, n_scale, per_cell=20)
+    main_work = make_workload(core_reps, 50, 20, args.leads or core_leads, max_open=30)
+    grid_leads = args.grid_leads or grid_leads
+    n_scale = args.scale_leads or n_scale
+    hand = math.nan
+    if "core" not in args.skip:
+        hand = core(main_work, args.repeat, figures)
+    if "scoring" not in args.skip and not math.isnan(hand):
+        scoring_case(main_work, hand)
+    if "grid" not in args.skip:
+        candidates_grid(grid_reps, grid_leads, args.repeat, figures)
+    if "scaling" not in args.skip:
+        scaling(100, large, n_scale, 20, args.repeat, figures)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(figures, fh, indent=1, sort_keys=True)
 
 
 if __name__ == "__main__":

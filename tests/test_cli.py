@@ -99,18 +99,15 @@ def test_explain_from_audit(files: dict[str, Path]) -> None:
     assert "dropped by Geo()" in out
 
 
-def test_explain_rep_refuses_without_the_lead(
-    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
-) -> None:
-    """explain --rep says what is missing instead of claiming the rep passed the filters."""
+def test_explain_rep_takes_the_lead_from_the_record(files: dict[str, Path]) -> None:
+    """explain --rep re-checks unlisted reps with the lead the decision's record holds."""
     audit = files["dir"] / "audit.jsonl"
     route(files, "--audit", str(audit), "--assignments", str(files["dir"] / "a.jsonl"))
     argv = ["explain", "--audit", str(audit), "--lead", "D0003", "--rep", "dach-1"]
     code, out = run(*argv, "--state", str(files["state"]), "--rules", str(files["rules"]))
-    err = capsys.readouterr().err
-    assert (code, out) == (2, "")
-    assert "give --leads" in err
-    assert "passed the filters" not in err
+    assert code == 0
+    assert "dropped by Geo() at china:route[0] [territory]" in out
+    assert "passed the filters" not in out
 
 
 def test_explain_rep_refuses_a_later_state(

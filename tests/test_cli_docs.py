@@ -83,6 +83,11 @@ def api_answer(args: argparse.Namespace, folder: Path) -> dict[str, object]:
         leads = read_jsonl(str(folder / "leads.jsonl"), Lead)
         r = rules.assign(state, leads)
         return {"text": r.explain(args.lead, args.rep)}
+    if args.command == "replay":
+        state = PoolState.model_validate_json((folder / "state.json").read_text(encoding="utf-8"))
+        leads = read_jsonl(str(folder / "leads.jsonl"), Lead)
+        r = rules.assign(state, leads)
+        return {"text": rules.replay(r.decision(args.lead)).explain()}
     if args.command == "reclaim":
         state = PoolState.model_validate_json((folder / args.state).read_text(encoding="utf-8"))
         policy = ReclaimPolicy(
@@ -135,7 +140,7 @@ def check(args: argparse.Namespace, api: dict[str, object], out: str, folder: Pa
             assert PoolState.model_validate_json(after) == api["next_state"]
         if args.audit:
             assert lines(folder / args.audit) == api["audit"]
-    elif args.command in ("explain", "reclaim"):
+    elif args.command in ("explain", "reclaim", "replay"):
         text = str(api["text"])
         assert out == (text.rstrip("\n") + "\n" if text else "")
     else:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 
 from leadroute.accounts import AccountMatch, AccountMatcher
-from leadroute.audit import Decision, Drop, RuleTrial, Step
+from leadroute.audit import Decision, DecisionInputs, Drop, ReplayResult, RuleTrial, Step
 from leadroute.conditions import AllOf, AnyOf, Condition, FieldCondition, Not, Predicate
 from leadroute.exceptions import (
     CapacityExceededError,
@@ -80,6 +80,7 @@ __all__ = [
     "Condition",
     "ConfigError",
     "Decision",
+    "DecisionInputs",
     "Drop",
     "DuplicateLeadError",
     "FieldCondition",
@@ -106,6 +107,7 @@ __all__ = [
     "ReclaimWarning",
     "Rep",
     "RepLoad",
+    "ReplayResult",
     "Rotation",
     "Router",
     "RoutingResult",

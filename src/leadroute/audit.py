@@ -23,9 +23,16 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field, JsonValue
 
-from leadroute.models import FrozenModel
+from leadroute.models import FrozenModel, Lead, Rep
 
-__all__ = ["Decision", "Drop", "RuleTrial", "Step"]
+__all__ = [
+    "Decision",
+    "DecisionInputs",
+    "Drop",
+    "ReplayResult",
+    "RuleTrial",
+    "Step",
+]
 
 Outcome = Literal["assigned", "pool", "manual_review"]
 
@@ -79,8 +86,56 @@ class RuleTrial(FrozenModel):
     detail: str = ""
 
 
+class DecisionInputs(FrozenModel):
+    """What one decision read: enough to replay it alone (:meth:`leadroute.Router.replay`).
+
+    ``call`` identifies the routing call (a hash of its kind, the policy and
+    state revisions, ``now`` and the leads in processing order) and ``seq``
+    the decision's place in it; together with the lead id they make the
+    decision id. ``roster`` counts the reps of the state; ``positions`` gives
+    the place in it of every rep in ``reps``, the reps the route looked at
+    one by one; ``out`` gives the reason (``paused``, ``inactive``) and place
+    of each rep the roster step took out; ``loads`` (open leads) and ``days`` (leads per local day)
+    the counters of the reps read, as they stood before this lead;
+    ``turns``, ``last_served`` and ``credits`` the rotation memory read, by
+    selector path (for its candidates); ``owners`` and ``names`` the account
+    lookups; ``index`` how many reps each index-answered step kept, by route
+    path, and ``index_reps`` which of them are in ``reps`` (the others were
+    never looked at one by one). The fields are plain numbers, texts and
+    tables of them, so a decision costs few objects.
+
+    .. versionadded:: 0.2.0
+    """
+
+    call: str
+    seq: int
+    made_by: Literal["assign", "reclaim", "transfer"] = "assign"
+    lead: Lead
+    excluded: tuple[str, ...] = ()
+    roster: int = 0
+    positions: dict[str, int] = Field(default_factory=dict)
+    reps: tuple[Rep, ...] = ()
+    out: dict[str, tuple[Literal["paused", "inactive"], int]] = Field(default_factory=dict)
+    loads: dict[str, int] = Field(default_factory=dict)
+    days: dict[str, dict[str, int]] = Field(default_factory=dict)
+    turns: dict[str, int] = Field(default_factory=dict)
+    last_served: dict[str, dict[str, int]] = Field(default_factory=dict)
+    credits: dict[str, dict[str, float]] = Field(default_factory=dict)
+    owners: dict[str, str | None] = Field(default_factory=dict)
+    names: dict[str, str | None] = Field(default_factory=dict)
+    index: dict[str, int] = Field(default_factory=dict)
+    index_reps: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+
 class Decision(FrozenModel):
     """The audit record of one lead's routing.
+
+    ``inputs`` holds what the route read (``audit="full"`` only), so the
+    decision can be replayed from this record alone.
+
+    .. versionchanged:: 0.2.0
+       ``decision_id`` is unique per decision (it includes the call and the
+       decision's place in it); the ``inputs`` field.
 
     .. versionadded:: 0.1.0
     """
@@ -98,6 +153,7 @@ class Decision(FrozenModel):
     rep_id: str | None = None
     reason: str
     facts: dict[str, JsonValue] = Field(default_factory=dict)
+    inputs: DecisionInputs | None = None
 
     def explain(self) -> str:
         """A short human text of why the lead went where it went."""
@@ -129,6 +185,31 @@ class Decision(FrozenModel):
         for step in self.steps:
             lines.append("  " + _step_line(step))
         return "\n".join(lines)
+
+
+class ReplayResult(FrozenModel):
+    """What :meth:`leadroute.Router.replay` found: the same decision, or what differs.
+
+    ``identical`` is true when the replayed decision's JSON is byte-identical
+    to the recorded one; ``differences`` then is empty, else it names each
+    place (``steps[2].candidates_out: recorded 3, replayed 2``) or why the
+    decision cannot be replayed (no inputs recorded, another policy).
+
+    .. versionadded:: 0.2.0
+    """
+
+    decision_id: str
+    lead_id: str
+    identical: bool
+    differences: tuple[str, ...] = ()
+    replayed: Decision | None = None
+
+    def explain(self) -> str:
+        """A short text: ``identical`` or the differences, one per line."""
+        head = f"decision {self.decision_id} (lead {self.lead_id})"
+        if self.identical:
+            return f"{head} replays identically from its record"
+        return f"{head} differs on replay:\n  " + "\n  ".join(self.differences)
 
 
 def _short(value: JsonValue, limit: int = 160) -> str:

@@ -1,4 +1,4 @@
-"""The ``leadroute`` command: route, explain, reclaim, simulate, demo.
+"""The ``leadroute`` command: route, explain, replay, reclaim, simulate, demo.
 
 Bad input gives one line naming the file, the line and the field, and exit
 code 2; never a traceback. Every file argument accepts ``-`` (standard input
@@ -291,7 +291,9 @@ def cmd_explain(args: argparse.Namespace, out: IO[str]) -> int:
         if router is None:
             msg = f"{why}; give --rules to re-check {args.rep}"
             raise InputError(msg, rep_ids=[args.rep])
-        lead = _find_lead(args, args.lead)
+        lead = decision.inputs.lead if decision.inputs is not None else None
+        if lead is None:
+            lead = _find_lead(args, args.lead)
         if lead is None:
             msg = f"{why}; give --leads (the routed leads) or --next-state to re-check {args.rep}"
             raise InputError(msg, rep_ids=[args.rep])
@@ -300,6 +302,31 @@ def cmd_explain(args: argparse.Namespace, out: IO[str]) -> int:
     policy = None if router is None else router.policy
     out.write(explain_rep(decision, args.rep, state, policy, state, lead=lead) + "\n")
     return 0
+
+
+def cmd_replay(args: argparse.Namespace, out: IO[str]) -> int:
+    """``leadroute replay``: re-derive decisions from their audit records; exit 1 if any differs."""
+    _check_paths([args.audit, args.policy], {})
+    router = load_router(args.policy)
+    if args.lead is not None:
+        decisions = [_find_decision(args.audit, args.lead)]
+    else:
+        decisions = list(iter_jsonl(args.audit, Decision))
+    same = 0
+    for decision in decisions:
+        found = router.replay(decision)
+        if found.identical:
+            same += 1
+            if args.lead is not None:
+                out.write(found.explain() + "\n")
+        else:
+            out.write(found.explain() + "\n")
+    if args.lead is None:
+        out.write(
+            f"{same} of {len(decisions)} decisions replay identically "
+            f"(policy {router.policy_revision})\n"
+        )
+    return 0 if same == len(decisions) else 1
 
 
 def cmd_reclaim(args: argparse.Namespace, out: IO[str]) -> int:
@@ -557,6 +584,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--next-state", help="the state written by that call (the lead, when --leads is not given)"
     )
     p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser(
+        "replay",
+        help="re-derive decisions from their audit records alone and say what differs",
+        description="Replay one decision (--lead) or every decision of an audit file from "
+        "its record alone. Exit code 0: identical; 1: a decision differs (listed); 2: bad input.",
+    )
+    p.add_argument("audit", help="audit JSONL written by 'leadroute route' (full audit)")
+    p.add_argument("--lead", help="the lead id (default: every decision in the file)")
+    p.add_argument(
+        "--policy", "--rules", dest="policy", required=True, help="the rule file that made it"
+    )
+    p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("reclaim", help="apply SLA reassignment and recycling at a given time")
     p.add_argument("--state", help="pool state (.json)")

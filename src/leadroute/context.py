@@ -15,10 +15,13 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from leadroute.accounts import default_match
+from leadroute.services import CappedCell, Services, scan_longest_waiting
 from leadroute.state import period_count
 from leadroute.worktime import available_days
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from leadroute.accounts import AccountMatch, AccountMatcher
     from leadroute.models import Lead, Rep
     from leadroute.state import PoolState
@@ -71,7 +74,9 @@ class RouteContext:
         "_open",
         "_order",
         "_owners",
+        "_reads",
         "_rotations",
+        "_services",
         "_spans",
         "_ts",
         "batch",
@@ -114,6 +119,8 @@ class RouteContext:
         self._rotations = rotations
         self._owners = owners
         self._order = order
+        #: the engine's record of what the current lead's route read (full audit only)
+        self._reads: Any = None
         #: per time zone: the local day (start and end as POSIX seconds, date, ISO text)
         #: of the latest decision time looked up, kept while decision times stay inside it
         self._spans: dict[str, tuple[float, float, date, str]] = {}
@@ -128,6 +135,7 @@ class RouteContext:
         self.roster_memo: dict[Any, Any] = {}
         self.batch: tuple[Lead, ...] = ()
         self.explain = True
+        self._services: Services | None = None
 
     # -- the router advances these -------------------------------------------------
     def _begin(self, lead: Lead, now: datetime, excluded: frozenset[str]) -> None:
@@ -197,7 +205,10 @@ class RouteContext:
 
     def owner_of(self, account_key: str) -> str | None:
         """The rep owning ``account_key`` now, if any."""
-        return self._owners.get(account_key)
+        found = self._owners.get(account_key)
+        if self._reads is not None:
+            self._reads.owners.setdefault(account_key, found)
+        return found
 
     def account_of(self, lead: Lead) -> AccountMatch | None:
         """The lead's account as the router matches it (its :class:`~leadroute.AccountMatcher`).
@@ -237,7 +248,11 @@ class RouteContext:
                     first[key] = mark
                     names[key] = text
         found = names.get(account_key)
-        return self._new_names.get(account_key) if found is None else found
+        if found is None:
+            found = self._new_names.get(account_key)
+        if self._reads is not None:
+            self._reads.names.setdefault(account_key, found)
+        return found
 
     def describe_account(self, match: AccountMatch) -> str:
         """The audit line of ``match``: ``account: matched "X" to Y by romanised key``.
@@ -272,6 +287,67 @@ class RouteContext:
     def order(self, rep_id: str) -> int:
         """The rep's position in the state's roster (the stable order)."""
         return self._order[rep_id]
+
+    # -- engine services -------------------------------------------------------------
+    def _svc(self) -> Services:
+        svc = self._services
+        if svc is None:
+            svc = self._services = Services(self.state.reps, self._order, self.roster_memo)
+        return svc
+
+    def _load_changed(self, rep_id: str) -> None:
+        """The engine changed the rep's open count (keeps the capacity services current)."""
+        svc = self._services
+        if svc is not None:
+            svc.changes.append(rep_id)
+
+    def longest_waiting(
+        self, candidates: list[Rep], *, with_next: bool = True
+    ) -> tuple[Rep, int, Rep | None]:
+        """The candidate the selector at :attr:`path` served longest ago, its last turn, and the next.
+
+        Reps never served come first (turn ``-1``); ties go by candidate
+        order. The same answer as
+        :func:`~leadroute.services.scan_longest_waiting` over
+        :attr:`last_served`, but for the lists the engine shares between
+        leads (index cells, and cells less the reps at a cap) it comes from a
+        heap kept per cell for the call, so its cost does not grow with the
+        number of candidates (short lists are scanned: that is cheaper).
+        ``candidates`` must not be empty.
+        ``with_next=False`` leaves the next in line out (``None``; cheaper).
+
+        .. versionadded:: 0.2.0
+        """
+        mem = self._rotations.get(self.path)
+        last = _EMPTY if mem is None else mem.last_served
+        if type(candidates) is not list and len(candidates) > Services.scan_up_to:
+            found = self._svc().longest_waiting(
+                self.path, candidates, last, 0 if mem is None else mem.turn, with_next
+            )
+            if found is not None:
+                return found
+        best, turn, second = scan_longest_waiting(candidates, last)
+        return best, turn, second if with_next else None
+
+    def open_cap_split(
+        self, key: object, candidates: list[Rep], limit_of: Callable[[Rep], int | None]
+    ) -> CappedCell | None:
+        """The candidates split by an open-lead cap, kept current by the engine; or None.
+
+        ``limit_of(rep)`` is the rep's open-lead limit (``None``: no limit;
+        a negative number: the rep needs a check this service cannot make,
+        so the cell is left to the caller). ``key`` identifies the cap for
+        the call (its object). For the lists the engine shares between leads
+        the split (:meth:`CappedCell.split`) is maintained as leads are
+        assigned, so its cost does not grow with the number of candidates;
+        for any other list the answer is None and the caller checks each
+        candidate.
+
+        .. versionadded:: 0.2.0
+        """
+        if type(candidates) is list or len(candidates) <= Services.scan_up_to:
+            return None
+        return self._svc().open_cap_split(key, candidates, limit_of, self._open)
 
 
 _EMPTY: Mapping[str, int] = {}

@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from leadroute.audit import Decision, RuleTrial, Step
-from leadroute.engine import PROGRESS_EVERY, HasEngine, Run, decision_id
+from leadroute.engine import PROGRESS_EVERY, HasEngine, Run, call_digest
 from leadroute.exceptions import InputError, StrategyError
 from leadroute.fast import build
 from leadroute.limits import MAX_COUNT, check_datetime, short_repr
@@ -278,7 +278,8 @@ def reclaim(
         del open_leads[rec.lead.id]
         loads[rec.rep_id] = (loads.get(rec.rep_id) or ZERO_LOAD).release()
     freed = state.replace(loads=loads, open_leads=open_leads)
-    run = engine.run(freed)
+    call = call_digest("reclaim", rules.revision, state.revision, now, (m[0].lead.id for m in moves))
+    run = engine.run(freed, call=call, made_by="reclaim")
     ledger = run.ledger
     decisions: list[Decision] = []
     history: dict[str, tuple[OwnershipChange, ...]] = dict(state.account_history)
@@ -401,7 +402,7 @@ def reclaim(
         )
         moved = build(
             Decision,
-            decision_id=decision_id(rules.revision, lead_id, state.revision),
+            decision_id=run.next_id(lead_id),
             lead_id=lead_id,
             at=now,
             policy_revision=rules.revision,

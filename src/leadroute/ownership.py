@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from leadroute.audit import Decision, RuleTrial, Step
-from leadroute.engine import HasEngine, check_inputs, decision_id
+from leadroute.engine import HasEngine, call_digest, check_inputs, decision_id
 from leadroute.exceptions import InputError
 from leadroute.fast import build
 from leadroute.limits import short_repr
@@ -149,7 +149,9 @@ def _decision(
         steps.append(ownership_step(facts[rec.account_key]))
     return build(
         Decision,
-        decision_id=decision_id(policy_revision, lead_id, state.revision),
+        decision_id=decision_id(
+            call_digest("transfer", policy_revision, state.revision, at, (by,)), 0, lead_id
+        ),
         lead_id=lead_id,
         at=at,
         policy_revision=policy_revision,
@@ -187,7 +189,10 @@ def _to_router(
     for rec in moving:
         del open_leads[rec.lead.id]
     freed = state.replace(loads=loads, open_leads=open_leads, owners=owners)
-    run = engine.run(freed)
+    call = call_digest(
+        "transfer", engine.policy.revision, state.revision, at, (r.lead.id for r in moving)
+    )
+    run = engine.run(freed, call=call, made_by="transfer")
     ledger = run.ledger
     routed: list[tuple[OpenLead, Decision]] = []
     for rec in moving:

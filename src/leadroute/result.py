@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import PrivateAttr
@@ -148,10 +148,11 @@ def explain_rep(
         return f"{rep_id} got lead {lead_id}: " + _selector_why(decision.steps)
     rep = after.rep(rep_id)
     head = f"{rep_id} did not get lead {lead_id}"
-    if not rep.active:
-        return f"{head}: the rep is inactive, so never a candidate"
-    if rep.paused:
-        return f"{head}: the rep is paused, so never a candidate"
+    if not rep.active or rep.paused:
+        code = "inactive" if not rep.active else "paused"
+        where = next((s for s in decision.steps if s.strategy == "Roster"), None)
+        at = f" (dropped by Roster at {where.path} [{code}])" if where is not None else ""
+        return f"{head}: the rep is {code}, so never a candidate{at}"
     if not decision.steps:
         return f"{head}: no route ran ({decision.reason})"
     lines: list[str] = []
@@ -160,6 +161,8 @@ def explain_rep(
             if drop.rep_id == rep_id:
                 lines.append(_drop_line(step, drop))
     if not lines:
+        if lead is None and decision.inputs is not None:
+            lead = decision.inputs.lead
         if lead is None:
             lead = _find_lead(after, lead_id)
         unknown: list[Step] = []
@@ -195,16 +198,84 @@ def explain_rep(
             raise InputError(msg, lead_ids=[lead_id], rep_ids=[rep_id])
     if lines:
         return f"{head}:\n  " + "\n  ".join(lines)
+    figures = rep_figures(decision, rep_id)
+    tail = f"\n  {rep_id}: {figures}" if figures else ""
     if decision.outcome == "assigned":
         return (
             f"{head}: {rep_id} passed the filters, but the selector chose "
-            f"{decision.rep_id}: {_selector_why(decision.steps)}"
+            f"{decision.rep_id}: {_selector_why(decision.steps)}{tail}"
         )
-    return f"{head}: {rep_id} was not excluded by a listed step; outcome {decision.outcome} ({decision.reason})"
+    return (
+        f"{head}: {rep_id} was not excluded by a listed step; outcome {decision.outcome} "
+        f"({decision.reason}){tail}"
+    )
 
 
 def _drop_line(step: Step, drop: Drop) -> str:
-    return f"dropped by {step.strategy} at {step.path} [{drop.code}]: {drop.detail}"
+    text = f"dropped by {step.strategy} at {step.path} [{drop.code}]: {drop.detail}"
+    if drop.figures:
+        text += f" ({_figures(drop.figures)})"
+    return text
+
+
+def _figures(values: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k} {_figure(v)}" for k, v in values.items())
+
+
+def _figure(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_figure(v) for v in value) + "]"
+    return str(value)
+
+
+def rep_figures(decision: Decision, rep_id: str) -> str:
+    """The figures a decision holds for ``rep_id`` at its selector: the selector's table
+    (scores, fit components, loads, credits) and, from the decision's inputs, the rep's
+    counters and rotation memory as the route read them. Empty when it holds none.
+
+    .. versionadded:: 0.2.0
+    """
+    parts: list[str] = []
+    selector: Step | None = None
+    for step in reversed(decision.steps):
+        if step.kind == "selector":
+            selector = step
+            break
+    rationale = selector.rationale if selector is not None else None
+    if rationale:
+        table = rationale.get("candidates")
+        if isinstance(table, dict) and isinstance(table.get(rep_id), dict):
+            parts.append(_figures(table[rep_id]))  # type: ignore[arg-type]
+        more = rationale.get("more")
+        if isinstance(more, dict):
+            rows, columns = more.get("rows"), more.get("columns")
+            if isinstance(rows, dict) and isinstance(columns, list):
+                row = rows.get(rep_id)
+                if isinstance(row, list):
+                    parts.append(_figures(dict(zip((str(c) for c in columns), row, strict=False))))
+        for key, label in (("loads", "load"), ("credits_after", "credit after")):
+            values = rationale.get(key)
+            if isinstance(values, dict) and rep_id in values:
+                parts.append(f"{label} {values[rep_id]}")
+    inputs = decision.inputs
+    if inputs is not None:
+        if rep_id in inputs.loads or rep_id in inputs.days:
+            parts.append(f"open {inputs.loads.get(rep_id, 0)}")
+        path = selector.path if selector is not None else None
+        turn = inputs.turns.get(path) if path is not None else None
+        if path is not None and turn is not None:
+            served = inputs.last_served.get(path, {}).get(rep_id)
+            parts.append(
+                f"last served at turn {served} (turn {turn})"
+                if served is not None
+                else f"never served at this selector (turn {turn})"
+            )
+            owed = inputs.credits.get(path, {})
+            if rep_id in owed:
+                parts.append(f"credit {owed[rep_id]:g}")
+    return "; ".join(parts)
 
 
 def _selector_why(steps: tuple[Step, ...]) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeGuard
 
 from leadroute.accounts import AccountMatcher
+from leadroute.audit import Decision, ReplayResult
 from leadroute.engine import PROGRESS_EVERY as PROGRESS_EVERY
 from leadroute.engine import Engine, Replayed, check_inputs
 from leadroute.engine import decision_id as decision_id
@@ -229,6 +230,32 @@ class Router:
         building the audit records.
         """
         return self.engine.replay(state, _as_batch(leads), now)
+
+    def replay(self, decision: Decision) -> ReplayResult:
+        """Re-derive ``decision`` from its record alone and compare, byte for byte.
+
+        The decision's ``inputs`` (written with ``audit="full"``) hold the
+        lead and the excerpt of pool data its route read; this router must be
+        the policy that made it. Reps the route never looked at one by one
+        are stand-ins, so a route that reads more than was recorded shows as
+        a difference. Decisions of ``reclaim`` and ``transfer_accounts`` are
+        reported as not replayable, and strategies that read the whole state
+        or batch (a fit learned from the history, batch plans) as differing.
+
+        >>> from leadroute import Lead, PoolState, Rep
+        >>> from leadroute.strategies import RoundRobin
+        >>> router = Router(rules=[Rule(id="all", route=RoundRobin())])
+        >>> state = PoolState(reps=(Rep(id="ann"), Rep(id="bo")))
+        >>> lead = Lead(id="L1", created_at="2026-01-05T09:00:00+00:00")
+        >>> router.replay(router.assign(state, [lead]).audit[0]).identical
+        True
+
+        .. versionadded:: 0.2.0
+        """
+        if not isinstance(decision, Decision):
+            msg = f"decision: expected a Decision, got {type(decision).__name__}"
+            raise InputError(msg, field="decision")
+        return self.engine.replay_decision(decision)
 
     def reclaim(
         self,

@@ -27,7 +27,7 @@ from leadroute.engine.pipeline import (
     order_key,
     pick_outcome,
 )
-from leadroute.engine.recorder import decision_id
+from leadroute.engine.recorder import call_digest, decision_id
 
 __all__ = [
     "PROGRESS_EVERY",
@@ -40,6 +40,7 @@ __all__ = [
     "OwnerMap",
     "Replayed",
     "Run",
+    "call_digest",
     "check_inputs",
     "decision_id",
     "order_key",

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from leadroute.models import Rep
+from leadroute.services import CellList
 from leadroute.strategies.base import Combinator, Filter, Selector, Strategy
 
 __all__ = [
@@ -52,7 +53,7 @@ class Index:
                 found = self.by_key.get(k)
                 if found is None:
                     found = self.by_key[k] = Indexed(memo=next(SERIALS))
-                found.append(rep)
+                found.add(rep, position[rep.id])
 
     def lookup(self, keys: tuple[str, ...]) -> Indexed:
         """Reps of the roster admitted by ``keys``, in roster order."""
@@ -86,7 +87,7 @@ def merge(found: list[Indexed], position: Mapping[str, int]) -> Indexed:
     return Indexed(sorted(merged.values(), key=lambda r: position[r.id]))
 
 
-class Indexed(list[Rep]):
+class Indexed(CellList):
     """Candidates narrowed from the whole roster by index-answered filters only.
 
     ``memo`` is a serial number standing for the filters and lead keys that
@@ -95,11 +96,10 @@ class Indexed(list[Rep]):
     and never mutated). 0 is the whole roster.
     """
 
-    __slots__ = ("memo", "origin")
+    __slots__ = ("origin",)
 
     def __init__(self, reps: Iterable[Rep] = (), memo: int = 0) -> None:
-        super().__init__(reps)
-        self.memo = memo
+        super().__init__(reps, memo)
         #: ``(filter, lead keys)`` when the list is that filter's answer over the whole roster
         self.origin: tuple[Filter, tuple[str, ...]] | None = None
 

@@ -314,14 +314,12 @@ class MemoryLedger:
         """
         pooled = self.pool.get(lead.id)
         self.open_counts[rep_id] = self.open_counts.get(rep_id, 0) + 1
-        if rep_id in self.touched:
-            days = self.days[rep_id]
-        else:
-            # copy on first write: the input state's counters are never changed
-            held = self.days.get(rep_id)
-            days = dict(held) if held else {}
-            self.days[rep_id] = days
-            self.touched.add(rep_id)
+        # a new dict on every write: the input state's counters are never changed, and a
+        # decision's record may hold the dict it read
+        held = self.days.get(rep_id)
+        days = dict(held) if held else {}
+        self.days[rep_id] = days
+        self.touched.add(rep_id)
         days[day] = days.get(day, 0) + 1
         self.counted.append((rep_id, day))
         owned = False

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Literal, Protocol
 
-from leadroute.audit import Decision, Drop, RuleTrial, Step
+from leadroute.audit import Decision, DecisionInputs, Drop, ReplayResult, RuleTrial, Step
 from leadroute.context import RouteContext
 from leadroute.engine.index import (
     COMBINATOR,
@@ -33,13 +33,27 @@ from leadroute.engine.index import (
     merge,
 )
 from leadroute.engine.ledger import ChangeSet, Ledger, MemoryLedger
-from leadroute.engine.recorder import PLAIN_RATIONALE, Recorder, decision_id
+from leadroute.engine.recorder import (
+    PLACEHOLDER,
+    PLAIN_RATIONALE,
+    IdSets,
+    LeadReads,
+    Recorder,
+    call_digest,
+    decision_id,
+    differences,
+    inputs_of,
+    out_reasons,
+    replay_state,
+    roster_step,
+)
 from leadroute.exceptions import (
     DuplicateLeadError,
     FutureLeadError,
     InputError,
     LeadAlreadyClosedError,
     LeadAlreadyOpenError,
+    LeadrouteError,
     StrategyError,
     UnknownRepError,
 )
@@ -115,13 +129,23 @@ class Engine:
             self._roster_cache = cache
         return cache
 
-    def run(self, state: PoolState, *, record: bool = True, ledger: Ledger | None = None) -> Run:
+    def run(
+        self,
+        state: PoolState,
+        *,
+        record: bool = True,
+        ledger: Ledger | None = None,
+        call: str = "",
+        made_by: str = "assign",
+    ) -> Run:
         """A working copy of ``state`` to route leads one by one (see :class:`Run`).
 
         ``ledger`` is where the pool data is read and written (default: a
         :class:`~leadroute.engine.ledger.MemoryLedger` over ``state``).
+        ``call`` names the call in decision ids (see :func:`call_digest`) and
+        ``made_by`` is what the decisions' inputs say made them.
         """
-        return Run(self, state, record=record, ledger=ledger)
+        return Run(self, state, record=record, ledger=ledger, call=call, made_by=made_by)
 
     def assign(
         self,
@@ -134,8 +158,40 @@ class Engine:
     ) -> RoutingResult:
         """Route ``batch`` (checked already) in processing order; the result in input order."""
         policy = self.policy
-        run = Run(self, state, record=record)
+        run, decided, _order = self._route_batch(state, batch, now, record, progress)
+        total = len(batch)
+        assignments = assignments_of(decided)
+        if logger.isEnabledFor(logging.INFO):
+            placed = sum(1 for a in assignments if a.rep_id is not None)
+            logger.info("assign: %d leads, %d assigned, %d not", total, placed, total - placed)
+        latest: datetime | None = now
+        if latest is None:
+            for lead in batch:
+                if latest is None or lead.created_at > latest:
+                    latest = lead.created_at
+        new_state = run.finish(latest)
+        result = build(RoutingResult, assignments=assignments, state=new_state, audit=decided)
+        result._bind(policy, state, run.recorder.drop_counts)
+        return result
+
+    def _route_batch(
+        self,
+        state: PoolState,
+        batch: Sequence[Lead],
+        now: datetime | None,
+        record: bool,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> tuple[Run, tuple[Decision, ...], list[int]]:
+        """Route ``batch`` in processing order: the run, the decisions in input order, the order.
+
+        The one routing loop of :meth:`assign` (either audit) and the lab's :meth:`replay`.
+        """
+        policy = self.policy
         order = sorted(range(len(batch)), key=lambda i: order_key(batch[i]))
+        call = call_digest(
+            "assign", policy.revision, state.revision, now, (batch[i].id for i in order)
+        )
+        run = Run(self, state, record=record, call=call)
         run.ctx.batch = tuple(batch[i] for i in order)
         decisions: list[Decision | None] = [None] * len(batch)
         total = len(batch)
@@ -153,48 +209,97 @@ class Engine:
                 progress(done, total)
         if progress is not None:
             progress(total, total)
-        decided = tuple(d for d in decisions if d is not None)
-        assignments = assignments_of(decided)
-        if logger.isEnabledFor(logging.INFO):
-            placed = sum(1 for a in assignments if a.rep_id is not None)
-            logger.info("assign: %d leads, %d assigned, %d not", total, placed, total - placed)
-        latest: datetime | None = now
-        if latest is None:
-            for lead in batch:
-                if latest is None or lead.created_at > latest:
-                    latest = lead.created_at
-        new_state = run.finish(latest)
-        result = build(RoutingResult, assignments=assignments, state=new_state, audit=decided)
-        result._bind(policy, state, run.recorder.drop_counts)
-        return result
+        return run, tuple(d for d in decisions if d is not None), order
 
     def replay(
         self, state: PoolState, leads: Sequence[Lead], now: datetime | None = None
     ) -> Replayed:
         """Bulk routing for the policy lab, without audit records (see :data:`Replayed`).
 
-        The same routing as :meth:`assign` (same order, same state). The
-        inputs are checked as by ``assign``, except that leads closed in the
-        state may be routed again (the lab's states hold the historical closes
-        of the leads it routes, for learned strategies).
+        The same engine path as :meth:`assign` with ``record=False``; the rows
+        come in processing order. The inputs are checked as by ``assign``,
+        except that leads closed in the state may be routed again (the lab's
+        states hold the historical closes of the leads it routes, for learned
+        strategies).
         """
         check_inputs(self.policy, state, leads, now, closed=False)
-        run = Run(self, state, record=False)
-        ordered = sorted(leads, key=order_key)
-        run.ctx.batch = tuple(ordered)
-        out: list[tuple[str, str | None, str, str, datetime]] = []
+        run, decided, order = self._route_batch(state, leads, now, record=False)
+        out: list[tuple[str, str | None, str, str, datetime]] = [
+            (d.lead_id, d.rep_id, d.outcome, d.reason, d.at) for d in (decided[i] for i in order)
+        ]
         latest = now
-        for lead in ordered:
-            at = now or lead.created_at
-            if latest is None or at > latest:
-                latest = at
-            _t, _s, outcome, rep_id, _r, reason = run.decide(lead, at)
-            out.append((lead.id, rep_id, outcome, reason, at))
+        if latest is None:
+            for lead in leads:
+                if latest is None or lead.created_at > latest:
+                    latest = lead.created_at
         return (
             run.finish(latest),
             out,
             run.recorder.drop_counts,
             run.recorder.cap_hits_by_rep,
+        )
+
+
+    def replay_decision(self, decision: Decision) -> ReplayResult:
+        """Re-derive ``decision`` from its inputs alone (see :meth:`leadroute.Router.replay`)."""
+        inputs = decision.inputs
+
+        def fail(*why: str) -> ReplayResult:
+            return build(
+                ReplayResult,
+                decision_id=decision.decision_id,
+                lead_id=decision.lead_id,
+                identical=False,
+                differences=why,
+            )
+
+        if inputs is None:
+            return fail(
+                "inputs: the decision holds no inputs (made with audit='outcome' or by an "
+                "older version), so it cannot be replayed alone"
+            )
+        if inputs.made_by != "assign":
+            return fail(
+                f"inputs.made_by: made by {inputs.made_by}; only Router.assign decisions replay"
+            )
+        revision = self.policy.revision
+        if decision.policy_revision != revision:
+            return fail(
+                f"policy_revision: recorded {decision.policy_revision}, this policy is "
+                f"{revision}; give the rules that made the decision"
+            )
+        if inputs.lead.id != decision.lead_id:
+            return fail(
+                f"inputs.lead.id: {inputs.lead.id!r} is not the decision's lead "
+                f"{decision.lead_id!r}"
+            )
+        try:
+            state = replay_state(decision, inputs)
+            run = Run(self, state, call=inputs.call, replay=inputs)
+            run.seq = inputs.seq
+            replayed = run.route(inputs.lead, decision.at, inputs.excluded)
+        except (LeadrouteError, KeyError, IndexError) as exc:
+            return fail(f"replay failed: {type(exc).__name__}: {exc}")
+        if replayed.model_dump_json() == decision.model_dump_json():
+            return build(
+                ReplayResult,
+                decision_id=decision.decision_id,
+                lead_id=decision.lead_id,
+                identical=True,
+                replayed=replayed,
+            )
+        found = differences(decision.model_dump(mode="json"), replayed.model_dump(mode="json"))
+        assert replayed.inputs is not None
+        unread = [r.id for r in replayed.inputs.reps if r.id.startswith(PLACEHOLDER)]
+        if unread:
+            found.insert(0, f"the replay read {len(unread)} reps the record does not hold")
+        return build(
+            ReplayResult,
+            decision_id=decision.decision_id,
+            lead_id=decision.lead_id,
+            identical=False,
+            differences=tuple(found) or ("the JSON differs",),
+            replayed=replayed,
         )
 
 
@@ -327,6 +432,9 @@ def _check_pick(sel: Selector, path: str, pick: Pick) -> None:
 #: What a route part produced: the candidates left, and a pick if it made one.
 _Found = tuple[list[Rep], Pick | None]
 
+#: the key of the out-of-roster reasons in a roster's shared scratch dict
+_OUT = ("leadroute.engine", "out")
+
 
 class Run:
     """The working state of one call (never escapes it): the ledger, the recorder, the context."""
@@ -337,19 +445,45 @@ class Run:
         state: PoolState,
         record: bool = True,
         ledger: Ledger | None = None,
+        *,
+        call: str = "",
+        made_by: str = "assign",
+        replay: DecisionInputs | None = None,
     ) -> None:
         policy = engine.policy
         self.record = record
         self.policy = policy
         self.max_drops = policy.max_drops
         self.state = state
-        cache = engine.roster(state)
+        #: the call's hash and the next decision's place in it (the decision ids)
+        self.call = call or call_digest(made_by, policy.revision, state.revision, None, ())
+        self.made_by = made_by
+        self.seq = 0
+        #: what the current lead's route read (full audit only)
+        self.reads: LeadReads | None = None
+        #: the inputs of the decision being replayed (index answers come from them)
+        self.replay = replay
+        # a replay's made-up roster is never kept as the engine's roster index
+        cache = RosterCache(state.reps) if replay is not None else engine.roster(state)
         self.roster = cache.roster
+        out = cache.shared.get(_OUT)
+        if out is None:
+            out = cache.shared[_OUT] = out_reasons(state.reps)
+        #: rep id -> (``inactive`` / ``paused``, place) for the reps kept out of the roster
+        self.out: dict[str, tuple[str, int]] = out
+        self.id_sets: IdSets = {}
+        self.roster_steps: dict[str, Step] = {}
+        #: replay: the stand-ins for reps the decision never looked at
+        self.stand_ins = (
+            [r for r in cache.roster if r.id.startswith(PLACEHOLDER)] if replay is not None else []
+        )
         self.position = cache.position
         self.by_id = cache.by_id
         if ledger is None:
             ledger = MemoryLedger(state, cache.by_id)
         self.ledger: Ledger = ledger
+        #: whether the ledger never changes a day-count mapping it handed out (records share them)
+        self.shared_days = type(ledger) is MemoryLedger
         #: what the call wrote (set by :meth:`finish`)
         self.changes: ChangeSet | None = None
         self.recorder = Recorder(record, engine.reprs)
@@ -378,12 +512,48 @@ class Run:
         self._reprs = engine.reprs
 
     # -- one lead --------------------------------------------------------------------
+    def next_id(self, lead_id: str) -> str:
+        """A decision id for a decision of this call made without routing (a recycle move)."""
+        seq = self.seq
+        self.seq += 1
+        return decision_id(self.call, seq, lead_id)
+
+    def begin(self, lead: Lead, at: datetime, excluded: frozenset[str]) -> int:
+        """Start one lead's decision: the context, the reads, the decision's place in the call."""
+        self.ctx._begin(lead, at, excluded)
+        if self.record:
+            self.reads = self.ctx._reads = LeadReads()
+            if self.replay is not None:
+                self.ctx._names = {k: v for k, v in self.replay.names.items() if v is not None}
+        seq = self.seq
+        self.seq += 1
+        return seq
+
+    def inputs(self, lead: Lead, seq: int) -> DecisionInputs | None:
+        """What the current lead's route read (None without the full audit)."""
+        reads = self.reads
+        if reads is None:
+            return None
+        return inputs_of(
+            reads,
+            call=self.call,
+            seq=seq,
+            made_by=self.made_by,
+            lead=lead,
+            excluded=self.ctx.excluded,
+            roster_size=len(self.state.reps),
+            position=self.position,
+            out=self.out,
+            id_sets=self.id_sets,
+        )
+
     def route(self, lead: Lead, at: datetime, exclude: Iterable[str] = ()) -> Decision:
         """Route one lead through the rules, apply the outcome; its audit record."""
+        seq = self.seq
         trials, steps, outcome, rep_id, rule_id, reason = self.decide(lead, at, exclude)
         policy = self.policy
         values = {
-            "decision_id": decision_id(policy.revision, lead.id, self.state.revision),
+            "decision_id": decision_id(self.call, seq, lead.id),
             "lead_id": lead.id,
             "at": at,
             "policy_revision": policy.revision,
@@ -396,6 +566,7 @@ class Run:
             "rep_id": rep_id,
             "reason": reason,
             "facts": self.ctx.lead_facts,
+            "inputs": self.inputs(lead, seq),
         }
         return self.recorder.decision(values)
 
@@ -404,10 +575,12 @@ class Run:
     ) -> Decision:
         """Route ``lead`` through ``rule``'s route alone (its ``when`` not checked), apply it."""
         ctx = self.ctx
-        ctx._begin(lead, at, frozenset(exclude))
+        seq = self.begin(lead, at, frozenset(exclude))
         steps: list[Step] = []
         pick = self._try(rule.id, rule.route, lead, steps)[1]
         outcome, reason, rep_id = pick_outcome(pick, "no_eligible_rep")
+        if self.reads is not None:
+            self.reads.snapshot(self.ledger.open_counts, self.ledger.days, self.shared_days)
         self._apply(lead, at, outcome, rep_id, rule.id, reason)
         result = (
             "routed"
@@ -419,7 +592,7 @@ class Run:
         policy = self.policy
         return build(
             Decision,
-            decision_id=decision_id(policy.revision, lead.id, self.state.revision),
+            decision_id=decision_id(self.call, seq, lead.id),
             lead_id=lead.id,
             at=at,
             policy_revision=policy.revision,
@@ -432,6 +605,7 @@ class Run:
             rep_id=rep_id,
             reason=reason,
             facts=dict(ctx.lead_facts),
+            inputs=self.inputs(lead, seq),
         )
 
     def decide(
@@ -439,13 +613,12 @@ class Run:
     ) -> tuple[list[RuleTrial], list[Step], str, str | None, str | None, str]:
         """Route one lead and apply the outcome; the parts of its decision."""
         policy = self.policy
-        ctx = self.ctx
         recorder = self.recorder
         pooled = self.ledger.pool.get(lead.id)
         excluded: frozenset[str] = frozenset(exclude)
         if pooled is not None and pooled.cooldown:
             excluded |= frozenset(r for r, until in pooled.cooldown.items() if until > at)
-        ctx._begin(lead, at, excluded)
+        self.begin(lead, at, excluded)
         trials: list[RuleTrial] = []
         steps: list[Step] = []
         reason = "no_rule_matched"
@@ -482,6 +655,8 @@ class Run:
             elif any(t.result == "empty" for t in trials):
                 reason = "no_eligible_rep"
         outcome, reason, rep_id = pick_outcome(pick, reason)
+        if self.reads is not None:
+            self.reads.snapshot(self.ledger.open_counts, self.ledger.days, self.shared_days)
         self._apply(lead, at, outcome, rep_id, rule_id, reason)
         return trials, steps, outcome, rep_id, rule_id, reason
 
@@ -505,7 +680,9 @@ class Run:
             day = self.ctx.local_day(rep)[1]
             match = self.ctx.account_of(lead)
             account = None if match is None else match.key
-            if self.ledger.open(lead, rep_id, day, at, rule_id, account):
+            owned = self.ledger.open(lead, rep_id, day, at, rule_id, account)
+            self.ctx._load_changed(rep_id)
+            if owned:
                 assert match is not None
                 self.ctx._note_account(match)
             return
@@ -515,7 +692,16 @@ class Run:
         ctx = self.ctx
         ctx.rule_id = rule_id
         cands = self.roster
+        if self.out and self.record:
+            step = self.roster_steps.get(rule_id)
+            if step is None:
+                step = self.roster_steps[rule_id] = roster_step(
+                    f"{rule_id}:roster", len(self.state.reps), self.out, self.max_drops
+                )
+            steps.append(step)
         if ctx.excluded:
+            if self.reads is not None:
+                self.reads.lists.append(cands)
             kept = [r for r in cands if r.id not in ctx.excluded]
             steps.append(self.recorder.excluded_step(rule_id, cands, kept, ctx.excluded))
             cands = kept
@@ -572,17 +758,25 @@ class Run:
                 drops: list[Drop] = []
                 unlisted = 0
             elif cands is self.roster or isinstance(cands, Indexed):
-                memo = (cands.memo if isinstance(cands, Indexed) else 0, id(flt), keys)
-                cached = self.memo.get(memo)
-                if cached is None:
-                    cached = self._narrow(flt, keys, cands)
-                    if not cached.memo:
-                        cached.memo = next(SERIALS)
-                    self.memo[memo] = cached
+                if self.replay is not None:
+                    cached = self._recorded(path)
+                else:
+                    memo = (cands.memo if isinstance(cands, Indexed) else 0, id(flt), keys)
+                    found = self.memo.get(memo)
+                    if found is None:
+                        found = self._narrow(flt, keys, cands)
+                        if not found.memo:
+                            found.memo = next(SERIALS)
+                        self.memo[memo] = found
+                    cached = found
+                if self.reads is not None:
+                    self.reads.index.append((path, cached))
                 kept = cached
                 drops = []
                 unlisted = len(cands) - len(kept)
             else:
+                if self.reads is not None:
+                    self.reads.lists.append(cands)
                 idx = self._index(flt)
                 keyset = frozenset(keys)
                 kept = []
@@ -602,6 +796,8 @@ class Run:
             if self.record:
                 steps.append(self.recorder.filter_step(path, flt, cands, kept, drops, unlisted))
             return kept
+        if self.reads is not None:
+            self.reads.lists.append(cands)
         if flt._builtin:
             out: FilterOutcome = flt.apply(lead, cands, ctx)
         else:
@@ -622,6 +818,17 @@ class Run:
             self.recorder.filter_step(path, flt, cands, out.kept, drops, unlisted, out.note)
         )
         return out.kept
+
+    def _recorded(self, path: str) -> Indexed:
+        """Replay: the answer an index-answered step gave, as the decision recorded it."""
+        assert self.replay is not None
+        count = self.replay.index.get(path)
+        if count is None:
+            return Indexed(memo=next(SERIALS))
+        by_id = self.by_id
+        found = [by_id[r] for r in self.replay.index_reps.get(path, ()) if r in by_id]
+        found.extend(self.stand_ins[: max(count - len(found), 0)])
+        return Indexed(found, memo=next(SERIALS))
 
     def _narrow(self, flt: Filter, keys: tuple[str, ...], cands: list[Rep]) -> Indexed:
         """Index answer for ``flt`` over the roster or an index-narrowed list of it."""
@@ -649,13 +856,14 @@ class Run:
         if pair is None:
             a, b = self._index(first), self._index(second)
             pair = {}
+            position = self.position
             for rep in self.roster:
                 for k1 in a.keys_by_obj[id(rep)]:
                     for k2 in b.keys_by_obj[id(rep)]:
                         cell = pair.get((k1, k2))
                         if cell is None:
                             cell = pair[(k1, k2)] = Indexed(memo=next(SERIALS))
-                        cell.append(rep)
+                        cell.add(rep, position[rep.id])
             self.pairs[(id(first), id(second))] = pair
         cells = [pair.get((k1, k2)) for k1 in first_keys for k2 in keys]
         return merge([c for c in cells if c is not None], self.position)
@@ -665,6 +873,14 @@ class Run:
     ) -> _Found:
         ctx = self.ctx
         ctx.path = path
+        reads = self.reads
+        if reads is not None and cands:
+            reads.lists.append(cands)
+            mem = self.ledger.rotations.get(path)
+            if mem is None:
+                reads.rotation(path, 0, {}, {}, cands)
+            else:
+                reads.rotation(path, mem.turn, mem.last_served, mem.credits, cands)
         pick = sel.select(lead, cands, ctx) if cands else None
         builtin = type(sel) in PLAIN_RATIONALE
         if (
@@ -735,6 +951,12 @@ class CombinatorRun:
         if kind == SELECTOR:
             return run._select(child, path, lead, candidates, self.steps)  # type: ignore[arg-type]
         return run._run(child, path, lead, candidates, self.steps)
+
+    def read(self, candidates: list[Rep]) -> None:
+        """The combinator looked at ``candidates`` (their records join a replayable decision)."""
+        reads = self.run.reads
+        if reads is not None:
+            reads.lists.append(candidates)
 
     def record(
         self,

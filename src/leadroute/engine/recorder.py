@@ -1,5 +1,14 @@
 """Building the audit: decision records, steps, shared trial records, and the lab's tallies.
 
+It also keeps what each decision read: while routing with the full audit the
+pipeline notes, per lead, the candidate lists strategies looked at one by one,
+the answers of index-answered steps, rotation memory, counters and account
+lookups (as references and compact tuples, :class:`LeadReads`);
+:func:`inputs_of` turns them into the decision's
+:class:`~leadroute.audit.DecisionInputs`, from which :func:`replay_state`
+rebuilds the state a decision is replayed on. Decision ids are unique per
+decision (:func:`decision_id` over :func:`call_digest` and the place in the call).
+
 The pipeline hands the recorder what happened (candidates in and out, drops,
 picks); the recorder turns it into :class:`~leadroute.audit.Step`,
 :class:`~leadroute.audit.RuleTrial` and :class:`~leadroute.audit.Decision`
@@ -13,13 +22,21 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from leadroute.audit import Decision, Drop, RuleTrial, Step
+from leadroute.audit import (
+    Decision,
+    DecisionInputs,
+    Drop,
+    RuleTrial,
+    Step,
+)
 from leadroute.fast import assemble, build
 from leadroute.hashing import canonical_json
-from leadroute.models import Rep
+from leadroute.models import Lead, Rep
+from leadroute.state import PoolState, RepLoad, Rotation
 from leadroute.strategies.base import Pick, Selector, Strategy
 from leadroute.strategies.selectors import (
     AssignTo,
@@ -32,21 +49,24 @@ from leadroute.strategies.selectors import (
 
 __all__ = [
     "CAP_CODES",
+    "PLACEHOLDER",
     "PLAIN_RATIONALE",
+    "IdSets",
+    "LeadReads",
     "Recorder",
+    "call_digest",
     "decision_id",
+    "differences",
+    "inputs_of",
     "jsonable",
+    "out_reasons",
     "plain",
+    "replay_state",
+    "roster_step",
 ]
 
 #: Drop codes of the capacity caps (counted per rep by the policy lab).
 CAP_CODES = frozenset({"capacity", "daily_cap", "period_cap"})
-
-
-def decision_id(policy_revision: str, lead_id: str, state_revision: int) -> str:
-    """The stable id of a decision: a hash of policy revision, lead id and state revision."""
-    text = f"{policy_revision}\x1f{lead_id}\x1f{state_revision}"
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 _FILTER_STEP_SET = {
@@ -241,3 +261,300 @@ def jsonable(value: Any) -> Any:
     if dataclasses.is_dataclass(value) or hasattr(value, "model_dump"):
         return canonical_json(value)
     return str(value)
+
+
+# -- what a decision read, its id, the roster step, replay ------------------------------
+
+#: id prefix of the stand-ins for reps a decision never looked at (replay only)
+PLACEHOLDER = "\x00unread-"
+
+
+def call_digest(
+    kind: str,
+    policy_revision: str,
+    state_revision: int,
+    now: datetime | None,
+    lead_ids: Iterable[str],
+) -> str:
+    """A hash naming one routing call: its kind, revisions, ``now`` and leads in processing order."""
+    h = hashlib.sha256()
+    head = f"{kind}\x1f{policy_revision}\x1f{state_revision}\x1f{'' if now is None else now.isoformat()}"
+    h.update(head.encode("utf-8"))
+    for lead_id in lead_ids:
+        h.update(b"\x1f")
+        h.update(lead_id.encode("utf-8"))
+    return h.hexdigest()[:16]
+
+
+def decision_id(call: str, seq: int, lead_id: str) -> str:
+    """The id of a decision: a hash of its call, its place in the call, and the lead id.
+
+    Unique per decision: two decisions of one call differ in ``seq``, two
+    calls differ in ``call``.
+    """
+    text = f"{call}\x1f{seq}\x1f{lead_id}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+class LeadReads:
+    """What the route of one lead read, as references and compact tuples (engine only)."""
+
+    __slots__ = ("days", "index", "lists", "loads", "names", "owners", "read", "rotations")
+
+    def __init__(self) -> None:
+        #: candidate lists a strategy looked at one by one (never mutated afterwards)
+        self.lists: list[Sequence[Rep]] = []
+        #: (route path, the shared answer list) of index-answered steps
+        self.index: list[tuple[str, Sequence[Rep]]] = []
+        #: route path -> (turn, last served, credits) of the candidates, before the pick
+        self.rotations: dict[str, tuple[int, dict[str, int], dict[str, float]]] = {}
+        self.owners: dict[str, str | None] = {}
+        self.names: dict[str, str | None] = {}
+        #: rep id -> rep, the union of ``lists`` (filled by :meth:`snapshot`)
+        self.read: dict[str, Rep] = {}
+        #: rep id -> open leads, and rep id -> leads per day, as read (filled by :meth:`snapshot`)
+        self.loads: dict[str, int] = {}
+        self.days: dict[str, dict[str, int]] = {}
+
+    def rotation(
+        self, path: str, turn: int, last: Mapping[str, int], credits: Mapping[str, float], cands: Sequence[Rep]
+    ) -> None:
+        """Note a selector's rotation memory for its candidates before the pick is applied."""
+        if path in self.rotations:
+            return
+        seen = {r.id: last[r.id] for r in cands if r.id in last} if last else {}
+        owed = {r.id: credits[r.id] for r in cands if r.id in credits} if credits else {}
+        self.rotations[path] = (turn, seen, owed)
+
+    def snapshot(
+        self,
+        open_counts: Mapping[str, int],
+        days: Mapping[str, Mapping[str, int]],
+        shared: bool = False,
+    ) -> None:
+        """Take the reps read and their counters (call before the lead's outcome is applied).
+
+        ``shared``: the ledger replaces a rep's day counts on every write and never
+        changes them, so the record may hold them as they are (else they are copied).
+        """
+        read = self.read
+        done: list[Sequence[Rep]] = []
+        for lst in self.lists:
+            if any(lst is d for d in done):
+                continue
+            done.append(lst)
+            for rep in lst:
+                if rep.id not in read:
+                    read[rep.id] = rep
+        loads = self.loads
+        counts = self.days
+        for rep_id in read:
+            n = open_counts.get(rep_id)
+            if n:
+                loads[rep_id] = n
+            held = days.get(rep_id)
+            if held:
+                counts[rep_id] = held if shared and type(held) is dict else dict(held)
+
+
+_INPUT_SET = set(DecisionInputs.model_fields)
+#: The rep ids of shared (never mutated) index answers, by list identity (one per call).
+IdSets = dict[int, tuple[Sequence[Rep], frozenset[str]]]
+
+
+def _ids_of(kept: Sequence[Rep], id_sets: IdSets) -> frozenset[str]:
+    """The rep ids of a shared index answer (computed once per answer list and call)."""
+    found = id_sets.get(id(kept))
+    if found is None or found[0] is not kept:
+        found = id_sets[id(kept)] = (kept, frozenset(r.id for r in kept))
+    return found[1]
+
+
+def inputs_of(
+    reads: LeadReads,
+    *,
+    call: str,
+    seq: int,
+    made_by: str,
+    lead: Lead,
+    excluded: Iterable[str],
+    roster_size: int,
+    position: Mapping[str, int],
+    out: Mapping[str, tuple[str, int]],
+    id_sets: IdSets,
+) -> DecisionInputs:
+    """The :class:`DecisionInputs` of one decision from what its route read."""
+    read = reads.read
+    # in the order the route first read them (roster order within each candidate list)
+    positions = {rep_id: position[rep_id] for rep_id in read}
+    ids = list(read)
+    reps = list(read.values())
+    index: dict[str, int] = {}
+    index_reps: dict[str, tuple[str, ...]] = {}
+    for path, kept in reads.index:
+        if len(kept) <= len(read):
+            held = tuple(r.id for r in kept if r.id in read)
+        else:
+            members = _ids_of(kept, id_sets)
+            held = tuple(rep_id for rep_id in ids if rep_id in members)
+        index[path] = len(kept)
+        index_reps[path] = held
+    turns: dict[str, int] = {}
+    last_served: dict[str, dict[str, int]] = {}
+    credits: dict[str, dict[str, float]] = {}
+    for path, (turn, seen, owed) in reads.rotations.items():
+        turns[path] = turn
+        if seen:
+            last_served[path] = seen
+        if owed:
+            credits[path] = owed
+    values = {
+        "call": call,
+        "seq": seq,
+        "made_by": made_by,
+        "lead": lead,
+        "excluded": tuple(sorted(excluded)),
+        "roster": roster_size,
+        "positions": positions,
+        "reps": tuple(reps),
+        "out": out,
+        "loads": reads.loads,
+        "days": reads.days,
+        "turns": turns,
+        "last_served": last_served,
+        "credits": credits,
+        "owners": dict(reads.owners),
+        "names": dict(reads.names),
+        "index": index,
+        "index_reps": index_reps,
+    }
+    return assemble(DecisionInputs, values, _INPUT_SET)
+
+
+def out_reasons(reps: Sequence[Rep]) -> dict[str, tuple[str, int]]:
+    """Rep id -> (``inactive`` or ``paused``, place in the roster) for the reps kept out of
+    the roster, in roster order."""
+    return {
+        r.id: ("inactive" if not r.active else "paused", i)
+        for i, r in enumerate(reps)
+        if not r.active or r.paused
+    }
+
+
+def roster_step(path: str, total: int, out: Mapping[str, tuple[str, int]], limit: int) -> Step:
+    """The step accounting for the reps kept out of the roster (paused, inactive)."""
+    drops: list[Drop] = []
+    for rep_id, (code, _place) in out.items():
+        if len(drops) >= limit:
+            break
+        inactive = code == "inactive"
+        drops.append(
+            build(
+                Drop,
+                rep_id=rep_id,
+                code=code,
+                detail="the rep is inactive" if inactive else "the rep is paused",
+                figures={"active": False} if inactive else {"paused": True},
+            )
+        )
+    paused = sum(1 for c, _place in out.values() if c == "paused")
+    return build(
+        Step,
+        path=path,
+        strategy="Roster",
+        kind="filter",
+        candidates_in=total,
+        candidates_out=total - len(out),
+        dropped=tuple(drops),
+        unlisted=len(out) - len(drops),
+        note=f"{len(out) - paused} inactive, {paused} paused",
+    )
+
+
+def replay_state(decision: Decision, inputs: DecisionInputs) -> PoolState:
+    """The state a decision is replayed on, built from its inputs alone.
+
+    Reps the decision never looked at one by one are stand-ins (ids starting
+    with :data:`PLACEHOLDER`) at their places, so counts and roster positions
+    are as they were; reading one shows as a difference.
+    """
+    slots: list[Rep | None] = [None] * inputs.roster
+    for rep in inputs.reps:
+        slots[inputs.positions[rep.id]] = rep
+    for rep_id, (code, place) in inputs.out.items():
+        data: dict[str, Any] = {"id": rep_id}
+        if code == "inactive":
+            data["active"] = False
+        else:
+            data["paused"] = True
+        slots[place] = Rep.model_construct(**data)
+    reps = tuple(
+        rep if rep is not None else Rep.model_construct(id=f"{PLACEHOLDER}{i}")
+        for i, rep in enumerate(slots)
+    )
+    loads = {
+        rep_id: build(
+            RepLoad, open=inputs.loads.get(rep_id, 0), days=dict(inputs.days.get(rep_id, {}))
+        )
+        for rep_id in dict.fromkeys([*inputs.loads, *inputs.days])
+    }
+    rotations = {
+        path: build(
+            Rotation,
+            turn=turn,
+            last_served=dict(inputs.last_served.get(path, {})),
+            credits=dict(inputs.credits.get(path, {})),
+        )
+        for path, turn in inputs.turns.items()
+    }
+    owners = {k: v for k, v in inputs.owners.items() if v is not None}
+    return build(
+        PoolState,
+        as_of=None,
+        revision=decision.state_revision,
+        reps=reps,
+        loads=loads,
+        rotations=rotations,
+        owners=owners,
+    )
+
+
+def differences(recorded: Any, replayed: Any, path: str = "", limit: int = 20) -> list[str]:
+    """``path: recorded X, replayed Y`` for every place two JSON values differ (at most ``limit``)."""
+    out: list[str] = []
+    _diff(recorded, replayed, path, out, limit)
+    return out
+
+
+def _diff(a: Any, b: Any, path: str, out: list[str], limit: int) -> None:
+    if len(out) >= limit:
+        return
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in list(a) + [k for k in b if k not in a]:
+            where = f"{path}.{key}" if path else str(key)
+            if key not in b:
+                out.append(f"{where}: recorded {_short(a[key])}, replayed nothing")
+            elif key not in a:
+                out.append(f"{where}: recorded nothing, replayed {_short(b[key])}")
+            else:
+                _diff(a[key], b[key], where, out, limit)
+            if len(out) >= limit:
+                return
+        if list(a) != list(b) and not out:
+            out.append(f"{path or 'decision'}: keys in another order")
+        return
+    if isinstance(a, list) and isinstance(b, list):
+        for i in range(min(len(a), len(b))):
+            _diff(a[i], b[i], f"{path}[{i}]", out, limit)
+            if len(out) >= limit:
+                return
+        if len(a) != len(b):
+            out.append(f"{path}: recorded {len(a)} items, replayed {len(b)}")
+        return
+    if a != b or type(a) is not type(b):
+        out.append(f"{path}: recorded {_short(a)}, replayed {_short(b)}")
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

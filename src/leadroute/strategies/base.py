@@ -645,6 +645,9 @@ class Runner(Protocol):
     def child(self, index: int, candidates: list[Rep]) -> Routed:
         """Route ``candidates`` through part ``index`` of :meth:`Combinator.parts`."""
 
+    def read(self, candidates: list[Rep]) -> None:
+        """Tell the engine the combinator looked at ``candidates`` (for replayable decisions)."""
+
     def record(
         self,
         suffix: str = "",

@@ -138,6 +138,13 @@ class CapacityCap(Filter):
             return (rep, rep.id, -1)
         return (rep, rep.id, self.max_open if self.max_open is not None else cap.max_open)
 
+    def _open_limit(self, rep: Rep) -> int | None:
+        """The rep's open-lead limit; -1 when it has day or period caps (the full check)."""
+        cap = rep.capacity
+        if cap.max_per_day is not None or cap.max_per_period is not None:
+            return -1
+        return self.max_open if self.max_open is not None else cap.max_open
+
     def apply(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> FilterOutcome:
         # Fast path: only open-lead caps in play (the common case) needs one lookup per rep.
         if (
@@ -145,6 +152,17 @@ class CapacityCap(Filter):
             and self.max_per_period is None
             and "surge" not in ctx.lead_facts
         ):
+            split = ctx.open_cap_split(self, candidates, self._open_limit)
+            if split is not None:
+                # a shared cell: its split is kept current by the engine (no scan per lead)
+                under, capped = split.split()
+                if not capped:
+                    return FilterOutcome(under, [])
+                derived = split.derived
+                if derived is None or derived[0] != split.version:
+                    gone = [self.check(lead, rep, ctx) for rep in capped]
+                    derived = split.derived = (split.version, [d for d in gone if d is not None])
+                return FilterOutcome(under, derived[1])
             rows = self._rows(candidates, ctx)
             opens = ctx.open_counts
             kept: list[Rep] = []

@@ -497,7 +497,8 @@ class BestFit(Selector):
         best, _v, _ = longest_waiting(tied, ctx.last_served)
         if not ctx.explain:
             return Pick(best, "", {})
-        shown = sorted(scored, key=lambda s: (-s[0], ctx.order(s[1].id)))[:10]
+        ranked = sorted(scored, key=lambda s: (-s[0], ctx.order(s[1].id)))
+        shown = ranked[:10]
         mode = "Thompson draw of " if self.explore else ""
         why = (
             f"{best.id} has the highest fit {top:.4f} ({len(tied)} tied); "
@@ -515,6 +516,8 @@ class BestFit(Selector):
                 for fit, rep, comp in shown
             },
         }
+        if len(ranked) > 10:
+            rationale["more"] = _components_table(ranked[10:])
         return Pick(best, why, rationale)
 
     def select(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> Pick | None:
@@ -562,7 +565,8 @@ class BestFit(Selector):
         top = max(s[0] for s in scored)
         tied = [rep for fit, rep, _ in scored if fit == top]
         best, _v, _ = longest_waiting(tied, ctx.last_served)
-        shown = sorted(scored, key=lambda s: (-s[0], ctx.order(s[1].id)))[:10]
+        ranked = sorted(scored, key=lambda s: (-s[0], ctx.order(s[1].id)))
+        shown = ranked[:10]
         learned = (
             f"learned fit on ({model.closed} closed leads)"
             if model.enabled
@@ -581,7 +585,21 @@ class BestFit(Selector):
                 for fit, rep, comp in shown
             },
         }
+        if len(ranked) > 10:
+            rationale["more"] = _components_table(ranked[10:])
         return Pick(best, why, rationale)
+
+
+def _components_table(rest: list[tuple[float, Rep, dict[str, float]]]) -> dict[str, Any]:
+    """The fit and components of the candidates beyond the first 10, as columns and rows.
+
+    .. versionadded:: 0.2.0
+    """
+    columns = ["fit", *rest[0][2]]
+    return {
+        "columns": columns,
+        "rows": {rep.id: [fit, *(round(v, 6) for v in comp.values())] for fit, rep, comp in rest},
+    }
 
 
 @dataclass(frozen=True, slots=True, repr=False)

@@ -20,6 +20,8 @@ from leadroute.exceptions import StrategyError
 from leadroute.hashing import unit_draw
 from leadroute.limits import MAX_WEIGHT, as_duration, short_repr
 from leadroute.models import lead_value
+from leadroute.services import NEVER as _NEVER
+from leadroute.services import scan_longest_waiting
 from leadroute.strategies.base import Pick, Selector
 
 if TYPE_CHECKING:
@@ -28,8 +30,6 @@ if TYPE_CHECKING:
     from leadroute.strategies.scoring import Scorecard
 
 __all__ = ["AssignTo", "LeastLoaded", "ManualReview", "RandomPick", "RoundRobin", "Weighted"]
-
-_NEVER = -1
 
 
 def rep_number(rep: Rep, by: str) -> float:
@@ -48,26 +48,19 @@ def check_weight(owner: str, key: str, weight: object) -> None:
         or not 0 <= weight <= MAX_WEIGHT
     ):
         msg = (
-            f"{owner}(weights.{key}={short_repr(weight)}): weights are numbers "
-            f"in 0..{MAX_WEIGHT:g}"
+            f"{owner}(weights.{key}={short_repr(weight)}): weights are numbers in 0..{MAX_WEIGHT:g}"
         )
         raise StrategyError(msg, field=f"weights.{key}")
 
 
 def longest_waiting(candidates: list[Rep], last: Mapping[str, int]) -> tuple[Rep, int, Rep | None]:
-    """The candidate served longest ago (never-served first; ties by roster order) and the next."""
-    best = candidates[0]
-    best_v = last.get(best.id, _NEVER)
-    second: Rep | None = None
-    second_v = math.inf
-    for rep in candidates[1:]:
-        v = last.get(rep.id, _NEVER)
-        if v < best_v:
-            second, second_v = best, best_v
-            best, best_v = rep, v
-        elif v < second_v:
-            second, second_v = rep, v
-    return best, best_v, second
+    """The candidate served longest ago (never-served first; ties by roster order) and the next.
+
+    The plain scan (:func:`leadroute.services.scan_longest_waiting`); a
+    selector routing through the engine asks :meth:`RouteContext.longest_waiting`,
+    which answers shared index cells without a scan.
+    """
+    return scan_longest_waiting(candidates, last)
 
 
 def _served(v: int) -> str:
@@ -94,7 +87,7 @@ class RoundRobin(Selector):
     def select(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> Pick | None:
         if not candidates:
             return None
-        best, best_v, second = longest_waiting(candidates, ctx.last_served)
+        best, best_v, second = ctx.longest_waiting(candidates, with_next=ctx.explain)
         if not ctx.explain:
             return Pick(best, "", {})
         why = f"{best.id} waited longest ({_served(best_v)}; turn now {ctx.turn})"

@@ -231,30 +231,34 @@ class ValueTier(Filter, Combinator):
         """Keep the reps of the lead's band; a band with a route routes them on."""
         value = self.value_of(lead, ctx)
         n = len(candidates)
+        # audit="outcome": no drop records and no steps (nobody reads them)
+        recording = run.recording
         if value is None:
             if self.if_missing == "keep":
-                run.record(
-                    strategy="ValueTier", candidates_in=n, note=f"lead has no {self.by}; all kept"
-                )
+                if recording:
+                    note = f"lead has no {self.by}; all kept"
+                    run.record(strategy="ValueTier", candidates_in=n, note=note)
                 return (candidates, None)
-            gone = [self.drop(r, f"lead has no {self.by}") for r in candidates[: run.max_drops]]
-            run.record(
-                kind="filter",
-                candidates_in=n,
-                candidates_out=0,
-                dropped=gone,
-                unlisted=n - len(gone),
-            )
+            if recording:
+                gone = [self.drop(r, f"lead has no {self.by}") for r in candidates[: run.max_drops]]
+                run.record(
+                    kind="filter",
+                    candidates_in=n,
+                    candidates_out=0,
+                    dropped=gone,
+                    unlisted=n - len(gone),
+                )
             return ([], None)
         start = self.band_index(value)
         if start is None:
-            run.record(
-                strategy="ValueTier", candidates_in=n, note=f"{self.by} {value:g} is in no band"
-            )
+            if recording:
+                note = f"{self.by} {value:g} is in no band"
+                run.record(strategy="ValueTier", candidates_in=n, note=note)
             return ([], None)
         last = len(self.bands) if self.fallthrough else start + 1
         found: Routed = ([], None)
-        limit = run.max_drops
+        run.read(candidates)
+        limit = run.max_drops if recording else 0
         for i in range(start, last):
             band = self.bands[i]
             kept: list[Rep] = []
@@ -268,16 +272,17 @@ class ValueTier(Filter, Combinator):
                 else:
                     unlisted += 1
             ctx.lead_facts["tier"] = {"by": self.by, "value": value, "band": band.label}
-            run.record(
-                f".bands[{i}]",
-                strategy=f"ValueTier band {band.label}",
-                kind="tier",
-                candidates_in=n,
-                candidates_out=len(kept),
-                dropped=drops,
-                unlisted=unlisted,
-                note=f"{self.by} {value:g} -> band {band.label} ({band.level_text()})",
-            )
+            if recording:
+                run.record(
+                    f".bands[{i}]",
+                    strategy=f"ValueTier band {band.label}",
+                    kind="tier",
+                    candidates_in=n,
+                    candidates_out=len(kept),
+                    dropped=drops,
+                    unlisted=unlisted,
+                    note=f"{self.by} {value:g} -> band {band.label} ({band.level_text()})",
+                )
             if band.route is None:
                 found = (kept, None)
                 if kept:
@@ -287,7 +292,7 @@ class ValueTier(Filter, Combinator):
                 found = run.child(part, kept)
                 if found[1] is not None:
                     return found
-            if i + 1 < last:
+            if recording and i + 1 < last:
                 run.record(
                     f".bands[{i}]",
                     strategy="ValueTier",
