@@ -549,7 +549,7 @@ def test_owner_unavailable_review_says_how_it_matched() -> None:
     first = _owner_router(accounts=matcher).assign(state, [lead("L1", company="ByteDance Ltd.")])
     owner = first.assignments[0].rep_id
     other = "bo" if owner == "ann" else "ann"
-    not_owner = FunctionFilter(lambda _lead, r: r.id == other)
+    not_owner = FunctionFilter(lambda _lead, r: r.id == other, name="not_owner")
     route = not_owner >> (Ownership(if_unavailable="review") | RoundRobin())
     held = Router(rules=[Rule(id="r", route=route)], accounts=matcher).assign(
         first.state, [lead("L2", 1, company="字节跳动")]

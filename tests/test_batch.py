@@ -19,7 +19,7 @@ from leadroute import ClosedLead, Lead, PoolState, Rep, Router, Rule, StrategyEr
 from leadroute.config import router_from_config, router_to_config
 from leadroute.fit import PooledFit
 from leadroute.hashing import unit_draw
-from leadroute.strategies import BatchFit, BestFit, Weighted
+from leadroute.strategies import BatchFit, BestFit, FunctionFilter, Weighted
 from tests.conftest import lead, rep
 
 #: true conversion per rep and segment in these tests
@@ -371,7 +371,7 @@ def test_weighted_recentres_after_drops(weights: list[int], masks: list[int]) ->
         mask = int(str(x.attributes["mask"])) % (1 << m)
         return mask == 0 or bool(mask >> int(r.id[1:]) & 1)
 
-    router = Router(rules=[Rule(id="all", route=allowed >> Weighted())])
+    router = Router(rules=[Rule(id="all", route=FunctionFilter(allowed, name="mask") >> Weighted())])
     s = PoolState(reps=reps)
     for i, mask in enumerate(masks):
         result = router.assign(s, [lead(f"L{i:03d}", i, attributes={"mask": mask % (1 << m)})])

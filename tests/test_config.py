@@ -10,7 +10,15 @@ import pytest
 
 from leadroute import ConfigError, FileFormatError, Router, Rule
 from leadroute.demo import sample_router
-from leadroute.strategies import Band, CapacityCap, Geo, RoundRobin, ValueTier, Weighted
+from leadroute.strategies import (
+    Band,
+    CapacityCap,
+    FunctionFilter,
+    Geo,
+    RoundRobin,
+    ValueTier,
+    Weighted,
+)
 
 CONFIG: dict[str, Any] = {
     "rules": [
@@ -194,7 +202,8 @@ def test_bad_json_file_names_line(tmp_path: Path) -> None:
 
 def test_function_has_no_config_form() -> None:
     """A route holding a plain function cannot be written to config."""
-    router = Router(rules=[Rule(id="f", route=(lambda lead, rep: True) >> RoundRobin())])
+    keep = FunctionFilter(lambda lead, rep: True, name="keep")
+    router = Router(rules=[Rule(id="f", route=keep >> RoundRobin())])
     with pytest.raises(ConfigError, match="function"):
         router.to_config()
 

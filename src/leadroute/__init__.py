@@ -59,6 +59,7 @@ from leadroute.state import (
     RepLoad,
     Rotation,
 )
+from leadroute.strategies.base import Combinator, Filter, Selector
 
 __version__ = "0.1.0"
 
@@ -74,6 +75,7 @@ __all__ = [
     "Capacity",
     "CapacityExceededError",
     "ClosedLead",
+    "Combinator",
     "Comparison",
     "Condition",
     "ConfigError",
@@ -83,6 +85,7 @@ __all__ = [
     "DuplicateLeadError",
     "FieldCondition",
     "FileFormatError",
+    "Filter",
     "FutureLeadError",
     "HistoricalOutcome",
     "InputError",
@@ -110,6 +113,7 @@ __all__ = [
     "RoutingResult",
     "Rule",
     "RuleTrial",
+    "Selector",
     "SimulationReport",
     "Step",
     "StrategyError",

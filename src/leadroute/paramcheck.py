@@ -58,7 +58,9 @@ def _resolve(cls: type) -> dict[str, Any]:
         module = sys.modules.get(klass.__module__)
         if module is not None:
             names.update(vars(module))
-    names.update(vars(sys.modules[cls.__module__]))
+    own = sys.modules.get(cls.__module__)
+    if own is not None:
+        names.update(vars(own))
     out: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         if not f.init:

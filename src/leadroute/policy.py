@@ -11,6 +11,7 @@ rules and the default route, validated once, with its data form
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -29,11 +30,13 @@ from leadroute.paramcheck import check_params
 from leadroute.schema import rules_schema
 from leadroute.strategies.base import (
     Chain,
-    Fallback,
+    Combinator,
     Selector,
     Strategy,
     as_strategy,
+    canonical,
     is_complete,
+    route_identity,
     walk,
 )
 from leadroute.strategies.codec import (
@@ -44,7 +47,6 @@ from leadroute.strategies.codec import (
     registry,
     route_to_config,
 )
-from leadroute.strategies.tiers import ValueTier
 
 __all__ = ["Policy", "Rule", "check_route"]
 
@@ -363,19 +365,19 @@ class Policy:
         return out
 
     def _revision_data(self) -> Any:
+        # strategies by their identity (class qualified name + every declared parameter),
+        # never by repr or config dump: see docs/extending.md
         data: dict[str, Any] = {
             "rules": [
                 {
                     "id": r.id,
-                    "when": None if r.when is None else _loose(r.when),
-                    "route": route_to_config(r.route, strict=False),
+                    "when": None if r.when is None else _when_identity(r.when, f"rules[{i}].when"),
+                    "route": _route_identity(r.route, f"rules[{i}].route"),
                     "on_empty": r.on_empty,
                 }
-                for r in self.rules
+                for i, r in enumerate(self.rules)
             ],
-            "default": None
-            if self.default is None
-            else route_to_config(self.default, strict=False),
+            "default": None if self.default is None else _route_identity(self.default, "default"),
             "seed": self.seed,
         }
         if self.accounts is not None:
@@ -465,23 +467,35 @@ def _rule(raw: Any, path: str, registry: Mapping[str, type]) -> Rule:
         raise ConfigError(str(exc), path=f"{path}.route") from None
 
 
-def _loose(cond: Condition) -> Any:
-    try:
-        return cond.to_config()
-    except Exception:
-        return repr(cond)
+def _when_identity(cond: Condition, where: str) -> Any:
+    """A rule condition's identity: class and parameters, functions by their stable name.
+
+    A condition holding a function without a stable name (a lambda) keeps its
+    config form (the function's bare name), as rule conditions always allowed
+    lambdas.
+    """
+    if dataclasses.is_dataclass(cond):
+        try:
+            return canonical(cond, where)
+        except StrategyError:
+            pass
+    return cond.to_config()
 
 
 def index_paths(node: Strategy, path: str, out: dict[str, Strategy]) -> None:
     """Record ``node`` and every strategy inside it in ``out`` by its audit path."""
     out[path] = node
-    if isinstance(node, Chain):
-        for i, step in enumerate(node.steps):
-            index_paths(step, f"{path}[{i}]", out)
-    elif isinstance(node, Fallback):
-        for i, opt in enumerate(node.options):
-            index_paths(opt, f"{path}.options[{i}]", out)
-    elif isinstance(node, ValueTier):
-        for i, band in enumerate(node.bands):
-            if band.route is not None:
-                index_paths(band.route, f"{path}.bands[{i}].route", out)
+    if isinstance(node, Combinator):
+        for suffix, child in node.parts():
+            index_paths(child, f"{path}{suffix}", out)
+
+
+def _route_identity(route: Strategy, where: str) -> Any:
+    """The identity of a rule's route; a strategy without one is a :class:`ConfigError` at ``where``."""
+    try:
+        return route_identity(route, where)
+    except StrategyError as exc:
+        text = str(exc)
+        if exc.field and text.startswith(f"{exc.field}: "):
+            text = text[len(exc.field) + 2 :]
+        raise ConfigError(text, path=exc.field or where) from None

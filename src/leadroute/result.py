@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -17,15 +16,13 @@ from leadroute.exceptions import InputError, UnknownLeadError
 from leadroute.fast import assemble
 from leadroute.models import FrozenModel, Lead
 from leadroute.state import PoolState
-from leadroute.strategies.base import Filter
-from leadroute.strategies.tiers import ValueTier
+from leadroute.strategies.base import Combinator, Filter
 
 if TYPE_CHECKING:
     from leadroute.policy import Policy
 
 __all__ = ["Assignment", "RoutingResult"]
 
-_BAND = re.compile(r"^(.*)\.bands\[(\d+)\]$")
 
 
 class Assignment(FrozenModel):
@@ -312,23 +309,41 @@ def _recheck(
     )
     ctx._begin(lead, decision.at, frozenset())
     ctx.lead_facts = dict(decision.facts)
-    band = _BAND.match(step.path)
-    if band is not None:
-        tier = router.strategy_at(band.group(1))
-        if isinstance(tier, ValueTier):
-            b = tier.bands[int(band.group(2))]
-            value = tier.value_of(lead, ctx)
-            if value is not None:
-                return True, (None if b.admits(rep) else tier.band_drop(rep, b, value))
-        return False, None
+    owner = _combinator_of(router, step.path)
+    if owner is not None:
+        return owner[0].recheck(owner[1], lead, rep, ctx)
     try:
         strategy = router.strategy_at(step.path)
     except KeyError:
         return False, None
-    if isinstance(strategy, Filter) and not isinstance(strategy, ValueTier):
+    if isinstance(strategy, Filter) and not isinstance(strategy, Combinator):
         drop = strategy.check(lead, rep, ctx)
         # a filter on counters (caps) is re-checked against the state before the batch;
         # counters only grow within a batch, so a drop then is a drop at the decision,
         # but a pass then may not be one
         return strategy.indexable or drop is not None, drop
     return False, None
+
+
+def _combinator_of(router: Policy, path: str) -> tuple[Combinator, str] | None:
+    """The combinator that recorded the step at ``path`` itself, and the path's suffix below it.
+
+    ``None`` when the step is a strategy's own (a filter at its path).
+    """
+    try:
+        found = router.strategy_at(path)
+    except KeyError:
+        found = None
+    if found is not None and not isinstance(found, Combinator):
+        return None
+    cut = len(path)
+    while cut > 0:
+        head = path[:cut]
+        try:
+            node = router.strategy_at(head)
+        except KeyError:
+            node = None
+        if isinstance(node, Combinator):
+            return node, path[cut:]
+        cut = max(path.rfind(".", 0, cut), path.rfind("[", 0, cut))
+    return None

@@ -32,6 +32,7 @@ from leadroute.exceptions import (
 )
 from leadroute.fast import assemble
 from leadroute.limits import (
+    MAX_INT,
     MAX_ITEMS,
     MAX_YEAR,
     MIN_YEAR,
@@ -91,7 +92,16 @@ class RepLoad(FrozenModel):
         return v
 
     def release(self, n: int = 1) -> RepLoad:
-        """These counters with ``n`` fewer open leads (never below 0); the day counts stay."""
+        """These counters with ``n`` fewer open leads (never below 0); the day counts stay.
+
+        ``n`` is a whole number >= 0, else an :class:`~leadroute.exceptions.InputError`.
+
+        .. versionchanged:: 0.2.0
+           ``n`` is checked.
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_INT:
+            msg = f"RepLoad.release(n={short_repr(n)}): n is a whole number in 0..{MAX_INT}"
+            raise InputError(msg, field="n")
         return assemble(RepLoad, {"open": max(0, self.open - n), "days": self.days}, _LOAD_SET)
 
     def assigned_on(self, day: date) -> int:

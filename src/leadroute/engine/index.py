@@ -14,19 +14,16 @@ from typing import Any
 
 from leadroute.models import Rep
 from leadroute.services import CellList
-from leadroute.strategies.base import Chain, Fallback, Filter, Selector, Strategy
-from leadroute.strategies.tiers import ValueTier
+from leadroute.strategies.base import Combinator, Filter, Selector, Strategy
 
 __all__ = [
-    "CHAIN",
-    "FALLBACK",
+    "COMBINATOR",
     "FILTER",
     "KIND",
     "MEMO_LIMIT",
     "OTHER",
     "SELECTOR",
     "SERIALS",
-    "TIER",
     "Index",
     "Indexed",
     "RosterCache",
@@ -41,7 +38,7 @@ class Index:
     __slots__ = ("by_key", "keys_by_obj", "keys_of", "match_all", "position")
 
     def __init__(self, flt: Filter, roster: Sequence[Rep], position: Mapping[str, int]) -> None:
-        self.match_all = bool(getattr(flt, "index_all", False))
+        self.match_all = flt.index_all
         self.by_key: dict[str, Indexed] = {}
         # keys as tuples: the cyclic GC stops tracking tuples of strings, frozensets it never does
         self.keys_of: dict[str, tuple[str, ...]] = {}
@@ -110,17 +107,15 @@ class Indexed(CellList):
 MEMO_LIMIT = 200_000
 #: Serial numbers of shared candidate lists (unique in the process, so memo keys never collide).
 SERIALS = itertools.count(1)
-CHAIN, FALLBACK, TIER, SELECTOR, FILTER, OTHER = range(6)
+#: How the pipeline runs a strategy: through the combinator contract, as a selector, as a filter.
+COMBINATOR, SELECTOR, FILTER, OTHER = range(4)
 KIND: dict[type, int] = {}
 
 
 def kind_of(node: Strategy) -> int:
-    if isinstance(node, Chain):
-        return CHAIN
-    if isinstance(node, Fallback):
-        return FALLBACK
-    if isinstance(node, ValueTier):
-        return TIER
+    """The role of ``node`` (the public contract classes only, never a built-in's class)."""
+    if isinstance(node, Combinator):
+        return COMBINATOR
     if isinstance(node, Selector):
         return SELECTOR
     if isinstance(node, Filter):

@@ -20,14 +20,12 @@ from typing import Literal, Protocol
 from leadroute.audit import Decision, DecisionInputs, Drop, ReplayResult, RuleTrial, Step
 from leadroute.context import RouteContext
 from leadroute.engine.index import (
-    CHAIN,
-    FALLBACK,
+    COMBINATOR,
     FILTER,
     KIND,
     MEMO_LIMIT,
     SELECTOR,
     SERIALS,
-    TIER,
     Index,
     Indexed,
     RosterCache,
@@ -45,7 +43,6 @@ from leadroute.engine.recorder import (
     decision_id,
     differences,
     inputs_of,
-    note,
     out_reasons,
     replay_state,
     roster_step,
@@ -61,22 +58,20 @@ from leadroute.exceptions import (
     UnknownRepError,
 )
 from leadroute.fast import build
+from leadroute.hashing import canonical_json
 from leadroute.limits import FUTURE_TOLERANCE, MAX_CLOCK_JUMP, check_datetime, short_repr
 from leadroute.models import Lead, Rep
 from leadroute.policy import Policy, Rule
 from leadroute.result import RoutingResult, assignments_of
 from leadroute.state import PoolState
 from leadroute.strategies.base import (
-    Chain,
-    Fallback,
+    Combinator,
     Filter,
     FilterOutcome,
     Pick,
     Selector,
     Strategy,
-    is_complete,
 )
-from leadroute.strategies.tiers import ValueTier
 
 __all__ = [
     "PROGRESS_EVERY",
@@ -499,7 +494,8 @@ class Run:
             cache.shared.clear()
         self.memo = cache.memo
         self.pairs = cache.pairs
-        self.chain_plans: dict[tuple[int, str], list[tuple[int, Strategy, str]]] = {}
+        #: the engine side of each combinator at each path (made on first use)
+        self.runners: dict[tuple[int, str], CombinatorRun] = {}
         self.ctx = ctx = RouteContext(
             state=state,
             seed=policy.seed,
@@ -718,130 +714,29 @@ class Run:
         if kind is None:
             kind = kind_of(node)
             KIND[type(node)] = kind
-        if kind == CHAIN:
-            assert isinstance(node, Chain)
+        if kind == COMBINATOR:
             key = (id(node), path)
-            plan = self.chain_plans.get(key)
-            if plan is None:
-                plan = [(kind_of(step), step, f"{path}[{i}]") for i, step in enumerate(node.steps)]
-                self.chain_plans[key] = plan
-            found: _Found = (cands, None)
-            # filters and selectors are dispatched here directly: one call less per step
-            for step_kind, step, step_path in plan:
-                if step_kind == FILTER:
-                    kept = self._filter(step, step_path, lead, found[0], steps)  # type: ignore[arg-type]
-                    if not kept:
-                        return (kept, None)
-                    found = (kept, None)
-                    continue
-                if step_kind == SELECTOR:
-                    return self._select(step, step_path, lead, found[0], steps)  # type: ignore[arg-type]
-                found = self._run(step, step_path, lead, found[0], steps)
-                if found[1] is not None or not found[0]:
-                    return found
+            runner = self.runners.get(key)
+            if runner is None:
+                runner = self.runners[key] = CombinatorRun(self, node, path)  # type: ignore[arg-type]
+            runner.lead = lead
+            runner.steps = steps
+            found: _Found = node.route(lead, cands, self.ctx, runner)  # type: ignore[attr-defined]
+            if not runner.builtin:
+                _check_routed(node, path, found)
             return found
         if kind == FILTER:
             return (self._filter(node, path, lead, cands, steps), None)  # type: ignore[arg-type]
         if kind == SELECTOR:
             return self._select(node, path, lead, cands, steps)  # type: ignore[arg-type]
-        if kind == FALLBACK:
-            return self._fallback(node, path, lead, cands, steps)  # type: ignore[arg-type]
-        if kind == TIER:
-            return self._tier(node, path, lead, cands, steps)  # type: ignore[arg-type]
-        msg = f"{node!r} at {path} is neither a filter nor a selector"
+        msg = f"{node!r} at {path} is neither a filter, a selector nor a combinator"
         raise TypeError(msg)
-
-    def _fallback(
-        self, node: Fallback, path: str, lead: Lead, cands: list[Rep], steps: list[Step]
-    ) -> _Found:
-        found: _Found = ([], None)
-        last = len(node.options) - 1
-        for i, option in enumerate(node.options):
-            found = self._run(option, f"{path}.options[{i}]", lead, cands, steps)
-            if found[1] is not None or (found[0] and not is_complete(option)):
-                return found
-            if i < last:
-                steps.append(self.recorder.fallback_step(path, i, len(cands)))
-        return found
-
-    def _tier(
-        self, node: ValueTier, path: str, lead: Lead, cands: list[Rep], steps: list[Step]
-    ) -> _Found:
-        ctx = self.ctx
-        # audit="outcome": no drop records, no steps (nobody reads them; Decision.steps stays empty)
-        record = self.record
-        value = node.value_of(lead, ctx)
-        if value is None:
-            if node.if_missing == "keep":
-                if record:
-                    steps.append(note(path, node, len(cands), f"lead has no {node.by}; all kept"))
-                return (cands, None)
-            if record:
-                gone = [node.drop(r, f"lead has no {node.by}") for r in cands[: self.max_drops]]
-                steps.append(
-                    self.recorder.filter_step(path, node, cands, [], gone, len(cands) - len(gone))
-                )
-            return ([], None)
-        start = node.band_index(value)
-        if start is None:
-            if record:
-                steps.append(note(path, node, len(cands), f"{node.by} {value:g} is in no band"))
-            return ([], None)
-        last = len(node.bands) if node.fallthrough else start + 1
-        found: _Found = ([], None)
-        if self.reads is not None:
-            self.reads.lists.append(cands)
-        for i in range(start, last):
-            band = node.bands[i]
-            kept: list[Rep] = []
-            drops: list[Drop] = []
-            unlisted = 0
-            limit = self.max_drops if record else 0
-            for rep in cands:
-                if band.admits(rep):
-                    kept.append(rep)
-                elif len(drops) < limit:
-                    drops.append(node.band_drop(rep, band, value))
-                else:
-                    unlisted += 1
-            ctx.lead_facts["tier"] = {"by": node.by, "value": value, "band": band.label}
-            if record:
-                steps.append(
-                    build(
-                        Step,
-                        path=f"{path}.bands[{i}]",
-                        strategy=f"ValueTier band {band.label}",
-                        kind="tier",
-                        candidates_in=len(cands),
-                        candidates_out=len(kept),
-                        dropped=tuple(drops),
-                        unlisted=unlisted,
-                        note=f"{node.by} {value:g} -> band {band.label} ({band.level_text()})",
-                    )
-                )
-            if band.route is None:
-                found = (kept, None)
-                if kept:
-                    return found
-            elif kept:
-                found = self._run(band.route, f"{path}.bands[{i}].route", lead, kept, steps)
-                if found[1] is not None:
-                    return found
-            if record and i + 1 < last:
-                steps.append(
-                    note(
-                        f"{path}.bands[{i}]",
-                        node,
-                        len(cands),
-                        f"band {band.label} found nobody; next band",
-                    )
-                )
-        return ([], None) if found[1] is None else found
 
     def _index(self, flt: Filter) -> Index:
         idx = self.index_of.get(id(flt))
         if idx is None:
-            key = (type(flt), self._reprs.get(id(flt)) or repr(flt))
+            # by identity, not repr: a repr may hide parameters
+            key = (type(flt), canonical_json(flt.identity()))
             idx = self.indexes.get(key)
             if idx is None:
                 idx = Index(flt, self.roster, self.position)
@@ -903,7 +798,14 @@ class Run:
             return kept
         if self.reads is not None:
             self.reads.lists.append(cands)
-        out: FilterOutcome = flt.apply(lead, cands, ctx)
+        if flt._builtin:
+            out: FilterOutcome = flt.apply(lead, cands, ctx)
+        else:
+            try:
+                out = flt.apply(lead, cands, ctx)
+            except StrategyError as exc:
+                msg = f"{flt!r} at {path}: {exc}"
+                raise StrategyError(msg, field=exc.field) from None
         drops = out.dropped
         if not self.record:
             self.recorder.tally(drops)
@@ -996,3 +898,139 @@ class Run:
         if self.record:
             steps.append(self.recorder.selector_step(path, sel, cands, pick, builtin))
         return ([] if pick is None else cands, pick)
+
+
+_STEP_KINDS = frozenset({"filter", "selector", "fallback", "tier", "note"})
+
+
+class CombinatorRun:
+    """The engine side of the :class:`~leadroute.strategies.Combinator` contract (its ``run``).
+
+    One per combinator and path in a call: :meth:`child` routes part ``i``
+    (filters and selectors dispatched directly), :meth:`record` adds a step to
+    the current lead's audit. Implements :class:`~leadroute.strategies.Runner`.
+    """
+
+    __slots__ = (
+        "builtin",
+        "lead",
+        "max_drops",
+        "node",
+        "path",
+        "plan",
+        "recording",
+        "run",
+        "steps",
+    )
+
+    def __init__(self, run: Run, node: Combinator, path: str) -> None:
+        self.run = run
+        self.node = node
+        self.path = path
+        self.builtin = node._builtin
+        self.plan = [(kind_of(child), child, f"{path}{suffix}") for suffix, child in node.parts()]
+        self.max_drops = run.max_drops
+        self.recording = run.record
+        self.lead: Lead | None = None
+        self.steps: list[Step] = []
+
+    def child(self, index: int, candidates: list[Rep]) -> _Found:
+        """Route ``candidates`` through part ``index``."""
+        try:
+            kind, child, path = self.plan[index]
+        except (IndexError, TypeError):
+            msg = (
+                f"{self.node!r} at {self.path}: run.child({short_repr(index)}): "
+                f"it has {len(self.plan)} parts"
+            )
+            raise StrategyError(msg, field="route") from None
+        run = self.run
+        lead: Lead = self.lead  # type: ignore[assignment]
+        if kind == FILTER:
+            return (run._filter(child, path, lead, candidates, self.steps), None)  # type: ignore[arg-type]
+        if kind == SELECTOR:
+            return run._select(child, path, lead, candidates, self.steps)  # type: ignore[arg-type]
+        return run._run(child, path, lead, candidates, self.steps)
+
+    def read(self, candidates: list[Rep]) -> None:
+        """The combinator looked at ``candidates`` (their records join a replayable decision)."""
+        reads = self.run.reads
+        if reads is not None:
+            reads.lists.append(candidates)
+
+    def record(
+        self,
+        suffix: str = "",
+        *,
+        note: str | None = None,
+        kind: str = "note",
+        strategy: str | None = None,
+        candidates_in: int = 0,
+        candidates_out: int | None = None,
+        dropped: Sequence[Drop] = (),
+        unlisted: int = 0,
+    ) -> None:
+        """Add a step at ``path + suffix`` to the lead's audit."""
+        if not self.builtin:
+            _check_record(
+                self, suffix, note, kind, strategy, candidates_in, candidates_out, unlisted, dropped
+            )
+        node = self.node
+        self.steps.append(
+            self.run.recorder.combinator_step(
+                self.path + suffix,
+                strategy if strategy is not None else (self.run._reprs.get(id(node)) or repr(node)),
+                kind,
+                candidates_in,
+                candidates_in if candidates_out is None else candidates_out,
+                tuple(dropped),
+                unlisted,
+                note,
+            )
+        )
+
+
+def _check_record(
+    runner: CombinatorRun,
+    suffix: object,
+    note: object,
+    kind: object,
+    strategy: object,
+    n_in: object,
+    n_out: object,
+    unlisted: object,
+    dropped: Sequence[object],
+) -> None:
+    """A user combinator's audit step must be a valid step (else the audit would not load back)."""
+    problem = None
+    if not isinstance(suffix, str):
+        problem = f"suffix {short_repr(suffix)} is not a text"
+    elif note is not None and not isinstance(note, str):
+        problem = f"note {short_repr(note)} is not a text"
+    elif strategy is not None and not isinstance(strategy, str):
+        problem = f"strategy {short_repr(strategy)} is not a text"
+    elif kind not in _STEP_KINDS:
+        problem = f"kind {short_repr(kind)} is not one of {sorted(_STEP_KINDS)}"
+    elif any(
+        isinstance(v, bool) or not isinstance(v, int) or v < 0
+        for v in (n_in, unlisted, 0 if n_out is None else n_out)
+    ):
+        problem = "candidate counts are whole numbers >= 0"
+    elif not all(isinstance(d, Drop) for d in dropped):
+        problem = "dropped holds Drop records only (build them with Filter.drop)"
+    if problem is not None:
+        msg = f"{runner.node!r} at {runner.path}: run.record: {problem}"
+        raise StrategyError(msg, field="route")
+
+
+def _check_routed(node: Strategy, path: str, found: object) -> None:
+    """A user combinator's route returns ``(candidates, pick or None)``."""
+    if (
+        isinstance(found, tuple)
+        and len(found) == 2
+        and isinstance(found[0], list)
+        and (found[1] is None or isinstance(found[1], Pick))
+    ):
+        return
+    msg = f"{node!r} at {path}: route returned {short_repr(found)}, not (candidates, pick or None)"
+    raise StrategyError(msg, field="route")

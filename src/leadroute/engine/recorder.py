@@ -59,7 +59,6 @@ __all__ = [
     "differences",
     "inputs_of",
     "jsonable",
-    "note",
     "out_reasons",
     "plain",
     "replay_state",
@@ -78,7 +77,6 @@ _FILTER_STEP_SET = {
     "candidates_out",
     "dropped",
     "unlisted",
-    "note",
 }
 _SELECTOR_STEP_SET = {
     "path",
@@ -87,7 +85,6 @@ _SELECTOR_STEP_SET = {
     "candidates_in",
     "candidates_out",
     "picked",
-    "note",
     "rationale",
 }
 _DECISION_SET = set(Decision.model_fields)
@@ -211,30 +208,29 @@ class Recorder:
         }
         return assemble(Step, values, _SELECTOR_STEP_SET)
 
-    def fallback_step(self, path: str, i: int, n: int) -> Step:
-        """The note that option ``i`` of a fallback found nobody."""
+    def combinator_step(
+        self,
+        path: str,
+        strategy: str,
+        kind: str,
+        n_in: int,
+        n_out: int,
+        dropped: tuple[Drop, ...],
+        unlisted: int,
+        note: str | None,
+    ) -> Step:
+        """A step a combinator records itself (``Runner.record``): a note, a band, a fallback."""
         return build(
             Step,
-            path=f"{path}.options[{i}]",
-            strategy="Fallback",
-            kind="fallback",
-            candidates_in=n,
-            candidates_out=n,
-            note=f"option {i} found nobody; trying option {i + 1}",
+            path=path,
+            strategy=strategy,
+            kind=kind,
+            candidates_in=n_in,
+            candidates_out=n_out,
+            dropped=dropped,
+            unlisted=unlisted,
+            note=note,
         )
-
-
-def note(path: str, node: Strategy, n: int, text: str) -> Step:
-    """A step that only notes something (``n`` candidates in and out)."""
-    return build(
-        Step,
-        path=path,
-        strategy=type(node).__name__,
-        kind="note",
-        candidates_in=n,
-        candidates_out=n,
-        note=text,
-    )
 
 
 #: Built-in selectors whose rationale is JSON data by construction.

@@ -179,11 +179,11 @@ def store_needs(router: Router) -> Needs:
         surge: timedelta | None = None
         for n in nodes:
             name = type(n).__name__
-            if name in FULL_STATE_STRATEGIES or getattr(n, "reads_pool_state", False):
+            if name in FULL_STATE_STRATEGIES or n.reads_pool_state:
                 pool = True
             if (
                 name in HISTORY_STRATEGIES
-                or getattr(n, "reads_history", False)
+                or n.reads_history
                 or _history_factor(n)
             ):
                 history = True

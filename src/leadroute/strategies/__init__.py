@@ -7,10 +7,12 @@
   :class:`LeastLoaded`, :class:`AssignTo`, :class:`ManualReview`, :class:`Ownership`;
 * scoring: :class:`Scorecard` (with :class:`Factor`), :class:`BestFit`, :class:`Surge`,
   :class:`CardFit`;
-* combinators: :class:`Chain` (``a >> b``) and :class:`Fallback` (``a | b``).
+* combinators: :class:`Chain` (``a >> b``), :class:`Fallback` (``a | b``) and
+  :class:`ValueTier`.
 
-Subclass :class:`Filter` (override ``check``) or :class:`Selector` (override
-``select``) for your own.
+Subclass :class:`Filter` (define ``check``), :class:`Selector` (define
+``select``) or :class:`Combinator` (define ``parts`` and ``route``) for your
+own; see ``docs/extending.md``.
 
 .. versionadded:: 0.1.0
 """
@@ -21,11 +23,15 @@ from leadroute.strategies.attributes import Industry, Language, Roster, Skill, T
 from leadroute.strategies.availability import Availability, Ownership
 from leadroute.strategies.base import (
     Chain,
+    Combinator,
     Fallback,
     Filter,
     FilterOutcome,
+    FrozenDict,
     FunctionFilter,
     Pick,
+    Routed,
+    Runner,
     Selector,
     Strategy,
     as_strategy,
@@ -54,10 +60,12 @@ __all__ = [
     "CapacityCap",
     "CardFit",
     "Chain",
+    "Combinator",
     "Factor",
     "Fallback",
     "Filter",
     "FilterOutcome",
+    "FrozenDict",
     "FunctionFilter",
     "Geo",
     "Industry",
@@ -69,6 +77,8 @@ __all__ = [
     "RandomPick",
     "Roster",
     "RoundRobin",
+    "Routed",
+    "Runner",
     "Scorecard",
     "Selector",
     "Skill",

@@ -27,6 +27,7 @@ from leadroute.audit import Drop
 from leadroute.conditions import Condition, parse_condition
 from leadroute.exceptions import ConfigError, StrategyError
 from leadroute.fit import FitModel, PooledFit, fit_statistics
+from leadroute.jsondata import FrozenDict
 from leadroute.logit import LogitFit, require_numpy
 from leadroute.models import Rep, lead_value
 from leadroute.strategies.attributes import fold
@@ -117,6 +118,8 @@ class Factor:
                     raise StrategyError(msg, field="ranges")
             object.__setattr__(self, "ranges", rows)
         if self.table is not None:
+            # a copy the caller cannot change afterwards (the policy revision depends on it)
+            object.__setattr__(self, "table", FrozenDict(self.table))
             self._folded.update({fold(str(k)): float(v) for k, v in self.table.items()})
         for pts in self._all_points():
             if not 0 <= pts <= 100:

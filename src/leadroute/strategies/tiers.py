@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from leadroute.audit import Drop
 from leadroute.exceptions import StrategyError
 from leadroute.models import lead_value
-from leadroute.strategies.base import Filter, Strategy, as_strategy, is_complete
+from leadroute.strategies.base import (
+    Combinator,
+    Filter,
+    Routed,
+    Runner,
+    Strategy,
+    as_strategy,
+    is_complete,
+)
 
 if TYPE_CHECKING:
     from leadroute.context import RouteContext
@@ -118,7 +126,7 @@ def _num(v: Any) -> str:
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class ValueTier(Filter):
+class ValueTier(Filter, Combinator):
     """Pick a band by the lead's score (or value) and keep reps of its levels.
 
     Bands are tried in order; the first whose range holds the lead's value
@@ -131,7 +139,11 @@ class ValueTier(Filter):
     >>> ValueTier(bands=(Band(min=80, min_level=3), Band(max=80)))
     ValueTier(bands=(Band(min=80, min_level=3), Band(max=80)))
 
+    A :class:`~leadroute.strategies.Combinator` (its band routes are its
+    parts) and, for bands without a route, a filter.
+
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0 A :class:`~leadroute.strategies.Combinator`.
     """
 
     bands: tuple[Band, ...] = ()
@@ -160,6 +172,9 @@ class ValueTier(Filter):
 
     def children(self) -> tuple[Strategy, ...]:
         return tuple(b.route for b in self.bands if b.route is not None)
+
+    def parts(self) -> tuple[tuple[str, Strategy], ...]:
+        return tuple((f".bands[{i}].route", route) for i, route in self.walk_routes())
 
     def is_complete(self) -> bool:
         """Whether every band ends in a selector of its own."""
@@ -211,3 +226,92 @@ class ValueTier(Filter):
         for i, b in enumerate(self.bands):
             if b.route is not None:
                 yield i, b.route
+
+    def route(self, lead: Lead, candidates: list[Rep], ctx: RouteContext, run: Runner) -> Routed:
+        """Keep the reps of the lead's band; a band with a route routes them on."""
+        value = self.value_of(lead, ctx)
+        n = len(candidates)
+        # audit="outcome": no drop records and no steps (nobody reads them)
+        recording = run.recording
+        if value is None:
+            if self.if_missing == "keep":
+                if recording:
+                    note = f"lead has no {self.by}; all kept"
+                    run.record(strategy="ValueTier", candidates_in=n, note=note)
+                return (candidates, None)
+            if recording:
+                gone = [self.drop(r, f"lead has no {self.by}") for r in candidates[: run.max_drops]]
+                run.record(
+                    kind="filter",
+                    candidates_in=n,
+                    candidates_out=0,
+                    dropped=gone,
+                    unlisted=n - len(gone),
+                )
+            return ([], None)
+        start = self.band_index(value)
+        if start is None:
+            if recording:
+                note = f"{self.by} {value:g} is in no band"
+                run.record(strategy="ValueTier", candidates_in=n, note=note)
+            return ([], None)
+        last = len(self.bands) if self.fallthrough else start + 1
+        found: Routed = ([], None)
+        run.read(candidates)
+        limit = run.max_drops if recording else 0
+        for i in range(start, last):
+            band = self.bands[i]
+            kept: list[Rep] = []
+            drops: list[Drop] = []
+            unlisted = 0
+            for rep in candidates:
+                if band.admits(rep):
+                    kept.append(rep)
+                elif len(drops) < limit:
+                    drops.append(self.band_drop(rep, band, value))
+                else:
+                    unlisted += 1
+            ctx.lead_facts["tier"] = {"by": self.by, "value": value, "band": band.label}
+            if recording:
+                run.record(
+                    f".bands[{i}]",
+                    strategy=f"ValueTier band {band.label}",
+                    kind="tier",
+                    candidates_in=n,
+                    candidates_out=len(kept),
+                    dropped=drops,
+                    unlisted=unlisted,
+                    note=f"{self.by} {value:g} -> band {band.label} ({band.level_text()})",
+                )
+            if band.route is None:
+                found = (kept, None)
+                if kept:
+                    return found
+            elif kept:
+                part = sum(1 for b in self.bands[:i] if b.route is not None)
+                found = run.child(part, kept)
+                if found[1] is not None:
+                    return found
+            if recording and i + 1 < last:
+                run.record(
+                    f".bands[{i}]",
+                    strategy="ValueTier",
+                    candidates_in=n,
+                    note=f"band {band.label} found nobody; next band",
+                )
+        return ([], None) if found[1] is None else found
+
+    def recheck(
+        self, suffix: str, lead: Lead, rep: Rep, ctx: RouteContext
+    ) -> tuple[bool, Drop | None]:
+        """Re-check ``rep`` against the band step recorded at ``.bands[i]``."""
+        if not (suffix.startswith(".bands[") and suffix.endswith("]")):
+            return False, None
+        try:
+            band = self.bands[int(suffix[len(".bands[") : -1])]
+        except (ValueError, IndexError):
+            return False, None
+        value = self.value_of(lead, ctx)
+        if value is None:
+            return False, None
+        return True, (None if band.admits(rep) else self.band_drop(rep, band, value))
