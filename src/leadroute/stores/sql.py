@@ -62,6 +62,7 @@ from leadroute.stores.base import (
 
 if TYPE_CHECKING:
     from leadroute.accounts import AccountMatcher
+    from leadroute.audit import Decision
     from leadroute.lifecycle import ReclaimPolicy, ReclaimWarning
     from leadroute.ownership import OwnershipPolicy, TransferResult
     from leadroute.router import Router
@@ -1086,18 +1087,7 @@ class SQLStore(Store):
                 tx,
                 before,
                 routed.state,
-                (
-                    (
-                        "decision",
-                        d.lead_id,
-                        d.at,
-                        created[d.lead_id],
-                        d.rep_id,
-                        d.outcome,
-                        d.model_dump_json(),
-                    )
-                    for d in routed.audit
-                ),
+                _decision_rows(routed.audit, created.__getitem__),
             )
             return merge_result(batch, existing, routed, routed.state)
 
@@ -1137,23 +1127,11 @@ class SQLStore(Store):
             result = reclaim_state(router, before, now, policy)
             if not result.audit:
                 return result
-            created = {d.lead_id: _created(before, d.lead_id) for d in result.audit}
             self._save(
                 tx,
                 before,
                 result.state,
-                (
-                    (
-                        "decision",
-                        d.lead_id,
-                        d.at,
-                        created[d.lead_id],
-                        d.rep_id,
-                        d.outcome,
-                        d.model_dump_json(),
-                    )
-                    for d in result.audit
-                ),
+                _decision_rows(result.audit, lambda lead_id: _created(before, lead_id)),
                 moved=frozenset(d.lead_id for d in result.audit),
             )
             return result
@@ -1307,18 +1285,7 @@ class SQLStore(Store):
                 tx,
                 before,
                 result.state,
-                [
-                    (
-                        "decision",
-                        d.lead_id,
-                        d.at,
-                        _created(before, d.lead_id),
-                        d.rep_id,
-                        d.outcome,
-                        d.model_dump_json(),
-                    )
-                    for d in result.audit
-                ],
+                _decision_rows(result.audit, lambda lead_id: _created(before, lead_id)),
                 moved=moved,
             )
             return result
@@ -1483,6 +1450,16 @@ _EMPTY: dict[str, Any] = {
 def _created(state: PoolState, lead_id: str) -> datetime | None:
     rec = state.open_leads.get(lead_id) or state.pool.get(lead_id)
     return None if rec is None else rec.lead.created_at
+
+
+def _decision_rows(
+    decisions: Iterable[Decision], created: Callable[[str], datetime | None]
+) -> list[tuple[str, str | None, datetime, datetime | None, str | None, str | None, str]]:
+    """The audit rows of a call's decisions (``created``: a lead's creation time by id)."""
+    return [
+        ("decision", d.lead_id, d.at, created(d.lead_id), d.rep_id, d.outcome, d.model_dump_json())
+        for d in decisions
+    ]
 
 
 class SQLiteStore(SQLStore):
