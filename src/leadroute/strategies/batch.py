@@ -132,7 +132,7 @@ class BatchFit(Selector):
         return id(self)
 
     def model(self, ctx: RouteContext) -> PooledFit | LogitFit:
-        """The fit model of ``ctx.state.history`` (cached: learned once per history)."""
+        """The fit model of ``ctx.state.history`` (cached: learned once, extended as leads close)."""
         if self.model_kind == "logit":
             return LogitFit.of(
                 ctx.state.history,
