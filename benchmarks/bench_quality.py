@@ -17,7 +17,9 @@ The experiment of issue 12, reproducible from the X Education data set
   the one policy-free figure that pins it down. ``--spread 1`` is the wider
   team of the first version of this benchmark (rotation at 73%);
 * the first 60% is history, worked by rotation, outcomes drawn from the truth;
-  the rest is the test stream, routed one day's batch at a time;
+  the rest is the test stream, routed one day's batch at a time (the "whole
+  stream" rows route it in one call: a plan over the whole stream, which knows
+  the future arrivals but not their outcomes);
 * caps: 1.2x an even share of the test stream per rep (a period cap for the
   greedy policies, ``max_share=1.2`` for BatchFit);
 * expected conversions are the sum of the true probabilities of the chosen
@@ -132,6 +134,12 @@ def run(route: Strategy, state: PoolState, stream: list[Lead]) -> dict[str, str 
     return out
 
 
+def run_whole(route: Strategy, state: PoolState, stream: list[Lead]) -> dict[str, str | None]:
+    """Route the whole ``stream`` in one call (a plan over the whole stream); the rep per lead id."""
+    result = Router(rules=[Rule(id="all", route=route)]).assign(state, stream, audit="outcome")
+    return {a.lead_id: a.rep_id for a in result.assignments}
+
+
 def experiment(
     seed: int, leads: list[Lead], base: list[float], spread: float = 0.5
 ) -> list[tuple[str, float, float, float]]:
@@ -159,7 +167,7 @@ def experiment(
     probs = [[truth.p(x, base_of[x.id], r) for r in reps] for x in test]
     best = solve([[-p for p in row] for row in probs], [cap] * REPS)
     optimum = -best.objective
-    policies: list[tuple[str, Strategy]] = [
+    policies: list[tuple[str, Strategy] | tuple[str, Strategy, bool]] = [
         ("RoundRobin", CapacityCap() >> RoundRobin()),
         ("BestFit, default weights", CapacityCap() >> BestFit()),
         ("BestFit, conversion weight only", CapacityCap() >> BestFit(weights={"conversion": 1.0})),
@@ -181,11 +189,26 @@ def experiment(
             CapacityCap()
             >> BatchFit(model_kind="logit", lead_by=LOGIT_BY, horizon=400, max_share=1.0),
         ),
+        (
+            "logit model, batch, no rep x source (rep_by=())",
+            CapacityCap() >> BatchFit(model_kind="logit", lead_by=LOGIT_BY, horizon=400, rep_by=()),
+        ),
+        (
+            "logit, whole stream, one call, even caps",
+            CapacityCap() >> BatchFit(model_kind="logit", lead_by=LOGIT_BY, max_share=1.0),
+            True,
+        ),
+        (
+            "logit, whole stream, one call, even caps, rep_by=()",
+            CapacityCap()
+            >> BatchFit(model_kind="logit", lead_by=LOGIT_BY, max_share=1.0, rep_by=()),
+            True,
+        ),
     ]
     rows = []
     index = {r: k for k, r in enumerate(reps)}
-    for name, route in policies:
-        got = run(route, state, test)
+    for name, route, *whole in policies:
+        got = run_whole(route, state, test) if whole else run(route, state, test)
         exp = sum(
             probs[i][index[rep]] for i, x in enumerate(test) if (rep := got.get(x.id)) is not None
         )
