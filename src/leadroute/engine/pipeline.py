@@ -561,6 +561,8 @@ class Run:
         self.out: dict[str, tuple[str, int]] = out
         self.id_sets: IdSets = {}
         self.roster_steps: dict[str, Step] = {}
+        #: rule id -> the audit path of its route
+        self.route_paths: dict[str, str] = {}
         #: replay: the stand-ins for reps the decision never looked at
         self.stand_ins = (
             [r for r in cache.roster if r.id.startswith(PLACEHOLDER)] if replay is not None else []
@@ -747,7 +749,14 @@ class Run:
         excluded: frozenset[str] = frozenset(exclude) if exclude else _NOBODY
         if pooled is not None and pooled.cooldown:
             excluded |= frozenset(r for r, until in pooled.cooldown.items() if until > at)
-        self.begin(lead, at, excluded)
+        # (begin, inlined: it runs once per lead)
+        ctx = self.ctx
+        ctx._begin(lead, at, excluded)
+        if self.record:
+            self.reads = ctx._reads = LeadReads()
+            if self.replay is not None:
+                ctx._names = {k: v for k, v in self.replay.names.items() if v is not None}
+        self.seq += 1
         trials: list[RuleTrial] = []
         steps: list[Step] = []
         reason = "no_rule_matched"
@@ -833,9 +842,13 @@ class Run:
             if self.reads is not None:
                 self.reads.log.append(cands)
             kept = [r for r in cands if r.id not in ctx.excluded]
-            steps.append(self.recorder.excluded_step(rule_id, cands, kept, ctx.excluded))
+            if self.record:
+                steps.append(self.recorder.excluded_step(rule_id, cands, kept, ctx.excluded))
             cands = kept
-        return self._run(route, f"{rule_id}:route", lead, cands, steps)
+        path = self.route_paths.get(rule_id)
+        if path is None:
+            path = self.route_paths[rule_id] = f"{rule_id}:route"
+        return self._run(route, path, lead, cands, steps)
 
     def _run(
         self, node: Strategy, path: str, lead: Lead, cands: list[Rep], steps: list[Step]
@@ -940,7 +953,8 @@ class Run:
                 raise StrategyError(msg, field=exc.field) from None
         drops = out.dropped
         if not self.record:
-            self.recorder.tally(drops)
+            if drops:
+                self.recorder.tally(drops)
             return out.kept
         unlisted = out.unlisted
         if len(drops) > limit:
@@ -1100,6 +1114,23 @@ class CombinatorRun:
             return run._select(child, path, lead, candidates, self.steps)  # type: ignore[arg-type]
         return run._run(child, path, lead, candidates, self.steps)
 
+    def chain(self, candidates: list[Rep]) -> _Found:
+        """Route ``candidates`` through every part in order (see ``Runner.chain``)."""
+        run = self.run
+        lead: Lead = self.lead  # type: ignore[assignment]
+        steps = self.steps
+        found: _Found = (candidates, None)
+        for kind, child, path in self.plan:
+            if kind == FILTER:
+                found = (run._filter(child, path, lead, found[0], steps), None)  # type: ignore[arg-type]
+            elif kind == SELECTOR:
+                found = run._select(child, path, lead, found[0], steps)  # type: ignore[arg-type]
+            else:
+                found = run._run(child, path, lead, found[0], steps)
+            if found[1] is not None or not found[0]:
+                return found
+        return found
+
     def read(self, candidates: list[Rep]) -> None:
         """The combinator looked at ``candidates`` (their records join a replayable decision)."""
         reads = self.run.reads
@@ -1123,6 +1154,8 @@ class CombinatorRun:
             _check_record(
                 self, suffix, note, kind, strategy, candidates_in, candidates_out, unlisted, dropped
             )
+        if not self.recording:
+            return  # audit="outcome": decisions hold no steps
         node = self.node
         self.steps.append(
             self.run.recorder.combinator_step(
