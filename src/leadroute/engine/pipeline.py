@@ -563,6 +563,8 @@ class Run:
         self.roster_steps: dict[str, Step] = {}
         #: rule id -> the audit path of its route
         self.route_paths: dict[str, str] = {}
+        #: (path, index memo key) -> (the index answer, its shared step)
+        self.index_steps: dict[tuple[str, tuple[int, int, tuple[str, ...]]], tuple[Indexed, Step]] = {}
         #: replay: the stand-ins for reps the decision never looked at
         self.stand_ins = (
             [r for r in cache.roster if r.id.startswith(PLACEHOLDER)] if replay is not None else []
@@ -912,11 +914,24 @@ class Run:
                             found.memo = next(SERIALS)
                         self.memo[memo] = found
                     cached = found
+                    if self.record:
+                        # the same answer at the same path: the same shared step
+                        shared = self.index_steps.get((path, memo))
+                        if shared is not None and shared[0] is found:
+                            if self.reads is not None:
+                                self.reads.log += (INDEX, path, found)
+                            steps.append(shared[1])
+                            return found
                 if self.reads is not None:
                     self.reads.log += (INDEX, path, cached)
                 kept = cached
                 drops = []
                 unlisted = len(cands) - len(kept)
+                if self.record and memo is not None:
+                    step = self.recorder.filter_step(path, flt, len(cands), len(kept), drops, unlisted)
+                    self.index_steps[(path, memo)] = (cached, step)
+                    steps.append(step)
+                    return kept
             else:
                 if self.reads is not None:
                     self.reads.log.append(cands)
