@@ -187,6 +187,7 @@ class Policy:
     """
 
     __slots__ = (
+        "__weakref__",  # layers above remember values derived from a policy (the stores' needs)
         "_paths",
         "accounts",
         "default",

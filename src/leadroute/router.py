@@ -65,11 +65,22 @@ class Router:
             where the router records owners and by ``Ownership``. ``None``
             keeps :func:`~leadroute.normalize.account_key_of`.
 
+    A router is immutable: its policy and engine are set when it is built,
+    and assigning any attribute afterwards raises :class:`AttributeError`
+    (build another router for other rules). Equality, hash and ``repr`` are
+    those of its :class:`~leadroute.policy.Policy`.
+
     .. versionchanged:: 0.2.0
-       The ``accounts`` keyword.
+       The ``accounts`` keyword; immutable after construction.
 
     .. versionadded:: 0.1.0
     """
+
+    __slots__ = ("engine", "policy")
+
+    policy: Policy
+    #: the engine routing by ``policy`` (it keeps the roster index between calls)
+    engine: Engine
 
     def __init__(
         self,
@@ -83,9 +94,21 @@ class Router:
         self._use(Policy(rules, default, seed=seed, max_drops=max_drops, accounts=accounts))
 
     def _use(self, policy: Policy) -> None:
-        self.policy: Policy = policy
-        #: the engine routing by ``policy`` (it keeps the roster index between calls)
-        self.engine: Engine = Engine(policy)
+        # the only writes: __setattr__ refuses every other one
+        object.__setattr__(self, "policy", policy)
+        object.__setattr__(self, "engine", Engine(policy))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        msg = f"a Router is immutable (setting {name!r}); build a new Router for other rules"
+        raise AttributeError(msg)
+
+    def __delattr__(self, name: str) -> None:
+        msg = f"a Router is immutable (deleting {name!r})"
+        raise AttributeError(msg)
+
+    def __reduce__(self) -> tuple[Callable[[Policy], Router], tuple[Policy]]:
+        # pickle and copy rebuild the router from its policy (the engine's index is a cache)
+        return (type(self).from_policy, (self.policy,))
 
     @classmethod
     def from_policy(cls, policy: Policy) -> Router:
@@ -160,18 +183,16 @@ class Router:
         return self.policy.routes()
 
     def __repr__(self) -> str:
-        return (
-            f"Router(rules=[{', '.join(r.id for r in self.rules)}], "
-            f"default={self.default!r}, seed={self.seed}, revision={self.policy_revision!r})"
-        )
+        # the policy's text under this class's name: Router(rules=[...], ..., revision='...')
+        return type(self).__name__ + repr(self.policy).removeprefix("Policy")
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Router):
             return NotImplemented
-        return self.policy_revision == other.policy_revision
+        return self.policy == other.policy
 
     def __hash__(self) -> int:
-        return hash(self.policy_revision)
+        return hash(self.policy)
 
     def strategy_at(self, path: str) -> Strategy:
         """The strategy an audit ``Step.path`` refers to."""
