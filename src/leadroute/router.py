@@ -23,15 +23,21 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeGuard
 from leadroute.accounts import AccountMatcher
 from leadroute.audit import Decision, ReplayResult
 from leadroute.engine import PROGRESS_EVERY as PROGRESS_EVERY
-from leadroute.engine import Engine, Replayed, check_inputs
+from leadroute.engine import Engine, Replayed, ReplayPlan, check_inputs
 from leadroute.engine import decision_id as decision_id
 from leadroute.engine import pick_outcome as pick_outcome
 from leadroute.engine.ledger import DAYS_KEPT as DAYS_KEPT
 from leadroute.engine.recorder import CAP_CODES as CAP_CODES
 from leadroute.exceptions import InputError
-from leadroute.lifecycle import ReclaimPolicy, ReclaimWarning, reclaim, warnings
+from leadroute.lifecycle import (
+    ReclaimPolicy,
+    ReclaimWarning,
+    reclaim,
+    reclaim_replay_plan,
+    warnings,
+)
 from leadroute.models import Lead
-from leadroute.ownership import TransferResult, transfer_accounts
+from leadroute.ownership import TransferResult, transfer_accounts, transfer_replay_plan
 from leadroute.policy import Policy, Rule
 from leadroute.result import RoutingResult
 from leadroute.state import PoolState
@@ -259,9 +265,13 @@ class Router:
         lead and the excerpt of pool data its route read; this router must be
         the policy that made it. Reps the route never looked at one by one
         are stand-ins, so a route that reads more than was recorded shows as
-        a difference. Decisions of ``reclaim`` and ``transfer_accounts`` are
-        reported as not replayable, and strategies that read the whole state
-        or batch (a fit learned from the history, batch plans) as differing.
+        a difference. Decisions of ``reclaim`` and ``transfer_accounts`` that
+        ran a route (SLA reassignments, nurture reroutes, transfers through
+        the rules) replay with the call's additions re-applied (see
+        ``docs/audit.md``); moves that ran no route (recycling, a transfer to
+        a named rep) are reported as having nothing to replay. Strategies that
+        read the whole state or batch (a fit learned from the history, batch
+        plans) show as differing.
 
         >>> from leadroute import Lead, PoolState, Rep
         >>> from leadroute.strategies import RoundRobin
@@ -271,12 +281,15 @@ class Router:
         >>> router.replay(router.assign(state, [lead]).audit[0]).identical
         True
 
+        .. versionchanged:: 0.2.0
+           Decisions of ``reclaim`` and ``transfer_accounts`` that ran a route replay.
+
         .. versionadded:: 0.2.0
         """
         if not isinstance(decision, Decision):
             msg = f"decision: expected a Decision, got {type(decision).__name__}"
             raise InputError(msg, field="decision")
-        return self.engine.replay_decision(decision)
+        return self.engine.replay_decision(decision, _replay_plan(decision))
 
     def reclaim(
         self,
@@ -351,6 +364,22 @@ class Router:
         return transfer_accounts(
             state, from_rep, self, at=at, by=by, note=note, leads=leads, protection=protection
         )
+
+
+def _replay_plan(decision: Decision) -> ReplayPlan | None:
+    """How a decision of ``reclaim`` or ``transfer_accounts`` replays (``None``: of ``assign``)."""
+    made_by = None if decision.inputs is None else decision.inputs.made_by
+    if made_by is None:  # a move that routed nothing says who made it by its first record
+        first = decision.steps[0] if decision.steps else None
+        if first is not None and first.strategy == "Reclaim":
+            made_by = "reclaim"
+        elif decision.rule_id == "transfer" and "by" in decision.facts:
+            made_by = "transfer"
+    if made_by == "reclaim":
+        return reclaim_replay_plan(decision)
+    if made_by == "transfer":
+        return transfer_replay_plan(decision)
+    return None
 
 
 def _not_a_state(state: object) -> NoReturn:
