@@ -356,3 +356,17 @@ def test_store_needs_come_from_the_policy() -> None:
     assert store_needs(router) is store_needs(router.policy)
     assert store_needs(router).pool
     assert not store_needs(Router(rules=[Rule(id="a", route=RoundRobin())])).pool
+
+
+def test_store_reclaim_decisions_replay_from_the_audit_rows(make_store: Factory) -> None:
+    """Every SLA reassignment a store's reclaim wrote replays from its audit row alone."""
+    store = make_store()
+    store.set_reps(REPS)
+    _router().assign(store, _leads("s", 4), now=T0)
+    moved = _router().reclaim(
+        store, T0 + timedelta(days=3), ReclaimPolicy(first_touch=timedelta(hours=1))
+    )
+    assert {d.reason for d in moved.audit} == {"sla_reassigned"}
+    rows = [row.decision for row in store.audit() if row.kind == "decision"]
+    assert len(rows) == 8
+    assert all(_router().replay(d).identical for d in rows)
