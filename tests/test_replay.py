@@ -387,3 +387,20 @@ def test_every_transfer_decision_replays_from_its_record(
     for decision in moved.audit:
         found = router.replay(decision)
         assert found.identical, found.explain()
+
+
+def test_cli_replays_a_reclaim_audit(tmp_path: Path) -> None:
+    """leadroute replay on the audit `leadroute reclaim` wrote: the SLA reassignments replay."""
+    router = _trio_router()
+    first = router.assign(_trio_state(), _leads(2))
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps(router.to_config()), encoding="utf-8")
+    state = tmp_path / "state.json"
+    state.write_text(first.state.model_dump_json(), encoding="utf-8")
+    audit = tmp_path / "audit.jsonl"
+    now = (T0 + timedelta(days=3)).isoformat()
+    argv = ["reclaim", "--state", str(state), "--now", now, "--rules", str(rules)]
+    assert main([*argv, "--first-touch", "PT1H", "--audit", str(audit)], out=io.StringIO()) == 0
+    out = io.StringIO()
+    assert main(["replay", str(audit), "--policy", str(rules)], out=out) == 0
+    assert "2 of 2 decisions replay identically" in out.getvalue()
