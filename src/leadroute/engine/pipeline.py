@@ -51,6 +51,7 @@ from leadroute.engine.recorder import (
     roster_step,
     settle,
 )
+from leadroute.engine.replay import ReplayPlan
 from leadroute.exceptions import (
     DuplicateLeadError,
     FutureLeadError,
@@ -259,8 +260,13 @@ class Engine:
             run.recorder.cap_hits_by_rep,
         )
 
-    def replay_decision(self, decision: Decision) -> ReplayResult:
-        """Re-derive ``decision`` from its inputs alone (see :meth:`leadroute.Router.replay`)."""
+    def replay_decision(self, decision: Decision, plan: ReplayPlan | None = None) -> ReplayResult:
+        """Re-derive ``decision`` from its inputs alone (see :meth:`leadroute.Router.replay`).
+
+        ``plan`` says how a decision made and amended by ``reclaim`` or
+        ``transfer_accounts`` is replayed (see :class:`ReplayPlan`); without
+        one only decisions of ``assign`` replay.
+        """
         inputs = decision.inputs
 
         def fail(*why: str) -> ReplayResult:
@@ -272,14 +278,19 @@ class Engine:
                 differences=why,
             )
 
+        if plan is not None and plan.refused:
+            return fail(plan.refused)
         if inputs is None:
             return fail(
                 "inputs: the decision holds no inputs (made with audit='outcome' or by an "
                 "older version), so it cannot be replayed alone"
             )
-        if inputs.made_by != "assign":
+        expected = "assign" if plan is None else plan.made_by
+        if inputs.made_by != expected:
             return fail(
-                f"inputs.made_by: made by {inputs.made_by}; only Router.assign decisions replay"
+                f"inputs.made_by: made by {inputs.made_by}; replayed here as a decision "
+                f"of {expected} (Router.replay replays decisions of assign, reclaim and "
+                "transfer_accounts)"
             )
         revision = self.policy.revision
         if decision.policy_revision != revision:
@@ -294,9 +305,17 @@ class Engine:
             )
         try:
             state = replay_state(decision, inputs)
-            run = Run(self, state, call=inputs.call, replay=inputs)
+            run = Run(self, state, call=inputs.call, made_by=inputs.made_by, replay=inputs)
             run.seq = inputs.seq
-            replayed = run.route(inputs.lead, decision.at, inputs.excluded)
+            if plan is not None and plan.rule_id is not None:
+                rule = next((r for r in self.policy.rules if r.id == plan.rule_id), None)
+                if rule is None:
+                    return fail(f"rule_id: this policy has no rule {plan.rule_id!r}")
+                replayed = run.route_rule(rule, inputs.lead, decision.at, inputs.excluded)
+            else:
+                replayed = run.route(inputs.lead, decision.at, inputs.excluded)
+            if plan is not None and plan.amend is not None:
+                replayed = plan.amend(replayed)
         except (LeadrouteError, KeyError, IndexError) as exc:
             return fail(f"replay failed: {type(exc).__name__}: {exc}")
         if replayed.model_dump_json() == decision.model_dump_json():

@@ -715,6 +715,15 @@ class Combinator(Strategy):
     """
 
     kind: ClassVar[str] = "combinator"
+    #: The name of the parameter holding parts that run one after another, each on the
+    #: candidates the previous one left, a pick ending the route (``"steps"`` for
+    #: :class:`Chain`); ``None`` (the default) when the parts are alternatives. For a
+    #: sequence the policy refuses a part before the last that always picks
+    #: (:meth:`~Strategy.is_complete`), naming ``<sequence>[i]``: the parts after it could
+    #: never run.
+    #:
+    #: .. versionadded:: 0.2.0
+    sequence: ClassVar[str | None] = None
 
     @abstractmethod
     def parts(self) -> tuple[tuple[str, Strategy], ...]:
@@ -836,6 +845,7 @@ class Chain(Combinator):
     """
 
     kind: ClassVar[str] = "chain"
+    sequence: ClassVar[str | None] = "steps"
     steps: tuple[Strategy, ...]
 
     def __init__(self, *steps: Strategy | Callable[..., Any]) -> None:
