@@ -216,6 +216,33 @@ def test_user_combinator_routes_and_shows_in_audit() -> None:
     assert [s.path for s in night.audit[0].steps] == ["r:route", "r:route.night"]
 
 
+@dataclass(frozen=True, slots=True, repr=False)
+class InTurn(Combinator):
+    """Its parts one after another, through ``run.chain``."""
+
+    steps: tuple[Strategy, ...]
+
+    def parts(self) -> tuple[tuple[str, Strategy], ...]:
+        return tuple((f".steps[{i}]", s) for i, s in enumerate(self.steps))
+
+    def is_complete(self) -> bool:
+        return self.steps[-1].is_complete()
+
+    def route(self, lead: Lead, candidates: list[Rep], ctx: RouteContext, run: Runner) -> Routed:
+        return run.chain(candidates)
+
+
+def test_run_chain_routes_like_a_chain() -> None:
+    """run.chain narrows part by part as Chain does: same picks, each part's step in the audit."""
+    state = PoolState(reps=reps(1, 2, 3, 0))
+    leads = [lead(f"L{i}", T0 + timedelta(minutes=i)) for i in range(5)]
+    mine = Router(rules=[Rule(id="r", route=InTurn(steps=(MinLevel(2), RoundRobin())))])
+    theirs = Router(rules=[Rule(id="r", route=MinLevel(2) >> RoundRobin())])
+    got = mine.assign(state, leads)
+    assert got.counts() == theirs.assign(state, leads).counts() == {"r1": 3, "r2": 2}
+    assert [s.path for s in got.audit[0].steps] == ["r:route.steps[0]", "r:route.steps[1]"]
+
+
 def test_user_combinator_explain_names_the_dropping_step() -> None:
     """explain(lead, rep) reports the drop made inside a user combinator's branch."""
     router = Router(
