@@ -32,6 +32,7 @@ from leadroute import (
 from leadroute.audit import Drop
 from leadroute.context import RouteContext
 from leadroute.jsondata import FrozenDict, json_problem
+from leadroute.policy import check_route
 from leadroute.strategies import (
     BestFit,
     Chain,
@@ -108,6 +109,28 @@ class ByHour(Combinator):
         branch = 0 if 9 <= ctx.now.hour < 18 else 1
         run.record(note=f"hour {ctx.now.hour}", candidates_in=len(candidates))
         return run.child(branch, candidates)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Pipe(Combinator):
+    """A user-written chain: each stage narrows what the previous left, a pick ends it."""
+
+    stages: tuple[Strategy, ...]
+    sequence = "stages"
+
+    def parts(self) -> tuple[tuple[str, Strategy], ...]:
+        return tuple((f".stages[{i}]", s) for i, s in enumerate(self.stages))
+
+    def is_complete(self) -> bool:
+        return self.stages[-1].is_complete()
+
+    def route(self, lead: Lead, candidates: list[Rep], ctx: RouteContext, run: Runner) -> Routed:
+        found: Routed = (candidates, None)
+        for i in range(len(self.stages)):
+            found = run.child(i, found[0])
+            if found[1] is not None or not found[0]:
+                return found
+        return found
 
 
 class PlainLevel(Filter):
@@ -193,6 +216,33 @@ def test_user_combinator_routes_and_shows_in_audit() -> None:
     assert [s.path for s in night.audit[0].steps] == ["r:route", "r:route.night"]
 
 
+@dataclass(frozen=True, slots=True, repr=False)
+class InTurn(Combinator):
+    """Its parts one after another, through ``run.chain``."""
+
+    steps: tuple[Strategy, ...]
+
+    def parts(self) -> tuple[tuple[str, Strategy], ...]:
+        return tuple((f".steps[{i}]", s) for i, s in enumerate(self.steps))
+
+    def is_complete(self) -> bool:
+        return self.steps[-1].is_complete()
+
+    def route(self, lead: Lead, candidates: list[Rep], ctx: RouteContext, run: Runner) -> Routed:
+        return run.chain(candidates)
+
+
+def test_run_chain_routes_like_a_chain() -> None:
+    """run.chain narrows part by part as Chain does: same picks, each part's step in the audit."""
+    state = PoolState(reps=reps(1, 2, 3, 0))
+    leads = [lead(f"L{i}", T0 + timedelta(minutes=i)) for i in range(5)]
+    mine = Router(rules=[Rule(id="r", route=InTurn(steps=(MinLevel(2), RoundRobin())))])
+    theirs = Router(rules=[Rule(id="r", route=MinLevel(2) >> RoundRobin())])
+    got = mine.assign(state, leads)
+    assert got.counts() == theirs.assign(state, leads).counts() == {"r1": 3, "r2": 2}
+    assert [s.path for s in got.audit[0].steps] == ["r:route.steps[0]", "r:route.steps[1]"]
+
+
 def test_user_combinator_explain_names_the_dropping_step() -> None:
     """explain(lead, rep) reports the drop made inside a user combinator's branch."""
     router = Router(
@@ -238,6 +288,39 @@ def test_incomplete_user_combinator_is_refused() -> None:
     """A rule whose user combinator has a part that never picks is refused at construction."""
     with pytest.raises(LeadrouteError, match="does not end with a selector"):
         Router(rules=[Rule(id="r", route=ByHour(day=MinLevel(2), night=LeastLoaded()))])
+
+
+def test_user_sequence_combinator_routes_like_a_chain() -> None:
+    """A user combinator declaring its parts a sequence routes and audits like a chain."""
+    state = PoolState(reps=reps(1, 2, 3))
+    piped = Router(rules=[Rule(id="r", route=Pipe(stages=(MinLevel(2), RoundRobin())))])
+    chained = Router(rules=[Rule(id="r", route=MinLevel(2) >> RoundRobin())])
+    leads = [lead("L1"), lead("L2", T0 + timedelta(minutes=1))]
+    got = piped.assign(state, leads)
+    assert [a.rep_id for a in got.assignments] == [
+        a.rep_id for a in chained.assign(state, leads).assignments
+    ]
+    assert [s.path for s in got.audit[0].steps] == ["r:route.stages[0]", "r:route.stages[1]"]
+
+
+def test_user_sequence_with_an_early_selector_is_refused() -> None:
+    """A user sequence whose non-last part always picks is refused, naming the part."""
+    route = Pipe(stages=(RoundRobin(), LeastLoaded()))  # built fine: the policy checks it
+    with pytest.raises(StrategyError, match=r"step 0 of .* already picks a rep") as info:
+        check_route(route, "rule 'r'")
+    assert info.value.field == "stages[0]"
+
+
+def test_user_sequence_early_selector_fails_the_rule() -> None:
+    """A rule routing through a user sequence that picks too early cannot be built."""
+    with pytest.raises(LeadrouteError, match="could never run"):
+        Rule(id="r", route=Pipe(stages=(RoundRobin(), LeastLoaded())))
+
+
+def test_alternatives_may_each_pick() -> None:
+    """A combinator that does not declare a sequence may have a picking part before the last."""
+    rule = Rule(id="r", route=FirstNonEmpty(options=(RoundRobin(), LeastLoaded())))
+    assert rule.route.is_complete()
 
 
 # -- identity -------------------------------------------------------------------------------
@@ -514,12 +597,12 @@ def test_bad_figure_error_names_the_rule_path() -> None:
 
 
 def test_engine_names_no_builtin_combinator() -> None:
-    """The engine, router, results, lifecycle and lab never name Chain, Fallback or ValueTier."""
+    """The engine, router, policy, results, lifecycle and lab never name Chain, Fallback or ValueTier."""
     src = Path(__file__).resolve().parent.parent / "src" / "leadroute"
     if not src.exists():
         pytest.skip("needs the source tree")
     files = [*sorted((src / "engine").glob("*.py"))] + [
-        src / f"{name}.py" for name in ("router", "result", "lifecycle", "lab")
+        src / f"{name}.py" for name in ("router", "result", "lifecycle", "lab", "policy")
     ]
     for path in files:
         text = path.read_text(encoding="utf-8")

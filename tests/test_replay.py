@@ -5,16 +5,19 @@ from __future__ import annotations
 import io
 import json
 import os
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadroute import Capacity, Lead, PoolState, Rep, Router, Rule
+from leadroute import Capacity, Decision, Lead, PoolState, ReclaimPolicy, Rep, Router, Rule
 from leadroute.cli import main
+from leadroute.engine import ReplayPlan
+from leadroute.ownership import OwnershipPolicy, transfer_accounts
 from leadroute.strategies import BestFit, CapacityCap, Geo, RoundRobin
-from leadroute.testing import lead_batches, pool_states, routers
+from leadroute.testing import EPOCH, lead_batches, pool_states, routers
 
 SETTINGS = settings(
     max_examples=int(os.environ.get("LEADROUTE_EXAMPLES", "60")),
@@ -66,7 +69,6 @@ def test_outcome_audit_keeps_the_same_decision_ids(
 
 def test_reclaim_ids_differ_from_assign_ids() -> None:
     """A reclaim reroute of a lead and its first assignment have different ids."""
-    from leadroute import ReclaimPolicy
     from leadroute.demo import sample_leads, sample_router, sample_state
 
     router = sample_router()
@@ -209,14 +211,196 @@ def test_cli_replay_exit_codes(tmp_path: Path) -> None:
     assert "1 of 2 decisions replay identically" in out.getvalue()
 
 
-def test_reclaim_decision_is_not_replayed() -> None:
-    """A reclaim decision says that only assign decisions replay."""
-    from leadroute import ReclaimPolicy
+def _swept(router: Router, policy: ReclaimPolicy, n: int = 2) -> tuple[PoolState, list[Decision]]:
+    first = router.assign(_trio_state(), _leads(n))
+    sweep = router.reclaim(first.state, T0 + timedelta(days=60), policy)
+    return first.state, list(sweep.audit)
 
+
+def test_sla_reassignment_replays() -> None:
+    """An SLA reassignment (routed through the rules, previous owner excluded) replays."""
+    router = _trio_router()
+    _state, audit = _swept(router, ReclaimPolicy(first_touch=timedelta(hours=1)))
+    assert [d.reason for d in audit] == ["sla_reassigned", "sla_reassigned"]
+    for d in audit:
+        found = router.replay(d)
+        assert found.identical, found.explain()
+
+
+def test_sla_reassignment_with_ownership_replays() -> None:
+    """An SLA reassignment that moved the account replays, its new owner re-derived."""
+    router = _trio_router()
+    first = router.assign(_trio_state(), [_leads(1)[0].model_copy(update={"account_key": "acme"})])
+    sweep = router.reclaim(
+        first.state,
+        T0 + timedelta(days=60),
+        ReclaimPolicy(first_touch=timedelta(hours=1), ownership=OwnershipPolicy()),
+    )
+    d = sweep.audit[0]
+    fact = d.facts["ownership"]
+    assert isinstance(fact, dict)
+    assert fact["result"] == "transferred"
+    assert router.replay(d).identical
+    forged = d.model_copy(update={"facts": {**d.facts, "ownership": {**fact, "to": "ann"}}})
+    assert "facts.ownership.to: recorded 'ann', replayed 'bo'" in router.replay(forged).differences
+
+
+def test_nurture_reroute_replays_through_its_rule() -> None:
+    """A worked-not-converted lead rerouted through the nurture rule replays through that rule."""
+    router = Router(
+        rules=[
+            Rule(id="all", route=Geo() >> CapacityCap() >> RoundRobin()),
+            Rule(id="nurture", when={"field": "country", "eq": "XX"}, route=RoundRobin()),
+        ]
+    )
+    first = router.assign(_trio_state(), _leads(1))
+    worked = first.state.record_activity("L0", T0 + timedelta(hours=1))
+    sweep = router.reclaim(
+        worked,
+        T0 + timedelta(days=3),
+        ReclaimPolicy(recycle_after=None, unconverted_after=timedelta(days=1), unconverted_to="nurture"),
+    )
+    d = sweep.audit[0]
+    assert (d.reason, d.rule_id) == ("unconverted_rerouted", "nurture")
+    found = router.replay(d)
+    assert found.identical, found.explain()
+
+
+def test_recycle_move_is_refused_precisely() -> None:
+    """A reclaim move straight to the pool routed nothing, and the replay says so."""
+    router = _trio_router()
+    _state, audit = _swept(router, ReclaimPolicy(first_touch=None, recycle_after=timedelta(days=1)))
+    found = router.replay(audit[0])
+    assert not found.identical
+    assert found.differences == (
+        "steps[0]: a reclaim move (recycle, reason 'recycled') straight to pool: no route ran, "
+        "so there is nothing to replay (the move follows from the ReclaimPolicy and the open "
+        "lead's record)",
+    )
+
+
+def test_forged_reclaim_decision_shows_the_difference() -> None:
+    """A reclaim decision whose counters were changed replays to nobody, and says so."""
+    router = _trio_router()
+    _state, audit = _swept(router, ReclaimPolicy(first_touch=timedelta(hours=1)), n=1)
+    d = audit[0]
+    assert d.inputs is not None
+    assert d.rep_id == "bo"
+    forged = d.model_copy(update={"inputs": d.inputs.model_copy(update={"loads": {"bo": 5}})})
+    found = router.replay(forged).differences
+    assert "rep_id: recorded 'bo', replayed None" in found
+    assert "reason: recorded 'sla_reassigned', replayed 'sla_no_eligible_rep'" in found
+
+
+def test_transfer_through_the_rules_replays() -> None:
+    """A lead moved by transfer_accounts through the rules replays from its record."""
+    router = _trio_router()
+    first = router.assign(_trio_state(), _leads(3))
+    moved = router.transfer_accounts(
+        first.state, "ann", at=T0 + timedelta(days=1), by="lead", leads="all"
+    )
+    assert moved.audit
+    for d in moved.audit:
+        found = router.replay(d)
+        assert found.identical, found.explain()
+
+
+def test_transfer_to_a_named_rep_is_refused_precisely() -> None:
+    """A transfer to a named rep routed nothing, and the replay says so."""
     router = _trio_router()
     first = router.assign(_trio_state(), _leads(1))
-    sweep = router.reclaim(
-        first.state, T0 + timedelta(days=2), ReclaimPolicy(first_touch=timedelta(hours=1))
+    moved = transfer_accounts(first.state, "ann", "bo", at=T0 + timedelta(days=1), by="lead", leads="all")
+    found = router.replay(moved.audit[0])
+    assert found.differences == (
+        "inputs: a transfer to a named rep (bo) by lead: no route ran, so there is nothing to replay",
     )
-    found = router.replay(sweep.audit[0])
-    assert "made by reclaim" in found.differences[0]
+
+
+def test_assign_decision_replayed_as_reclaim_is_refused() -> None:
+    """An engine asked to replay an assign decision as a reclaim one names both."""
+    router = _trio_router()
+    d = router.assign(_trio_state(), _leads(1)).audit[0]
+    found = router.engine.replay_decision(d, ReplayPlan("reclaim"))
+    assert found.differences[0].startswith("inputs.made_by: made by assign; replayed here as")
+
+
+_RECLAIMS = st.builds(
+    ReclaimPolicy,
+    first_touch=st.sampled_from((None, timedelta(hours=1), timedelta(days=2))),
+    working_time=st.booleans(),
+    max_reassignments=st.integers(0, 2),
+    recycle_after=st.sampled_from((None, timedelta(days=1), timedelta(days=20))),
+    unconverted_after=st.sampled_from((None, timedelta(hours=2))),
+    ownership=st.sampled_from((None, OwnershipPolicy(), OwnershipPolicy(on_recycle="transfer"))),
+)
+
+
+@SETTINGS
+@given(
+    routers(),
+    pool_states(),
+    lead_batches(max_size=12),
+    _RECLAIMS,
+    st.booleans(),
+    st.integers(0, 2),
+    st.sampled_from((timedelta(hours=3), timedelta(days=2), timedelta(days=30))),
+)
+def test_every_reclaim_decision_replays_from_its_record(
+    router: Router,
+    state: PoolState,
+    batch: list[Lead],
+    policy: ReclaimPolicy,
+    nurture: bool,
+    worked: int,
+    later: timedelta,
+) -> None:
+    """Every routed reclaim decision replays identically; every other move is refused as such."""
+    if nurture and policy.unconverted_after is not None:
+        policy = replace(policy, unconverted_to=router.rules[-1].id)
+    first = router.assign(state, batch)
+    after = first.state
+    for lead_id in sorted(after.open_leads)[:worked]:
+        after = after.record_activity(lead_id, after.open_leads[lead_id].assigned_at)
+    now = max((d.at for d in first.audit), default=EPOCH) + later
+    sweep = router.reclaim(after, now, policy)
+    for decision in sweep.audit:
+        found = router.replay(decision)
+        if decision.inputs is None:
+            assert "no route ran, so there is nothing to replay" in found.differences[0]
+        else:
+            assert found.identical, found.explain()
+
+
+@SETTINGS
+@given(routers(), pool_states(), lead_batches(min_size=1, max_size=12), st.data())
+def test_every_transfer_decision_replays_from_its_record(
+    router: Router, state: PoolState, batch: list[Lead], data: st.DataObject
+) -> None:
+    """Every decision of a transfer through the rules replays identically from its record."""
+    first = router.assign(state, batch)
+    holders = sorted({rec.rep_id for rec in first.state.open_leads.values()})
+    if not holders:
+        return
+    leaving = data.draw(st.sampled_from(holders))
+    at = max(d.at for d in first.audit) + timedelta(hours=1)
+    moved = router.transfer_accounts(first.state, leaving, at=at, by="ops", leads="all")
+    for decision in moved.audit:
+        found = router.replay(decision)
+        assert found.identical, found.explain()
+
+
+def test_cli_replays_a_reclaim_audit(tmp_path: Path) -> None:
+    """leadroute replay on the audit `leadroute reclaim` wrote: the SLA reassignments replay."""
+    router = _trio_router()
+    first = router.assign(_trio_state(), _leads(2))
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps(router.to_config()), encoding="utf-8")
+    state = tmp_path / "state.json"
+    state.write_text(first.state.model_dump_json(), encoding="utf-8")
+    audit = tmp_path / "audit.jsonl"
+    now = (T0 + timedelta(days=3)).isoformat()
+    argv = ["reclaim", "--state", str(state), "--now", now, "--rules", str(rules)]
+    assert main([*argv, "--first-touch", "PT1H", "--audit", str(audit)], out=io.StringIO()) == 0
+    out = io.StringIO()
+    assert main(["replay", str(audit), "--policy", str(rules)], out=out) == 0
+    assert "2 of 2 decisions replay identically" in out.getvalue()

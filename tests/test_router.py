@@ -275,3 +275,28 @@ def test_router_pickles_and_copies_equal() -> None:
     router = sample_router()
     assert pickle.loads(pickle.dumps(router)) == router
     assert copy.deepcopy(router).policy.revision == router.policy.revision
+
+
+def test_router_refuses_attribute_assignment() -> None:
+    """Setting any attribute of a built router raises AttributeError naming it."""
+    router = sample_router()
+    for name in ("policy", "engine", "_store_needs", "anything"):
+        with pytest.raises(AttributeError, match=f"a Router is immutable \\(setting '{name}'\\)"):
+            setattr(router, name, None)
+
+
+def test_router_refuses_attribute_deletion() -> None:
+    """Deleting an attribute of a router raises AttributeError and keeps the router whole."""
+    router = sample_router()
+    with pytest.raises(AttributeError, match="immutable"):
+        del router.policy
+    assert router.policy.revision == sample_router().policy_revision
+
+
+def test_router_equality_hash_and_repr_are_the_policys() -> None:
+    """Router equality, hash and repr follow its Policy."""
+    router = sample_router()
+    assert router == Router.from_policy(router.policy)
+    assert hash(router) == hash(router.policy)
+    assert repr(router) == "Router" + repr(router.policy).removeprefix("Policy")
+    assert repr(router).startswith("Router(rules=[key-accounts, china, usa, europe], default=")

@@ -207,7 +207,7 @@ class RouteContext:
         """The rep owning ``account_key`` now, if any."""
         found = self._owners.get(account_key)
         if self._reads is not None:
-            self._reads.owners.setdefault(account_key, found)
+            self._reads.note_owner(account_key, found)
         return found
 
     def account_of(self, lead: Lead) -> AccountMatch | None:
@@ -251,7 +251,7 @@ class RouteContext:
         if found is None:
             found = self._new_names.get(account_key)
         if self._reads is not None:
-            self._reads.names.setdefault(account_key, found)
+            self._reads.note_name(account_key, found)
         return found
 
     def describe_account(self, match: AccountMatch) -> str:

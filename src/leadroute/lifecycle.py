@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from leadroute.audit import Decision, RuleTrial, Step
-from leadroute.engine import PROGRESS_EVERY, HasEngine, Run, call_digest
+from leadroute.engine import PROGRESS_EVERY, HasEngine, ReplayPlan, Run, call_digest
 from leadroute.exceptions import InputError, StrategyError
 from leadroute.fast import build
 from leadroute.limits import MAX_COUNT, check_datetime, short_repr
@@ -491,3 +491,74 @@ def _with_ownership(
     return d.model_copy(
         update={"facts": {**d.facts, "ownership": fact}, "steps": (*d.steps, ownership_step(fact))}
     )
+
+
+#: The note steps a reclaim decision routed through the rules starts with, by kind.
+_ROUTED_NOTES = ("reclaim:sla", "reclaim:unconverted")
+
+
+def reclaim_replay_plan(decision: Decision) -> ReplayPlan:
+    """How :meth:`leadroute.Router.replay` replays a decision of :func:`reclaim`.
+
+    An SLA reassignment was routed through all the rules (previous owners
+    excluded) and a worked-not-converted lead through the nurture rule alone;
+    the replay routes the lead the same way from the decision's inputs and
+    applies what :func:`reclaim` adds: the reason, the leading note step (its
+    text comes from the reclaim policy and the open lead's record, so it is
+    taken from the record) and the ownership fact with its step (taken from
+    the record, as it depends on the account's history, except the new owner,
+    which follows from the replayed rep). A move straight to the pool or to
+    manual review was not routed, so it is refused with the reason.
+
+    .. versionadded:: 0.2.0
+    """
+    head = decision.steps[0] if decision.steps else None
+    note = head.path if head is not None and head.strategy == "Reclaim" else None
+    if decision.inputs is None or note not in _ROUTED_NOTES:
+        if decision.inputs is None and note is not None:
+            why = (
+                f"steps[0]: a reclaim move ({note.removeprefix('reclaim:')}, reason "
+                f"{decision.reason!r}) straight to {decision.outcome.replace('_', ' ')}: no route "
+                "ran, so there is nothing to replay (the move follows from the ReclaimPolicy and "
+                "the open lead's record)"
+            )
+        elif decision.inputs is None:
+            why = (
+                "inputs: the decision holds no inputs (made with audit='outcome' or by an "
+                "older version), so it cannot be replayed alone"
+            )
+        else:
+            why = (
+                "steps[0]: a routed reclaim decision starts with its reclaim note "
+                f"({' or '.join(_ROUTED_NOTES)}); this one does not, so it cannot be replayed"
+            )
+        return ReplayPlan("reclaim", refused=why)
+    assert head is not None
+    sla = note == "reclaim:sla"
+    if not sla and decision.rule_id is None:
+        why = "rule_id: a nurture reroute names its rule; this decision names none"
+        return ReplayPlan("reclaim", refused=why)
+    recorded_fact = decision.facts.get("ownership")
+
+    def amend(d: Decision) -> Decision:
+        if sla:
+            reason = "sla_reassigned" if d.outcome == "assigned" else "sla_no_eligible_rep"
+        elif d.outcome == "assigned":
+            reason = "unconverted_rerouted"
+        else:
+            reason = "unconverted" if d.outcome == "pool" else d.reason
+        d = d.model_copy(update={"reason": reason, "steps": (head, *d.steps)})
+        if isinstance(recorded_fact, dict):
+            fact = dict(recorded_fact)
+            if "to" in fact:  # _with_ownership: the account follows the lead on "transfer"
+                moved = d.outcome == "assigned" and fact.get("policy") == "transfer"
+                fact["to"] = d.rep_id if moved else None
+            d = d.model_copy(
+                update={
+                    "facts": {**d.facts, "ownership": fact},
+                    "steps": (*d.steps, ownership_step(fact)),
+                }
+            )
+        return d
+
+    return ReplayPlan("reclaim", amend=amend, rule_id=None if sla else decision.rule_id)

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from leadroute.audit import Decision, RuleTrial, Step
-from leadroute.engine import HasEngine, call_digest, check_inputs, decision_id
+from leadroute.engine import HasEngine, ReplayPlan, call_digest, check_inputs, decision_id
 from leadroute.exceptions import InputError
 from leadroute.fast import build
 from leadroute.limits import short_repr
@@ -260,3 +260,45 @@ def _to_router(
     new_state = run.finish(at)
     new_state = new_state.model_copy(update={"account_history": history})
     return build(TransferResult, state=new_state, audit=tuple(decisions), changes=tuple(changes))
+
+
+#: The facts :func:`transfer_accounts` adds to a routed decision, in the order it adds them.
+_TRANSFER_FACTS = ("previous_rep", "by", "ownership")
+
+
+def transfer_replay_plan(decision: Decision) -> ReplayPlan:
+    """How :meth:`leadroute.Router.replay` replays a decision of :func:`transfer_accounts`.
+
+    A lead moved through a router was routed through all the rules with the
+    departing rep excluded; the replay routes it the same way from the
+    decision's inputs and applies what the transfer adds: the reason, and the
+    ``previous_rep``, ``by`` and ``ownership`` facts with the ownership step
+    (taken from the record: the account's new owner is whoever got the
+    account's first moved lead, which this one decision does not say). A
+    transfer to a named rep routed nothing, so it is refused with the reason.
+
+    .. versionadded:: 0.2.0
+    """
+    if decision.inputs is None:
+        if decision.rule_id == "transfer" and "by" in decision.facts:
+            why = (
+                f"inputs: a transfer to a named rep ({decision.rep_id}) by "
+                f"{decision.facts['by']}: no route ran, so there is nothing to replay"
+            )
+        else:
+            why = (
+                "inputs: the decision holds no inputs (made with audit='outcome' or by an "
+                "older version), so it cannot be replayed alone"
+            )
+        return ReplayPlan("transfer", refused=why)
+    extra = {key: decision.facts[key] for key in _TRANSFER_FACTS if key in decision.facts}
+    fact = extra.get("ownership")
+
+    def amend(d: Decision) -> Decision:
+        reason = {"assigned": "transferred", "pool": "transfer_no_eligible_rep"}.get(
+            d.outcome, d.reason
+        )
+        steps = d.steps if not isinstance(fact, dict) else (*d.steps, ownership_step(fact))
+        return d.model_copy(update={"reason": reason, "steps": steps, "facts": {**d.facts, **extra}})
+
+    return ReplayPlan("transfer", amend=amend)

@@ -29,9 +29,7 @@ from leadroute.models import FrozenModel, Lead, error_path
 from leadroute.paramcheck import check_params
 from leadroute.schema import rules_schema
 from leadroute.strategies.base import (
-    Chain,
     Combinator,
-    Selector,
     Strategy,
     as_strategy,
     canonical,
@@ -145,7 +143,12 @@ class Rule(FrozenModel):
 
 
 def check_route(route: Strategy, where: str) -> None:
-    """Raise :class:`ConfigError` unless every path through ``route`` ends in a selector."""
+    """Raise :class:`ConfigError` unless every path through ``route`` ends in a selector.
+
+    Also a :class:`StrategyError` for bad parameters, and for a part of a
+    sequence (a :class:`Combinator` with ``sequence`` set, such as a chain)
+    that picks before the last part, so that the parts after it could never run.
+    """
     if not is_complete(route):
         msg = f"{where}: route {route!r} does not end with a selector (add RoundRobin() or similar)"
         raise ConfigError(msg, path="route")
@@ -154,14 +157,15 @@ def check_route(route: Strategy, where: str) -> None:
         if found is not None:
             msg = f"{where}: {node!r}: {found[1]}"
             raise StrategyError(msg, field=found[0])
-        if isinstance(node, Chain):
-            for i, step in enumerate(node.steps[:-1]):
-                if is_complete(step) or isinstance(step, Selector):
+        # through the contract only: a combinator whose parts run in sequence says so
+        if isinstance(node, Combinator) and node.sequence is not None:
+            for i, (_suffix, step) in enumerate(node.parts()[:-1]):
+                if step.is_complete():
                     msg = (
                         f"{where}: step {i} of {node!r} already picks a rep, "
                         "so the steps after it could never run"
                     )
-                    raise StrategyError(msg, field=f"steps[{i}]")
+                    raise StrategyError(msg, field=f"{node.sequence}[{i}]")
 
 
 _ROUTER_KEYS = ("rules", "default", "seed", "max_drops", "accounts")
@@ -187,6 +191,7 @@ class Policy:
     """
 
     __slots__ = (
+        "__weakref__",  # layers above remember values derived from a policy (the stores' needs)
         "_paths",
         "accounts",
         "default",

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import PrivateAttr
 
@@ -64,6 +64,21 @@ def assignments_of(decisions: Iterable[Decision]) -> tuple[Assignment, ...]:
     )
 
 
+class Records(Protocol):
+    """What builds a routing result's records when they are first read (the engine's).
+
+    .. versionadded:: 0.2.0
+    """
+
+    def assignments(self) -> tuple[Assignment, ...]:
+        """The assignments, in input order."""
+        ...
+
+    def audit(self) -> tuple[Decision, ...]:
+        """The decision records, in input order."""
+        ...
+
+
 class RoutingResult(FrozenModel):
     """Assignments (input order), the next :class:`~leadroute.PoolState`, the audit.
 
@@ -78,15 +93,122 @@ class RoutingResult(FrozenModel):
     _before: PoolState | None = PrivateAttr(default=None)
 
     _drop_counts: dict[str, int] = PrivateAttr(default_factory=dict)
+    #: builds the assignments and the audit on first read (see :meth:`_pending`)
+    _make: Records | None = PrivateAttr(default=None)
 
     def _bind(
-        self, policy: Policy, before: PoolState, drop_counts: dict[str, int] | None = None
+        self,
+        policy: Policy,
+        before: PoolState,
+        drop_counts: dict[str, int] | None = None,
+        make: Records | None = None,
     ) -> None:
         object.__setattr__(
             self,
             "__pydantic_private__",
-            {"_policy": policy, "_before": before, "_drop_counts": drop_counts or {}},
+            {
+                "_policy": policy,
+                "_before": before,
+                "_drop_counts": drop_counts or {},
+                "_make": make,
+            },
         )
+
+    @classmethod
+    def _pending(cls, state: PoolState) -> RoutingResult:
+        """A result whose assignments and audit records are built when first read.
+
+        The engine keeps compact per-lead records while routing; the pydantic
+        records (and each decision's inputs) are made from them (the
+        :class:`Records` given to :meth:`_bind`) only when the caller reads
+        them. Every way of reading the result (attributes, dumps, equality,
+        copies, pickling) builds them first.
+        """
+        obj = cls.__new__(cls)
+        object.__setattr__(obj, "__dict__", {"state": state})
+        object.__setattr__(obj, "__pydantic_fields_set__", {"assignments", "state", "audit"})
+        object.__setattr__(obj, "__pydantic_extra__", None)
+        object.__setattr__(obj, "__pydantic_private__", None)
+        return obj
+
+    def _records(self) -> Records:
+        private = self.__pydantic_private__ or {}
+        make = private.get("_make")
+        if make is None:  # pragma: no cover - a pending result is always bound
+            msg = "a pending RoutingResult was never bound"
+            raise RuntimeError(msg)
+        return make  # type: ignore[no-any-return]
+
+    def _settle(self) -> None:
+        """Build the pending records (once), the fields in their declared order."""
+        values = self.__dict__
+        if "audit" in values:
+            return
+        make = self._records()
+        assignments = values.get("assignments") or make.assignments()
+        audit = make.audit()
+        object.__setattr__(
+            self,
+            "__dict__",
+            {"assignments": assignments, "state": values["state"], "audit": audit},
+        )
+        assert self.__pydantic_private__ is not None
+        self.__pydantic_private__["_make"] = None
+
+    def __getattr__(self, item: str) -> Any:
+        values = self.__dict__
+        if item == "assignments" and "state" in values:
+            found = values["assignments"] = self._records().assignments()
+            return found
+        if item == "audit" and "state" in values:
+            self._settle()
+            return self.__dict__["audit"]
+        return super().__getattr__(item)  # type: ignore[misc]
+
+    def __eq__(self, other: object) -> bool:
+        self._settle()
+        if isinstance(other, RoutingResult):
+            other._settle()
+        return super().__eq__(other)
+
+    def __hash__(self) -> int:
+        self._settle()
+        return super().__hash__()
+
+    def __repr_args__(self) -> Any:
+        self._settle()
+        return super().__repr_args__()
+
+    def __iter__(self) -> Any:
+        self._settle()
+        return super().__iter__()
+
+    def __getstate__(self) -> dict[Any, Any]:
+        self._settle()
+        return super().__getstate__()
+
+    def __copy__(self) -> RoutingResult:
+        self._settle()
+        return super().__copy__()
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> RoutingResult:
+        self._settle()
+        return super().__deepcopy__(memo)
+
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
+        """As :meth:`pydantic.BaseModel.model_dump` (the records are built first)."""
+        self._settle()
+        return super().model_dump(**kwargs)
+
+    def model_dump_json(self, **kwargs: Any) -> str:
+        """As :meth:`pydantic.BaseModel.model_dump_json` (the records are built first)."""
+        self._settle()
+        return super().model_dump_json(**kwargs)
+
+    def model_copy(self, **kwargs: Any) -> RoutingResult:
+        """As :meth:`pydantic.BaseModel.model_copy` (the records are built first)."""
+        self._settle()
+        return super().model_copy(**kwargs)
 
     def decision(self, lead_id: str) -> Decision:
         """The audit record of ``lead_id``."""

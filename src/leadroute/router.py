@@ -23,15 +23,21 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeGuard
 from leadroute.accounts import AccountMatcher
 from leadroute.audit import Decision, ReplayResult
 from leadroute.engine import PROGRESS_EVERY as PROGRESS_EVERY
-from leadroute.engine import Engine, Replayed, check_inputs
+from leadroute.engine import Engine, Replayed, ReplayPlan, check_inputs
 from leadroute.engine import decision_id as decision_id
 from leadroute.engine import pick_outcome as pick_outcome
 from leadroute.engine.ledger import DAYS_KEPT as DAYS_KEPT
 from leadroute.engine.recorder import CAP_CODES as CAP_CODES
 from leadroute.exceptions import InputError
-from leadroute.lifecycle import ReclaimPolicy, ReclaimWarning, reclaim, warnings
+from leadroute.lifecycle import (
+    ReclaimPolicy,
+    ReclaimWarning,
+    reclaim,
+    reclaim_replay_plan,
+    warnings,
+)
 from leadroute.models import Lead
-from leadroute.ownership import TransferResult, transfer_accounts
+from leadroute.ownership import TransferResult, transfer_accounts, transfer_replay_plan
 from leadroute.policy import Policy, Rule
 from leadroute.result import RoutingResult
 from leadroute.state import PoolState
@@ -65,11 +71,22 @@ class Router:
             where the router records owners and by ``Ownership``. ``None``
             keeps :func:`~leadroute.normalize.account_key_of`.
 
+    A router is immutable: its policy and engine are set when it is built,
+    and assigning any attribute afterwards raises :class:`AttributeError`
+    (build another router for other rules). Equality, hash and ``repr`` are
+    those of its :class:`~leadroute.policy.Policy`.
+
     .. versionchanged:: 0.2.0
-       The ``accounts`` keyword.
+       The ``accounts`` keyword; immutable after construction.
 
     .. versionadded:: 0.1.0
     """
+
+    __slots__ = ("engine", "policy")
+
+    policy: Policy
+    #: the engine routing by ``policy`` (it keeps the roster index between calls)
+    engine: Engine
 
     def __init__(
         self,
@@ -83,9 +100,21 @@ class Router:
         self._use(Policy(rules, default, seed=seed, max_drops=max_drops, accounts=accounts))
 
     def _use(self, policy: Policy) -> None:
-        self.policy: Policy = policy
-        #: the engine routing by ``policy`` (it keeps the roster index between calls)
-        self.engine: Engine = Engine(policy)
+        # the only writes: __setattr__ refuses every other one
+        object.__setattr__(self, "policy", policy)
+        object.__setattr__(self, "engine", Engine(policy))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        msg = f"a Router is immutable (setting {name!r}); build a new Router for other rules"
+        raise AttributeError(msg)
+
+    def __delattr__(self, name: str) -> None:
+        msg = f"a Router is immutable (deleting {name!r})"
+        raise AttributeError(msg)
+
+    def __reduce__(self) -> tuple[Callable[[Policy], Router], tuple[Policy]]:
+        # pickle and copy rebuild the router from its policy (the engine's index is a cache)
+        return (type(self).from_policy, (self.policy,))
 
     @classmethod
     def from_policy(cls, policy: Policy) -> Router:
@@ -160,18 +189,16 @@ class Router:
         return self.policy.routes()
 
     def __repr__(self) -> str:
-        return (
-            f"Router(rules=[{', '.join(r.id for r in self.rules)}], "
-            f"default={self.default!r}, seed={self.seed}, revision={self.policy_revision!r})"
-        )
+        # the policy's text under this class's name: Router(rules=[...], ..., revision='...')
+        return type(self).__name__ + repr(self.policy).removeprefix("Policy")
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Router):
             return NotImplemented
-        return self.policy_revision == other.policy_revision
+        return self.policy == other.policy
 
     def __hash__(self) -> int:
-        return hash(self.policy_revision)
+        return hash(self.policy)
 
     def strategy_at(self, path: str) -> Strategy:
         """The strategy an audit ``Step.path`` refers to."""
@@ -238,9 +265,13 @@ class Router:
         lead and the excerpt of pool data its route read; this router must be
         the policy that made it. Reps the route never looked at one by one
         are stand-ins, so a route that reads more than was recorded shows as
-        a difference. Decisions of ``reclaim`` and ``transfer_accounts`` are
-        reported as not replayable, and strategies that read the whole state
-        or batch (a fit learned from the history, batch plans) as differing.
+        a difference. Decisions of ``reclaim`` and ``transfer_accounts`` that
+        ran a route (SLA reassignments, nurture reroutes, transfers through
+        the rules) replay with the call's additions re-applied (see
+        ``docs/audit.md``); moves that ran no route (recycling, a transfer to
+        a named rep) are reported as having nothing to replay. Strategies that
+        read the whole state or batch (a fit learned from the history, batch
+        plans) show as differing.
 
         >>> from leadroute import Lead, PoolState, Rep
         >>> from leadroute.strategies import RoundRobin
@@ -250,12 +281,15 @@ class Router:
         >>> router.replay(router.assign(state, [lead]).audit[0]).identical
         True
 
+        .. versionchanged:: 0.2.0
+           Decisions of ``reclaim`` and ``transfer_accounts`` that ran a route replay.
+
         .. versionadded:: 0.2.0
         """
         if not isinstance(decision, Decision):
             msg = f"decision: expected a Decision, got {type(decision).__name__}"
             raise InputError(msg, field="decision")
-        return self.engine.replay_decision(decision)
+        return self.engine.replay_decision(decision, _replay_plan(decision))
 
     def reclaim(
         self,
@@ -330,6 +364,22 @@ class Router:
         return transfer_accounts(
             state, from_rep, self, at=at, by=by, note=note, leads=leads, protection=protection
         )
+
+
+def _replay_plan(decision: Decision) -> ReplayPlan | None:
+    """How a decision of ``reclaim`` or ``transfer_accounts`` replays (``None``: of ``assign``)."""
+    made_by = None if decision.inputs is None else decision.inputs.made_by
+    if made_by is None:  # a move that routed nothing says who made it by its first record
+        first = decision.steps[0] if decision.steps else None
+        if first is not None and first.strategy == "Reclaim":
+            made_by = "reclaim"
+        elif decision.rule_id == "transfer" and "by" in decision.facts:
+            made_by = "transfer"
+    if made_by == "reclaim":
+        return reclaim_replay_plan(decision)
+    if made_by == "transfer":
+        return transfer_replay_plan(decision)
+    return None
 
 
 def _not_a_state(state: object) -> NoReturn:

@@ -16,6 +16,7 @@ from leadroute.exceptions import (
 from leadroute.lifecycle import ReclaimPolicy
 from leadroute.ownership import OwnershipPolicy
 from leadroute.stores import MemoryStore, SQLStore, Store
+from leadroute.stores.base import store_needs
 from leadroute.strategies import (
     BestFit,
     CapacityCap,
@@ -347,3 +348,25 @@ def test_manual_review_by_rank_on_a_store_equals_the_state(make_store: Factory) 
     direct = router.assign(store.snapshot(), batch, now=now)
     stored = router.assign(store, batch, now=now)
     assert stored.audit == direct.audit
+
+
+def test_store_needs_come_from_the_policy() -> None:
+    """store_needs answers from the policy alone: a router and its policy give the same needs."""
+    router = Router(rules=[Rule(id="a", route=ManualReview() | RoundRobin())])
+    assert store_needs(router) is store_needs(router.policy)
+    assert store_needs(router).pool
+    assert not store_needs(Router(rules=[Rule(id="a", route=RoundRobin())])).pool
+
+
+def test_store_reclaim_decisions_replay_from_the_audit_rows(make_store: Factory) -> None:
+    """Every SLA reassignment a store's reclaim wrote replays from its audit row alone."""
+    store = make_store()
+    store.set_reps(REPS)
+    _router().assign(store, _leads("s", 4), now=T0)
+    moved = _router().reclaim(
+        store, T0 + timedelta(days=3), ReclaimPolicy(first_touch=timedelta(hours=1))
+    )
+    assert {d.reason for d in moved.audit} == {"sla_reassigned"}
+    rows = [row.decision for row in store.audit() if row.kind == "decision"]
+    assert len(rows) == 8
+    assert all(_router().replay(d).identical for d in rows)

@@ -6,7 +6,8 @@ façade, over :mod:`leadroute.policy`:
 * :mod:`leadroute.engine.index` -- the roster index and shared candidate lists;
 * :mod:`leadroute.engine.ledger` -- the working copy of the pool data a call reads and writes;
 * :mod:`leadroute.engine.recorder` -- the audit records (and the lab's tallies);
-* :mod:`leadroute.engine.pipeline` -- the rule loop and the route interpreter.
+* :mod:`leadroute.engine.pipeline` -- the rule loop and the route interpreter;
+* :mod:`leadroute.engine.replay` -- how decisions amended above the engine replay.
 
 The names below are the engine's API for the layers above it; everything else
 is internal.
@@ -28,6 +29,7 @@ from leadroute.engine.pipeline import (
     pick_outcome,
 )
 from leadroute.engine.recorder import call_digest, decision_id
+from leadroute.engine.replay import ReplayPlan
 
 __all__ = [
     "PROGRESS_EVERY",
@@ -38,6 +40,7 @@ __all__ = [
     "Ledger",
     "MemoryLedger",
     "OwnerMap",
+    "ReplayPlan",
     "Replayed",
     "Run",
     "call_digest",

@@ -15,7 +15,7 @@ import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from leadroute.audit import Decision, DecisionInputs, Drop, ReplayResult, RuleTrial, Step
 from leadroute.context import RouteContext
@@ -34,8 +34,11 @@ from leadroute.engine.index import (
 )
 from leadroute.engine.ledger import ChangeSet, Ledger, MemoryLedger
 from leadroute.engine.recorder import (
+    INDEX,
     PLACEHOLDER,
     PLAIN_RATIONALE,
+    ROTATION,
+    SERVED,
     IdSets,
     LeadReads,
     Recorder,
@@ -46,7 +49,9 @@ from leadroute.engine.recorder import (
     out_reasons,
     replay_state,
     roster_step,
+    settle,
 )
+from leadroute.engine.replay import ReplayPlan
 from leadroute.exceptions import (
     DuplicateLeadError,
     FutureLeadError,
@@ -57,12 +62,12 @@ from leadroute.exceptions import (
     StrategyError,
     UnknownRepError,
 )
-from leadroute.fast import build
+from leadroute.fast import assemble, build
 from leadroute.hashing import canonical_json
 from leadroute.limits import FUTURE_TOLERANCE, MAX_CLOCK_JUMP, check_datetime, short_repr
 from leadroute.models import Lead, Rep
 from leadroute.policy import Policy, Rule
-from leadroute.result import RoutingResult, assignments_of
+from leadroute.result import Assignment, RoutingResult, assignments_of
 from leadroute.state import PoolState
 from leadroute.strategies.base import (
     Combinator,
@@ -77,6 +82,8 @@ __all__ = [
     "PROGRESS_EVERY",
     "Engine",
     "HasEngine",
+    "Made",
+    "Pending",
     "Replayed",
     "Run",
     "check_inputs",
@@ -98,6 +105,12 @@ Replayed = tuple[
     dict[str, int],
     dict[str, int],
 ]
+
+#: One lead's decision as the run made it, before any audit record is built (a plain tuple:
+#: at 200,000 leads a call keeps one per lead). Fields by position, see the ``M_*`` names.
+Made = tuple[Any, ...]
+M_SEQ, M_LEAD, M_AT, M_RULES, M_RULE, M_STEPS = 0, 1, 2, 3, 4, 5
+M_OUTCOME, M_REP, M_REASON, M_FACTS, M_READS, M_EXCLUDED, M_DAY = 6, 7, 8, 9, 10, 11, 12
 
 
 class Engine:
@@ -156,13 +169,16 @@ class Engine:
         record: bool = True,
         progress: Callable[[int, int], None] | None = None,
     ) -> RoutingResult:
-        """Route ``batch`` (checked already) in processing order; the result in input order."""
+        """Route ``batch`` (checked already) in processing order; the result in input order.
+
+        The result's assignments and audit records are built from the run's
+        compact per-lead records when first read (see :class:`Pending`).
+        """
         policy = self.policy
-        run, decided, _order = self._route_batch(state, batch, now, record, progress)
+        run, made, order = self._route_batch(state, batch, now, record, progress)
         total = len(batch)
-        assignments = assignments_of(decided)
         if logger.isEnabledFor(logging.INFO):
-            placed = sum(1 for a in assignments if a.rep_id is not None)
+            placed = sum(1 for m in made if m[M_REP] is not None)
             logger.info("assign: %d leads, %d assigned, %d not", total, placed, total - placed)
         latest: datetime | None = now
         if latest is None:
@@ -170,8 +186,9 @@ class Engine:
                 if latest is None or lead.created_at > latest:
                     latest = lead.created_at
         new_state = run.finish(latest)
-        result = build(RoutingResult, assignments=assignments, state=new_state, audit=decided)
-        result._bind(policy, state, run.recorder.drop_counts)
+        pending = Pending(run, made, order)
+        result = RoutingResult._pending(new_state)
+        result._bind(policy, state, run.recorder.drop_counts, pending)
         return result
 
     def _route_batch(
@@ -181,8 +198,9 @@ class Engine:
         now: datetime | None,
         record: bool,
         progress: Callable[[int, int], None] | None = None,
-    ) -> tuple[Run, tuple[Decision, ...], list[int]]:
-        """Route ``batch`` in processing order: the run, the decisions in input order, the order.
+    ) -> tuple[Run, list[Made], list[int]]:
+        """Route ``batch`` in processing order: the run, each lead's record (processing
+        order), the processing order (indexes into ``batch``).
 
         The one routing loop of :meth:`assign` (either audit) and the lab's :meth:`replay`.
         """
@@ -192,8 +210,11 @@ class Engine:
             "assign", policy.revision, state.revision, now, (batch[i].id for i in order)
         )
         run = Run(self, state, record=record, call=call)
+        # what each decision read is settled when its record is first read (the memory
+        # ledger's writes are replayed forward from the input state then)
+        run.lazy = record and type(run.ledger) is MemoryLedger
         run.ctx.batch = tuple(batch[i] for i in order)
-        decisions: list[Decision | None] = [None] * len(batch)
+        made: list[Made] = []
         total = len(batch)
         logger.debug(
             "assign: %d leads, policy %s, state revision %d",
@@ -201,15 +222,15 @@ class Engine:
             policy.revision,
             state.revision,
         )
+        route = run.made
         for done, i in enumerate(order, 1):
             lead = batch[i]
-            at = now or lead.created_at
-            decisions[i] = run.route(lead, at)
+            made.append(route(lead, now or lead.created_at))
             if progress is not None and done % PROGRESS_EVERY == 0 and done != total:
                 progress(done, total)
         if progress is not None:
             progress(total, total)
-        return run, tuple(d for d in decisions if d is not None), order
+        return run, made, order
 
     def replay(
         self, state: PoolState, leads: Sequence[Lead], now: datetime | None = None
@@ -223,9 +244,9 @@ class Engine:
         strategies).
         """
         check_inputs(self.policy, state, leads, now, closed=False)
-        run, decided, order = self._route_batch(state, leads, now, record=False)
+        run, made, _order = self._route_batch(state, leads, now, record=False)
         out: list[tuple[str, str | None, str, str, datetime]] = [
-            (d.lead_id, d.rep_id, d.outcome, d.reason, d.at) for d in (decided[i] for i in order)
+            (m[M_LEAD].id, m[M_REP], m[M_OUTCOME], m[M_REASON], m[M_AT]) for m in made
         ]
         latest = now
         if latest is None:
@@ -239,9 +260,13 @@ class Engine:
             run.recorder.cap_hits_by_rep,
         )
 
+    def replay_decision(self, decision: Decision, plan: ReplayPlan | None = None) -> ReplayResult:
+        """Re-derive ``decision`` from its inputs alone (see :meth:`leadroute.Router.replay`).
 
-    def replay_decision(self, decision: Decision) -> ReplayResult:
-        """Re-derive ``decision`` from its inputs alone (see :meth:`leadroute.Router.replay`)."""
+        ``plan`` says how a decision made and amended by ``reclaim`` or
+        ``transfer_accounts`` is replayed (see :class:`ReplayPlan`); without
+        one only decisions of ``assign`` replay.
+        """
         inputs = decision.inputs
 
         def fail(*why: str) -> ReplayResult:
@@ -253,14 +278,19 @@ class Engine:
                 differences=why,
             )
 
+        if plan is not None and plan.refused:
+            return fail(plan.refused)
         if inputs is None:
             return fail(
                 "inputs: the decision holds no inputs (made with audit='outcome' or by an "
                 "older version), so it cannot be replayed alone"
             )
-        if inputs.made_by != "assign":
+        expected = "assign" if plan is None else plan.made_by
+        if inputs.made_by != expected:
             return fail(
-                f"inputs.made_by: made by {inputs.made_by}; only Router.assign decisions replay"
+                f"inputs.made_by: made by {inputs.made_by}; replayed here as a decision "
+                f"of {expected} (Router.replay replays decisions of assign, reclaim and "
+                "transfer_accounts)"
             )
         revision = self.policy.revision
         if decision.policy_revision != revision:
@@ -275,9 +305,17 @@ class Engine:
             )
         try:
             state = replay_state(decision, inputs)
-            run = Run(self, state, call=inputs.call, replay=inputs)
+            run = Run(self, state, call=inputs.call, made_by=inputs.made_by, replay=inputs)
             run.seq = inputs.seq
-            replayed = run.route(inputs.lead, decision.at, inputs.excluded)
+            if plan is not None and plan.rule_id is not None:
+                rule = next((r for r in self.policy.rules if r.id == plan.rule_id), None)
+                if rule is None:
+                    return fail(f"rule_id: this policy has no rule {plan.rule_id!r}")
+                replayed = run.route_rule(rule, inputs.lead, decision.at, inputs.excluded)
+            else:
+                replayed = run.route(inputs.lead, decision.at, inputs.excluded)
+            if plan is not None and plan.amend is not None:
+                replayed = plan.amend(replayed)
         except (LeadrouteError, KeyError, IndexError) as exc:
             return fail(f"replay failed: {type(exc).__name__}: {exc}")
         if replayed.model_dump_json() == decision.model_dump_json():
@@ -301,6 +339,69 @@ class Engine:
             differences=tuple(found) or ("the JSON differs",),
             replayed=replayed,
         )
+
+
+_ASSIGNMENT_SET = set(Assignment.model_fields)
+
+
+class Pending:
+    """A call's assignments and audit records, built from its compact records when first read.
+
+    Holds the run (its input state, call hash and recorder) until both are built.
+    """
+
+    __slots__ = ("_assignments", "_audit", "made", "order", "run")
+
+    def __init__(self, run: Run, made: list[Made], order: list[int]) -> None:
+        self.run: Run | None = run
+        #: the records in processing order, and the input position of each
+        self.made = made
+        self.order = order
+        self._assignments: tuple[Assignment, ...] | None = None
+        self._audit: tuple[Decision, ...] | None = None
+
+    def _in_input_order(self) -> list[Made]:
+        out: list[Made] = [()] * len(self.made)
+        for m, i in zip(self.made, self.order, strict=True):
+            out[i] = m
+        return out
+
+    def assignments(self) -> tuple[Assignment, ...]:
+        """The assignments, in input order."""
+        if self._assignments is None:
+            if self._audit is not None:
+                self._assignments = assignments_of(self._audit)
+            else:
+                self._assignments = tuple(
+                    assemble(
+                        Assignment,
+                        {
+                            "lead_id": m[M_LEAD].id,
+                            "rep_id": m[M_REP],
+                            "rule_id": m[M_RULE],
+                            "outcome": m[M_OUTCOME],
+                            "reason": m[M_REASON],
+                        },
+                        _ASSIGNMENT_SET,
+                    )
+                    for m in self._in_input_order()
+                )
+        return self._assignments
+
+    def audit(self) -> tuple[Decision, ...]:
+        """The decision records, in input order (what each read settled first)."""
+        if self._audit is None:
+            run = self.run
+            assert run is not None
+            if run.lazy:
+                settle(run.state, ((m[M_READS], m[M_REP], m[M_DAY]) for m in self.made))
+            decide = run.decision
+            self._audit = tuple(decide(m) for m in self._in_input_order())
+            if self._assignments is None:
+                self._assignments = assignments_of(self._audit)
+            self.run = None
+            self.made = []
+        return self._audit
 
 
 class HasEngine(Protocol):
@@ -429,6 +530,9 @@ def _check_pick(sel: Selector, path: str, pick: Pick) -> None:
         raise StrategyError(msg, field="select")
 
 
+#: no rep excluded (one shared set: most leads exclude nobody)
+_NOBODY: frozenset[str] = frozenset()
+
 #: What a route part produced: the candidates left, and a pick if it made one.
 _Found = tuple[list[Rep], Pick | None]
 
@@ -452,6 +556,9 @@ class Run:
     ) -> None:
         policy = engine.policy
         self.record = record
+        #: whether what each decision read is settled later from the input state (set by the
+        #: engine for a memory ledger's full-audit batch): reads keep references and events only
+        self.lazy = False
         self.policy = policy
         self.max_drops = policy.max_drops
         self.state = state
@@ -473,6 +580,10 @@ class Run:
         self.out: dict[str, tuple[str, int]] = out
         self.id_sets: IdSets = {}
         self.roster_steps: dict[str, Step] = {}
+        #: rule id -> the audit path of its route
+        self.route_paths: dict[str, str] = {}
+        #: (path, index memo key) -> (the index answer, its shared step)
+        self.index_steps: dict[tuple[str, tuple[int, int, tuple[str, ...]]], tuple[Indexed, Step]] = {}
         #: replay: the stand-ins for reps the decision never looked at
         self.stand_ins = (
             [r for r in cache.roster if r.id.startswith(PLACEHOLDER)] if replay is not None else []
@@ -529,9 +640,17 @@ class Run:
         self.seq += 1
         return seq
 
-    def inputs(self, lead: Lead, seq: int) -> DecisionInputs | None:
-        """What the current lead's route read (None without the full audit)."""
-        reads = self.reads
+    def inputs(
+        self,
+        lead: Lead,
+        seq: int,
+        reads: LeadReads | None = None,
+        excluded: frozenset[str] | None = None,
+    ) -> DecisionInputs | None:
+        """What a lead's route read (None without the full audit); the current lead's by default."""
+        if reads is None:
+            reads = self.reads
+            excluded = self.ctx.excluded
         if reads is None:
             return None
         return inputs_of(
@@ -540,33 +659,65 @@ class Run:
             seq=seq,
             made_by=self.made_by,
             lead=lead,
-            excluded=self.ctx.excluded,
+            excluded=excluded or (),
             roster_size=len(self.state.reps),
             position=self.position,
             out=self.out,
             id_sets=self.id_sets,
         )
 
+    def made(self, lead: Lead, at: datetime, exclude: Iterable[str] = ()) -> Made:
+        """Route one lead through the rules and apply the outcome; its compact record."""
+        seq = self.seq
+        trials, steps, outcome, rep_id, rule_id, reason, day = self.decide(lead, at, exclude)
+        ctx = self.ctx
+        return (
+            seq,
+            lead,
+            at,
+            self.recorder.trials_tuple(trials),
+            rule_id,
+            tuple(steps) if steps else (),
+            outcome,
+            rep_id,
+            reason,
+            ctx.lead_facts or None,
+            self.reads,
+            ctx.excluded,
+            day,
+        )
+
     def route(self, lead: Lead, at: datetime, exclude: Iterable[str] = ()) -> Decision:
         """Route one lead through the rules, apply the outcome; its audit record."""
-        seq = self.seq
-        trials, steps, outcome, rep_id, rule_id, reason = self.decide(lead, at, exclude)
+        lazy = self.lazy
+        self.lazy = False
+        try:
+            made = self.made(lead, at, exclude)
+        finally:
+            self.lazy = lazy
+        return self.decision(made)
+
+    def decision(self, made: Made) -> Decision:
+        """The audit record of a lead's compact record (its reads settled already)."""
         policy = self.policy
+        lead: Lead = made[M_LEAD]
+        seq: int = made[M_SEQ]
+        reads: LeadReads | None = made[M_READS]
         values = {
             "decision_id": decision_id(self.call, seq, lead.id),
             "lead_id": lead.id,
-            "at": at,
+            "at": made[M_AT],
             "policy_revision": policy.revision,
             "state_revision": self.state.revision,
             "seed": policy.seed,
-            "rules": self.recorder.trials_tuple(trials),
-            "rule_id": rule_id,
-            "steps": tuple(steps),
-            "outcome": outcome,
-            "rep_id": rep_id,
-            "reason": reason,
-            "facts": self.ctx.lead_facts,
-            "inputs": self.inputs(lead, seq),
+            "rules": made[M_RULES],
+            "rule_id": made[M_RULE],
+            "steps": self.recorder.steps(made[M_STEPS]),
+            "outcome": made[M_OUTCOME],
+            "rep_id": made[M_REP],
+            "reason": made[M_REASON],
+            "facts": made[M_FACTS] or {},
+            "inputs": None if reads is None else self.inputs(lead, seq, reads, made[M_EXCLUDED]),
         }
         return self.recorder.decision(values)
 
@@ -610,15 +761,23 @@ class Run:
 
     def decide(
         self, lead: Lead, at: datetime, exclude: Iterable[str] = ()
-    ) -> tuple[list[RuleTrial], list[Step], str, str | None, str | None, str]:
-        """Route one lead and apply the outcome; the parts of its decision."""
+    ) -> tuple[list[RuleTrial], list[Step], str, str | None, str | None, str, str | None]:
+        """Route one lead and apply the outcome; the parts of its decision and the local day
+        it was counted on (None if it was not assigned)."""
         policy = self.policy
         recorder = self.recorder
         pooled = self.ledger.pool.get(lead.id)
-        excluded: frozenset[str] = frozenset(exclude)
+        excluded: frozenset[str] = frozenset(exclude) if exclude else _NOBODY
         if pooled is not None and pooled.cooldown:
             excluded |= frozenset(r for r, until in pooled.cooldown.items() if until > at)
-        self.begin(lead, at, excluded)
+        # (begin, inlined: it runs once per lead)
+        ctx = self.ctx
+        ctx._begin(lead, at, excluded)
+        if self.record:
+            self.reads = ctx._reads = LeadReads()
+            if self.replay is not None:
+                ctx._names = {k: v for k, v in self.replay.names.items() if v is not None}
+        self.seq += 1
         trials: list[RuleTrial] = []
         steps: list[Step] = []
         reason = "no_rule_matched"
@@ -655,10 +814,10 @@ class Run:
             elif any(t.result == "empty" for t in trials):
                 reason = "no_eligible_rep"
         outcome, reason, rep_id = pick_outcome(pick, reason)
-        if self.reads is not None:
+        if self.reads is not None and not self.lazy:
             self.reads.snapshot(self.ledger.open_counts, self.ledger.days, self.shared_days)
-        self._apply(lead, at, outcome, rep_id, rule_id, reason)
-        return trials, steps, outcome, rep_id, rule_id, reason
+        day = self._apply(lead, at, outcome, rep_id, rule_id, reason)
+        return trials, steps, outcome, rep_id, rule_id, reason, day
 
     def finish(self, latest: datetime | None) -> PoolState:
         """The next state (see :meth:`Ledger.finish`); the change set is kept in :attr:`changes`."""
@@ -674,7 +833,7 @@ class Run:
         rep_id: str | None,
         rule_id: str | None,
         reason: str,
-    ) -> None:
+    ) -> str | None:
         if rep_id is not None:
             rep = self.by_id[rep_id]
             day = self.ctx.local_day(rep)[1]
@@ -685,8 +844,9 @@ class Run:
             if owned:
                 assert match is not None
                 self.ctx._note_account(match)
-            return
+            return day
         self.ledger.leave_in_pool(lead, at, reason)
+        return None
 
     def _try(self, rule_id: str, route: Strategy, lead: Lead, steps: list[Step]) -> _Found:
         ctx = self.ctx
@@ -701,11 +861,15 @@ class Run:
             steps.append(step)
         if ctx.excluded:
             if self.reads is not None:
-                self.reads.lists.append(cands)
+                self.reads.log.append(cands)
             kept = [r for r in cands if r.id not in ctx.excluded]
-            steps.append(self.recorder.excluded_step(rule_id, cands, kept, ctx.excluded))
+            if self.record:
+                steps.append(self.recorder.excluded_step(rule_id, cands, kept, ctx.excluded))
             cands = kept
-        return self._run(route, f"{rule_id}:route", lead, cands, steps)
+        path = self.route_paths.get(rule_id)
+        if path is None:
+            path = self.route_paths[rule_id] = f"{rule_id}:route"
+        return self._run(route, path, lead, cands, steps)
 
     def _run(
         self, node: Strategy, path: str, lead: Lead, cands: list[Rep], steps: list[Step]
@@ -769,14 +933,27 @@ class Run:
                             found.memo = next(SERIALS)
                         self.memo[memo] = found
                     cached = found
+                    if self.record:
+                        # the same answer at the same path: the same shared step
+                        shared = self.index_steps.get((path, memo))
+                        if shared is not None and shared[0] is found:
+                            if self.reads is not None:
+                                self.reads.log += (INDEX, path, found)
+                            steps.append(shared[1])
+                            return found
                 if self.reads is not None:
-                    self.reads.index.append((path, cached))
+                    self.reads.log += (INDEX, path, cached)
                 kept = cached
                 drops = []
                 unlisted = len(cands) - len(kept)
+                if self.record and memo is not None:
+                    step = self.recorder.filter_step(path, flt, len(cands), len(kept), drops, unlisted)
+                    self.index_steps[(path, memo)] = (cached, step)
+                    steps.append(step)
+                    return kept
             else:
                 if self.reads is not None:
-                    self.reads.lists.append(cands)
+                    self.reads.log.append(cands)
                 idx = self._index(flt)
                 keyset = frozenset(keys)
                 kept = []
@@ -794,10 +971,12 @@ class Run:
                     else:
                         unlisted += 1
             if self.record:
-                steps.append(self.recorder.filter_step(path, flt, cands, kept, drops, unlisted))
+                steps.append(
+                    self.recorder.filter_step(path, flt, len(cands), len(kept), drops, unlisted)
+                )
             return kept
         if self.reads is not None:
-            self.reads.lists.append(cands)
+            self.reads.log.append(cands)
         if flt._builtin:
             out: FilterOutcome = flt.apply(lead, cands, ctx)
         else:
@@ -808,15 +987,23 @@ class Run:
                 raise StrategyError(msg, field=exc.field) from None
         drops = out.dropped
         if not self.record:
-            self.recorder.tally(drops)
+            if drops:
+                self.recorder.tally(drops)
             return out.kept
         unlisted = out.unlisted
         if len(drops) > limit:
             unlisted += len(drops) - limit
             drops = drops[:limit]
-        steps.append(
-            self.recorder.filter_step(path, flt, cands, out.kept, drops, unlisted, out.note)
-        )
+        if drops and self.lazy and flt._builtin:
+            # built when the audit is read (a built-in never changes its drop lists)
+            held: Any = (path, flt, len(cands), len(out.kept), drops, unlisted, out.note)
+            steps.append(held)
+        else:
+            steps.append(
+                self.recorder.filter_step(
+                    path, flt, len(cands), len(out.kept), drops, unlisted, out.note
+                )
+            )
         return out.kept
 
     def _recorded(self, path: str) -> Indexed:
@@ -875,12 +1062,15 @@ class Run:
         ctx.path = path
         reads = self.reads
         if reads is not None and cands:
-            reads.lists.append(cands)
-            mem = self.ledger.rotations.get(path)
-            if mem is None:
-                reads.rotation(path, 0, {}, {}, cands)
+            reads.log.append(cands)
+            if self.lazy:
+                reads.log += (ROTATION, path, cands)
             else:
-                reads.rotation(path, mem.turn, mem.last_served, mem.credits, cands)
+                mem = self.ledger.rotations.get(path)
+                if mem is None:
+                    reads.rotation(path, 0, {}, {}, cands)
+                else:
+                    reads.rotation(path, mem.turn, mem.last_served, mem.credits, cands)
         pick = sel.select(lead, cands, ctx) if cands else None
         builtin = type(sel) in PLAIN_RATIONALE
         if (
@@ -895,8 +1085,14 @@ class Run:
             _check_pick(sel, path, pick)
         if pick is not None and pick.rep is not None:
             self.ledger.rotate(path, pick.rep.id, pick.credits)
+            if reads is not None and self.lazy:
+                reads.log += (SERVED, path, pick.rep.id, pick.credits)
         if self.record:
-            steps.append(self.recorder.selector_step(path, sel, cands, pick, builtin))
+            if self.lazy and builtin:
+                # built when the audit is read (a built-in's pick and rationale never change)
+                steps.append((path, sel, len(cands), pick))  # type: ignore[arg-type]
+            else:
+                steps.append(self.recorder.selector_step(path, sel, len(cands), pick, builtin))
         return ([] if pick is None else cands, pick)
 
 
@@ -952,11 +1148,28 @@ class CombinatorRun:
             return run._select(child, path, lead, candidates, self.steps)  # type: ignore[arg-type]
         return run._run(child, path, lead, candidates, self.steps)
 
+    def chain(self, candidates: list[Rep]) -> _Found:
+        """Route ``candidates`` through every part in order (see ``Runner.chain``)."""
+        run = self.run
+        lead: Lead = self.lead  # type: ignore[assignment]
+        steps = self.steps
+        found: _Found = (candidates, None)
+        for kind, child, path in self.plan:
+            if kind == FILTER:
+                found = (run._filter(child, path, lead, found[0], steps), None)  # type: ignore[arg-type]
+            elif kind == SELECTOR:
+                found = run._select(child, path, lead, found[0], steps)  # type: ignore[arg-type]
+            else:
+                found = run._run(child, path, lead, found[0], steps)
+            if found[1] is not None or not found[0]:
+                return found
+        return found
+
     def read(self, candidates: list[Rep]) -> None:
         """The combinator looked at ``candidates`` (their records join a replayable decision)."""
         reads = self.run.reads
         if reads is not None:
-            reads.lists.append(candidates)
+            reads.log.append(candidates)
 
     def record(
         self,
@@ -975,6 +1188,8 @@ class CombinatorRun:
             _check_record(
                 self, suffix, note, kind, strategy, candidates_in, candidates_out, unlisted, dropped
             )
+        if not self.recording:
+            return  # audit="outcome": decisions hold no steps
         node = self.node
         self.steps.append(
             self.run.recorder.combinator_step(

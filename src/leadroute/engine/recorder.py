@@ -49,8 +49,11 @@ from leadroute.strategies.selectors import (
 
 __all__ = [
     "CAP_CODES",
+    "INDEX",
     "PLACEHOLDER",
     "PLAIN_RATIONALE",
+    "ROTATION",
+    "SERVED",
     "IdSets",
     "LeadReads",
     "Recorder",
@@ -63,6 +66,7 @@ __all__ = [
     "plain",
     "replay_state",
     "roster_step",
+    "settle",
 ]
 
 #: Drop codes of the capacity caps (counted per rep by the policy lab).
@@ -155,18 +159,18 @@ class Recorder:
         self,
         path: str,
         flt: Strategy,
-        cands: list[Rep],
-        kept: list[Rep],
+        n_in: int,
+        n_out: int,
         drops: list[Drop],
         unlisted: int,
         note: str | None = None,
     ) -> Step:
-        """A filter's step record."""
+        """A filter's step record (``n_in`` candidates in, ``n_out`` kept)."""
         key: tuple[str, int, int, int, int] | None = None
         if not drops and note is None:
             # a step without drops or note is the same record for every lead with the same
             # counts: one shared (frozen) instance instead of one per lead
-            key = (path, id(flt), len(cands), len(kept), unlisted)
+            key = (path, id(flt), n_in, n_out, unlisted)
             found = self.plain_steps.get(key)
             if found is not None:
                 return found
@@ -174,8 +178,8 @@ class Recorder:
             "path": path,
             "strategy": self.reprs.get(id(flt)) or repr(flt),
             "kind": "filter",
-            "candidates_in": len(cands),
-            "candidates_out": len(kept),
+            "candidates_in": n_in,
+            "candidates_out": n_out,
             "dropped": tuple(drops) if drops else (),
             "unlisted": unlisted,
             "picked": None,
@@ -187,8 +191,24 @@ class Recorder:
             self.plain_steps[key] = step
         return step
 
+    def steps(self, held: Sequence[Step | tuple[Any, ...]]) -> tuple[Step, ...]:
+        """A decision's steps, building those the engine held as tuples (built-ins' steps,
+        made when the audit is read: see :meth:`selector_step` and :meth:`filter_step`)."""
+        if not held:
+            return ()
+        out: list[Step] = []
+        for step in held:
+            if type(step) is tuple:
+                if len(step) == 4:
+                    out.append(self.selector_step(step[0], step[1], step[2], step[3], True))
+                else:
+                    out.append(self.filter_step(*step))
+            else:
+                out.append(step)  # type: ignore[arg-type]
+        return tuple(out)
+
     def selector_step(
-        self, path: str, sel: Selector, cands: list[Rep], pick: Pick | None, builtin: bool
+        self, path: str, sel: Selector, n_in: int, pick: Pick | None, builtin: bool
     ) -> Step:
         """A selector's step record (its rationale copied to JSON data if it is not already)."""
         picked = None if pick is None or pick.rep is None else pick.rep.id
@@ -196,7 +216,7 @@ class Recorder:
             "path": path,
             "strategy": self.reprs.get(id(sel)) or repr(sel),
             "kind": "selector",
-            "candidates_in": len(cands),
+            "candidates_in": n_in,
             "candidates_out": 0 if picked is None else 1,
             "dropped": (),
             "unlisted": 0,
@@ -296,35 +316,108 @@ def decision_id(call: str, seq: int, lead_id: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-class LeadReads:
-    """What the route of one lead read, as references and compact tuples (engine only)."""
+class _Mark:
+    """A marker in a :class:`LeadReads` log (compared by identity)."""
 
-    __slots__ = ("days", "index", "lists", "loads", "names", "owners", "read", "rotations")
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+#: log markers: an index answer ``(path, reps)``, a rotation read ``(path, candidates)``, a
+#: served rep ``(path, rep id, credits)``; a bare list in the log is a candidate list read
+INDEX, ROTATION, SERVED = _Mark("INDEX"), _Mark("ROTATION"), _Mark("SERVED")
+
+
+class LeadReads:
+    """What the route of one lead read, as references in one flat log (engine only).
+
+    While routing, the pipeline only appends to :attr:`log` (one list per
+    lead: at 200,000 leads a call keeps one per lead, so it keeps no tuples
+    or dicts per read); :meth:`rotation` and :meth:`snapshot` (or
+    :func:`settle`, later) fill the mappings the decision's inputs are made from.
+    """
+
+    __slots__ = ("days", "loads", "log", "names", "owners", "read", "rotations")
 
     def __init__(self) -> None:
-        #: candidate lists a strategy looked at one by one (never mutated afterwards)
-        self.lists: list[Sequence[Rep]] = []
-        #: (route path, the shared answer list) of index-answered steps
-        self.index: list[tuple[str, Sequence[Rep]]] = []
+        #: candidate lists a strategy looked at one by one (never mutated afterwards), and
+        #: marked entries (see :data:`INDEX`, :data:`ROTATION`, :data:`SERVED`), in order
+        self.log: list[Any] = []
+        # the mappings below are made when first written
         #: route path -> (turn, last served, credits) of the candidates, before the pick
-        self.rotations: dict[str, tuple[int, dict[str, int], dict[str, float]]] = {}
-        self.owners: dict[str, str | None] = {}
-        self.names: dict[str, str | None] = {}
-        #: rep id -> rep, the union of ``lists`` (filled by :meth:`snapshot`)
-        self.read: dict[str, Rep] = {}
+        self.rotations: dict[str, tuple[int, dict[str, int], dict[str, float]]] | None = None
+        #: account key -> owner, and account key -> name, as read
+        self.owners: dict[str, str | None] | None = None
+        self.names: dict[str, str | None] | None = None
+        #: rep id -> rep, the union of the candidate lists (filled by :meth:`snapshot`)
+        self.read: dict[str, Rep] | None = None
         #: rep id -> open leads, and rep id -> leads per day, as read (filled by :meth:`snapshot`)
-        self.loads: dict[str, int] = {}
-        self.days: dict[str, dict[str, int]] = {}
+        self.loads: dict[str, int] | None = None
+        self.days: dict[str, dict[str, int]] | None = None
+
+    def lists(self) -> list[Sequence[Rep]]:
+        """The candidate lists read, in order."""
+        out: list[Sequence[Rep]] = []
+        log = self.log
+        i, n = 0, len(log)
+        while i < n:
+            entry = log[i]
+            if entry is INDEX or entry is ROTATION:
+                i += 3
+            elif entry is SERVED:
+                i += 4
+            else:
+                out.append(entry)
+                i += 1
+        return out
+
+    def index(self) -> list[tuple[str, Sequence[Rep]]]:
+        """``(route path, the shared answer list)`` of the index-answered steps, in order."""
+        out: list[tuple[str, Sequence[Rep]]] = []
+        log = self.log
+        i, n = 0, len(log)
+        while i < n:
+            entry = log[i]
+            if entry is INDEX:
+                out.append((log[i + 1], log[i + 2]))
+                i += 3
+            elif entry is ROTATION:
+                i += 3
+            elif entry is SERVED:
+                i += 4
+            else:
+                i += 1
+        return out
+
+    def note_owner(self, account_key: str, owner: str | None) -> None:
+        """The route read the owner of ``account_key`` (the first read is kept)."""
+        if self.owners is None:
+            self.owners = {}
+        self.owners.setdefault(account_key, owner)
+
+    def note_name(self, account_key: str, name: str | None) -> None:
+        """The route read the name of ``account_key`` (the first read is kept)."""
+        if self.names is None:
+            self.names = {}
+        self.names.setdefault(account_key, name)
 
     def rotation(
         self, path: str, turn: int, last: Mapping[str, int], credits: Mapping[str, float], cands: Sequence[Rep]
     ) -> None:
         """Note a selector's rotation memory for its candidates before the pick is applied."""
-        if path in self.rotations:
+        rotations = self.rotations
+        if rotations is None:
+            rotations = self.rotations = {}
+        elif path in rotations:
             return
         seen = {r.id: last[r.id] for r in cands if r.id in last} if last else {}
         owed = {r.id: credits[r.id] for r in cands if r.id in credits} if credits else {}
-        self.rotations[path] = (turn, seen, owed)
+        rotations[path] = (turn, seen, owed)
 
     def snapshot(
         self,
@@ -337,17 +430,20 @@ class LeadReads:
         ``shared``: the ledger replaces a rep's day counts on every write and never
         changes them, so the record may hold them as they are (else they are copied).
         """
-        read = self.read
+        read: dict[str, Rep] = {}
+        self.read = read
         done: list[Sequence[Rep]] = []
-        for lst in self.lists:
+        for lst in self.lists():
             if any(lst is d for d in done):
                 continue
             done.append(lst)
             for rep in lst:
                 if rep.id not in read:
                     read[rep.id] = rep
-        loads = self.loads
-        counts = self.days
+        loads: dict[str, int] = {}
+        counts: dict[str, dict[str, int]] = {}
+        self.loads = loads
+        self.days = counts
         for rep_id in read:
             n = open_counts.get(rep_id)
             if n:
@@ -355,6 +451,59 @@ class LeadReads:
             held = days.get(rep_id)
             if held:
                 counts[rep_id] = held if shared and type(held) is dict else dict(held)
+
+
+def settle(state: PoolState, reads: Iterable[tuple[LeadReads | None, str | None, str | None]]) -> None:
+    """Fill in what each decision of a call read, replaying the call's writes forward.
+
+    ``reads`` gives, per decision in the order they were made, its reads
+    (None without the full audit), the rep it assigned and the local day it
+    was counted on. Starting from ``state`` (the call's input state), each
+    decision's rotation memory and counters are taken as
+    :meth:`LeadReads.rotation` and :meth:`LeadReads.snapshot` would have
+    taken them while routing, then its writes are applied as the
+    :class:`~leadroute.engine.ledger.MemoryLedger` applied them: a served rep
+    is remembered at the selector's turn (and its credits kept), an assigned
+    lead adds one open lead and one lead on its local day.
+    """
+    opens = {k: v.open for k, v in state.loads.items()}
+    days: dict[str, dict[str, int]] = {k: v.days for k, v in state.loads.items()}
+    memory: dict[str, tuple[list[int], dict[str, int], dict[str, float]]] = {
+        k: ([v.turn], dict(v.last_served), dict(v.credits)) for k, v in state.rotations.items()
+    }
+    for lead_reads, rep_id, day in reads:
+        if lead_reads is not None:
+            log = lead_reads.log
+            i, n = 0, len(log)
+            while i < n:
+                entry = log[i]
+                if entry is ROTATION:
+                    path, cands = log[i + 1], log[i + 2]
+                    mem = memory.get(path)
+                    if mem is None:
+                        lead_reads.rotation(path, 0, {}, {}, cands)
+                    else:
+                        lead_reads.rotation(path, mem[0][0], mem[1], mem[2], cands)
+                    i += 3
+                elif entry is SERVED:
+                    path, served, credits = log[i + 1], log[i + 2], log[i + 3]
+                    mem = memory.get(path)
+                    if mem is None:
+                        mem = memory[path] = ([0], {}, {})
+                    mem[1][served] = mem[0][0]
+                    mem[0][0] += 1
+                    if credits:
+                        mem[2].update(credits)
+                    i += 4
+                else:
+                    i += 3 if entry is INDEX else 1
+            lead_reads.snapshot(opens, days, shared=True)
+        if rep_id is not None and day is not None:
+            opens[rep_id] = opens.get(rep_id, 0) + 1
+            held = days.get(rep_id)
+            counts = dict(held) if held else {}
+            counts[day] = counts.get(day, 0) + 1
+            days[rep_id] = counts
 
 
 _INPUT_SET = set(DecisionInputs.model_fields)
@@ -384,14 +533,14 @@ def inputs_of(
     id_sets: IdSets,
 ) -> DecisionInputs:
     """The :class:`DecisionInputs` of one decision from what its route read."""
-    read = reads.read
+    read = reads.read or {}
     # in the order the route first read them (roster order within each candidate list)
     positions = {rep_id: position[rep_id] for rep_id in read}
     ids = list(read)
     reps = list(read.values())
     index: dict[str, int] = {}
     index_reps: dict[str, tuple[str, ...]] = {}
-    for path, kept in reads.index:
+    for path, kept in reads.index():
         if len(kept) <= len(read):
             held = tuple(r.id for r in kept if r.id in read)
         else:
@@ -402,7 +551,7 @@ def inputs_of(
     turns: dict[str, int] = {}
     last_served: dict[str, dict[str, int]] = {}
     credits: dict[str, dict[str, float]] = {}
-    for path, (turn, seen, owed) in reads.rotations.items():
+    for path, (turn, seen, owed) in (reads.rotations or {}).items():
         turns[path] = turn
         if seen:
             last_served[path] = seen
@@ -418,13 +567,13 @@ def inputs_of(
         "positions": positions,
         "reps": tuple(reps),
         "out": out,
-        "loads": reads.loads,
-        "days": reads.days,
+        "loads": reads.loads or {},
+        "days": reads.days or {},
         "turns": turns,
         "last_served": last_served,
         "credits": credits,
-        "owners": dict(reads.owners),
-        "names": dict(reads.names),
+        "owners": dict(reads.owners or {}),
+        "names": dict(reads.names or {}),
         "index": index,
         "index_reps": index_reps,
     }

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from leadroute.exceptions import InputError, LeadAlreadyClosedError, LeadrouteEr
 from leadroute.fast import build
 from leadroute.lifecycle import warnings
 from leadroute.models import Lead, Rep
+from leadroute.policy import Policy
 from leadroute.result import Assignment, RoutingResult
 from leadroute.state import CloseOutcome, OpenLead, PoolState
 from leadroute.strategies.base import walk
@@ -169,34 +171,42 @@ def _history_factor(node: object) -> bool:
     return False
 
 
-def store_needs(router: Router) -> Needs:
-    """What whole-pool state ``router``'s routes read (computed once per router)."""
-    found: Needs | None = getattr(router, "_store_needs", None)
+def store_needs(source: Policy | Router) -> Needs:
+    """What whole-pool state the routes of ``source`` (a policy, or a router's policy) read.
+
+    A pure function of the policy's routes, remembered per policy while the
+    policy lives (policies are immutable, so the answer never goes stale).
+    """
+    policy = source if isinstance(source, Policy) else source.policy
+    found = _NEEDS.get(policy)
     if found is None:
-        nodes = [node for _rid, route in router.policy.routes() for node in walk(route)]
-        pool = history = False
-        fit: set[FitView] = set()
-        surge: timedelta | None = None
-        for n in nodes:
-            name = type(n).__name__
-            if name in FULL_STATE_STRATEGIES or n.reads_pool_state:
-                pool = True
-            if (
-                name in HISTORY_STRATEGIES
-                or n.reads_history
-                or _history_factor(n)
-            ):
-                history = True
-            if isinstance(n, BestFit):
-                fit.add((n.segment_by, n.lead_by))
-            if isinstance(n, Surge):
-                surge = n.window if surge is None else max(surge, n.window)
-            scorecard = getattr(n, "scorecard", None)
-            if scorecard is not None and _history_factor(scorecard):
-                history = True
-        found = Needs(pool, history, tuple(sorted(fit)), surge)
-        router._store_needs = found  # type: ignore[attr-defined]
+        found = _NEEDS[policy] = _needs_of(policy)
     return found
+
+
+#: :func:`store_needs` answers by policy (equal policies have the same routes, so the same needs)
+_NEEDS: weakref.WeakKeyDictionary[Policy, Needs] = weakref.WeakKeyDictionary()
+
+
+def _needs_of(policy: Policy) -> Needs:
+    nodes = [node for _rid, route in policy.routes() for node in walk(route)]
+    pool = history = False
+    fit: set[FitView] = set()
+    surge: timedelta | None = None
+    for n in nodes:
+        name = type(n).__name__
+        if name in FULL_STATE_STRATEGIES or n.reads_pool_state:
+            pool = True
+        if name in HISTORY_STRATEGIES or n.reads_history or _history_factor(n):
+            history = True
+        if isinstance(n, BestFit):
+            fit.add((n.segment_by, n.lead_by))
+        if isinstance(n, Surge):
+            surge = n.window if surge is None else max(surge, n.window)
+        scorecard = getattr(n, "scorecard", None)
+        if scorecard is not None and _history_factor(scorecard):
+            history = True
+    return Needs(pool, history, tuple(sorted(fit)), surge)
 
 
 def merge_result(

@@ -654,6 +654,16 @@ class Runner(Protocol):
     def child(self, index: int, candidates: list[Rep]) -> Routed:
         """Route ``candidates`` through part ``index`` of :meth:`Combinator.parts`."""
 
+    def chain(self, candidates: list[Rep]) -> Routed:
+        """Route ``candidates`` through every part in order, each narrowing the next.
+
+        Stops at the first pick or when nobody is left, and returns what the
+        last part routed: the same as calling :meth:`child` for each part in
+        turn, in one call (what :class:`Chain` does).
+
+        .. versionadded:: 0.2.0
+        """
+
     def read(self, candidates: list[Rep]) -> None:
         """Tell the engine the combinator looked at ``candidates`` (for replayable decisions)."""
 
@@ -705,6 +715,15 @@ class Combinator(Strategy):
     """
 
     kind: ClassVar[str] = "combinator"
+    #: The name of the parameter holding parts that run one after another, each on the
+    #: candidates the previous one left, a pick ending the route (``"steps"`` for
+    #: :class:`Chain`); ``None`` (the default) when the parts are alternatives. For a
+    #: sequence the policy refuses a part before the last that always picks
+    #: (:meth:`~Strategy.is_complete`), naming ``<sequence>[i]``: the parts after it could
+    #: never run.
+    #:
+    #: .. versionadded:: 0.2.0
+    sequence: ClassVar[str | None] = None
 
     @abstractmethod
     def parts(self) -> tuple[tuple[str, Strategy], ...]:
@@ -826,6 +845,7 @@ class Chain(Combinator):
     """
 
     kind: ClassVar[str] = "chain"
+    sequence: ClassVar[str | None] = "steps"
     steps: tuple[Strategy, ...]
 
     def __init__(self, *steps: Strategy | Callable[..., Any]) -> None:
@@ -854,13 +874,7 @@ class Chain(Combinator):
 
     def route(self, lead: Lead, candidates: list[Rep], ctx: RouteContext, run: Runner) -> Routed:
         """Each step narrows the candidates of the next; a pick or nobody left ends the chain."""
-        found: Routed = (candidates, None)
-        child = run.child
-        for i in range(len(self.steps)):
-            found = child(i, found[0])
-            if found[1] is not None or not found[0]:
-                return found
-        return found
+        return run.chain(candidates)
 
 
 @dataclass(frozen=True, slots=True, repr=False, init=False)
