@@ -67,11 +67,21 @@ def test_logit_cache_learns_once_per_history() -> None:
     first = LogitFit.of(h[:200])
     assert LogitFit.of(h[:200]) is first
     longer = LogitFit.of(h)
-    assert longer is first
     assert (longer.closed, longer.fitted_at) == (300, refit_point(300))
     fresh = LogitFit(h, scheduled=True)
     x = batch()[2]
     assert longer.estimate("ann", x) == fresh.estimate("ann", x)
+
+
+def test_logit_of_never_changes_a_model_it_returned() -> None:
+    """Extending the cached model makes a new one: the earlier model keeps its history's estimates."""
+    h = history(300)
+    first = LogitFit.of(h[:200])
+    before = repr(first.estimate("ann", batch()[2]))
+    longer = LogitFit.of(h)
+    assert longer is not first
+    assert first.closed == 200
+    assert repr(first.estimate("ann", batch()[2])) == before
 
 
 def test_logit_of_a_different_history_is_built_cold() -> None:
@@ -142,12 +152,14 @@ CLOSE = st.tuples(
 def test_logit_extended_model_equals_the_cold_one(
     spec: list[tuple[int, int, int, bool, int | None]], cuts: list[int]
 ) -> None:
-    """A model extended close by close (any chunks) is byte-identical to the one built cold."""
+    """A model extended by any chunks (in place or anew) is byte-identical to the one built cold."""
     h = _closes(spec)
     model = LogitFit(h[: min(cuts, default=len(h))], scheduled=True)
-    for end in [*sorted(cuts), len(h)]:
-        if end > model.closed:
-            model.extend(h[model.closed : end])
+    for k, end in enumerate([*sorted(cuts), len(h)]):
+        if end > model.closed and k % 2:
+            model.extend(h[model.closed : end])  # in place
+        elif end > model.closed:
+            model = model.extended(h[model.closed : end])  # a new model
     assert _snapshot(model) == _snapshot(LogitFit(h, scheduled=True))
 
 
@@ -170,26 +182,44 @@ def test_logit_of_extended_equals_cold_in_another_process() -> None:
     assert out.strip() == repr([model.estimate(r, x) for r in ("ann", "bo") for x in batch()])
 
 
-def test_one_lead_assign_after_a_close_does_not_refit() -> None:
+def _count_fits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Patch LogitFit to record the size of every history it fits; the list of sizes."""
+    fitted: list[int] = []
+    real = LogitFit._refit
+
+    def spy(self: LogitFit) -> None:
+        fitted.append(self.closed)
+        real(self)
+
+    monkeypatch.setattr(LogitFit, "_refit", spy)
+    return fitted
+
+
+def test_one_lead_assign_after_a_close_does_not_refit(monkeypatch: pytest.MonkeyPatch) -> None:
     """BestFit(model_kind='logit') reuses the cached fit when the history grew by one close."""
+    fitted = _count_fits(monkeypatch)
     route = BestFit(weights={"conversion": 1.0}, model_kind="logit")
     router = Router(rules=[Rule(id="all", route=route)])
     h = history(301)
     before = state(300)
     router.assign(before, [batch()[2]])
-    model = LogitFit.of(before.history)
-    assert model.fits == 1
+    assert fitted == [292]  # built once, fitted on the schedule's point 292
     after = before.model_copy(update={"history": (*before.history, h[300])})
     router.assign(after, [batch()[0]])
-    assert LogitFit.of(after.history) is model
+    assert fitted == [292]  # the one new close was counted, nothing refitted
+    model = LogitFit.of(after.history)
     assert (model.fits, model.closed, model.fitted_at) == (1, 301, 292)
 
 
-def test_logit_refits_when_the_history_reaches_the_next_point() -> None:
+def test_logit_refits_when_the_history_reaches_the_next_point(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Crossing a schedule point (306 closes after 300) refits once, on the first 306."""
+    fitted = _count_fits(monkeypatch)
     h = history(310)
-    model = LogitFit.of(h[:300])
-    assert LogitFit.of(h) is model
+    LogitFit.of(h[:300])
+    model = LogitFit.of(h)
+    assert fitted == [292, 306]
     assert (model.fits, model.fitted_at, model.closed) == (2, 306, 310)
 
 

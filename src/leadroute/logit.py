@@ -36,6 +36,7 @@ place of one global history size.
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import itertools
 import math
@@ -167,10 +168,11 @@ class LogitFit:
         self.fits = 0
         #: the number of closed leads the current fit was learned from
         self.fitted_at = 0
-        self._counts: dict[tuple[str, ...], list[int]] = {}  # distinct pattern -> [wins, closed]
+        self._counts: dict[tuple[str, ...], tuple[int, int]] = {}  # pattern -> (wins, closed)
         self.rep_closed: dict[str, int] = {}
-        self.seg_counts: dict[tuple[str, str], list[int]] = {}
+        self.seg_counts: dict[tuple[str, str], tuple[int, int]] = {}
         self._hours: dict[str, list[float]] = {}
+        self._own_hours: set[str] = set()  # reps whose hours list this model may append to
         self._touch: dict[str, float] | None = None
         closes = history if isinstance(history, Sequence) else tuple(history)
         at = refit_point(len(closes)) if self.scheduled else len(closes)
@@ -181,26 +183,25 @@ class LogitFit:
     def _add(self, closes: Iterable[ClosedLead]) -> None:
         """Count ``closes`` into the outcome counts (O(1) each); the fit is left as it is."""
         counts = self._counts
+        seg_counts = self.seg_counts
         for c in closes:
             won = 1 if c.outcome == "won" else 0
             key = (c.rep_id, *self._lead_key(c.lead))
-            rec = counts.get(key)
-            if rec is None:
-                rec = counts[key] = [0, 0]
-            rec[0] += won
-            rec[1] += 1
+            w, n = counts.get(key, (0, 0))
+            counts[key] = (w + won, n + 1)
             self.closed += 1
             self.wins += won
             self.rep_closed[c.rep_id] = self.rep_closed.get(c.rep_id, 0) + 1
             seg = (c.rep_id, self.segment_of(c.lead))
-            srec = self.seg_counts.get(seg)
-            if srec is None:
-                srec = self.seg_counts[seg] = [0, 0]
-            srec[0] += won
-            srec[1] += 1
+            w, n = seg_counts.get(seg, (0, 0))
+            seg_counts[seg] = (w + won, n + 1)
             if c.first_activity_at is not None:
                 hours = max(0.0, (c.first_activity_at - c.assigned_at).total_seconds() / 3600)
-                self._hours.setdefault(c.rep_id, []).append(hours)
+                mine = self._hours.get(c.rep_id)
+                if mine is None or c.rep_id not in self._own_hours:  # copy on first write
+                    mine = self._hours[c.rep_id] = list(mine or ())
+                    self._own_hours.add(c.rep_id)
+                mine.append(hours)
                 self._touch = None
 
     def _refit(self) -> None:
@@ -234,6 +235,24 @@ class LogitFit:
         self._add(closes[:at])
         self._refit()
         self._add(closes[at:])
+
+    def extended(self, closes: Sequence[ClosedLead]) -> LogitFit:
+        """A new model: this one with ``closes`` added (:meth:`extend`); this one is left as it is.
+
+        The new model shares the fit and copies the counts (tables whose size
+        does not grow with the history), so a model handed out earlier never
+        changes under its user.
+
+        .. versionadded:: 0.2.0
+        """
+        new = copy.copy(self)
+        new._counts = dict(self._counts)
+        new.seg_counts = dict(self.seg_counts)
+        new.rep_closed = dict(self.rep_closed)
+        new._hours = dict(self._hours)
+        new._own_hours = set()
+        new.extend(closes)
+        return new
 
     # -- features -------------------------------------------------------------------------------
 
@@ -279,7 +298,7 @@ class LogitFit:
 
     # -- fitting --------------------------------------------------------------------------------
 
-    def _fit(self, counts: dict[tuple[str, ...], list[int]]) -> None:
+    def _fit(self, counts: dict[tuple[str, ...], tuple[int, int]]) -> None:
         n_groups = len(self.groups)
         self._rep_group = n_groups - 2 - len(self.rep_by)
         rows = sorted(counts.items())
@@ -396,10 +415,10 @@ class LogitFit:
         (the same closed-lead objects first, then new ones) only adds its new
         closes to the counts, and refits only when it reaches the next point of
         the schedule; any other history is built cold. Both give the same
-        model, so the result never depends on what was cached. The cached
-        model is updated in place: a model returned earlier follows the
-        longer history. Histories are not to be changed in place except by
-        appending.
+        model, so the result never depends on what was cached. The extended
+        model is a new object (:meth:`extended`): a model returned earlier is
+        never changed, so concurrent calls on different histories each get
+        their own history's model.
         """
         key = (tuple(segment_by), tuple(lead_by), tuple(rep_by), bool(lead_cell), method)
         n = len(history)
@@ -411,7 +430,7 @@ class LogitFit:
                 seen is history or all(map(operator.is_, itertools.islice(seen, size), history))
             ):
                 if size < n:
-                    model.extend(history[size:])
+                    model = model.extended(history[size:])
                 _CACHE[key] = (model, history)
                 return model
         model = cls(
