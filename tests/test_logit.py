@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadroute import ClosedLead, Lead, MissingExtraError, Router, Rule
+from leadroute import ClosedLead, Lead, MissingExtraError, PoolState, Router, Rule
 from leadroute.config import router_from_config, router_to_config
 from leadroute.exceptions import InputError
 from leadroute.logit import LogitFit, refit_point
@@ -204,7 +204,7 @@ def test_one_lead_assign_after_a_close_does_not_refit(monkeypatch: pytest.Monkey
     before = state(300)
     router.assign(before, [batch()[2]])
     assert fitted == [292]  # built once, fitted on the schedule's point 292
-    after = before.model_copy(update={"history": (*before.history, h[300])})
+    after = PoolState(reps=before.reps, history=(*before.history, h[300]))
     router.assign(after, [batch()[0]])
     assert fitted == [292]  # the one new close was counted, nothing refitted
     model = LogitFit.of(after.history)
