@@ -34,10 +34,12 @@ from leadroute.engine.index import (
 )
 from leadroute.engine.ledger import ChangeSet, Ledger, MemoryLedger
 from leadroute.engine.recorder import (
+    FILTER_STEP,
     INDEX,
     PLACEHOLDER,
     PLAIN_RATIONALE,
     ROTATION,
+    SELECTOR_STEP,
     SERVED,
     IdSets,
     LeadReads,
@@ -677,7 +679,7 @@ class Run:
             at,
             self.recorder.trials_tuple(trials),
             rule_id,
-            tuple(steps) if steps else (),
+            steps if steps else (),
             outcome,
             rep_id,
             reason,
@@ -861,7 +863,7 @@ class Run:
             steps.append(step)
         if ctx.excluded:
             if self.reads is not None:
-                self.reads.log.append(cands)
+                self.reads.append(cands)
             kept = [r for r in cands if r.id not in ctx.excluded]
             if self.record:
                 steps.append(self.recorder.excluded_step(rule_id, cands, kept, ctx.excluded))
@@ -938,11 +940,11 @@ class Run:
                         shared = self.index_steps.get((path, memo))
                         if shared is not None and shared[0] is found:
                             if self.reads is not None:
-                                self.reads.log += (INDEX, path, found)
+                                self.reads.extend((INDEX, path, found))
                             steps.append(shared[1])
                             return found
                 if self.reads is not None:
-                    self.reads.log += (INDEX, path, cached)
+                    self.reads.extend((INDEX, path, cached))
                 kept = cached
                 drops = []
                 unlisted = len(cands) - len(kept)
@@ -953,7 +955,7 @@ class Run:
                     return kept
             else:
                 if self.reads is not None:
-                    self.reads.log.append(cands)
+                    self.reads.append(cands)
                 idx = self._index(flt)
                 keyset = frozenset(keys)
                 kept = []
@@ -976,7 +978,7 @@ class Run:
                 )
             return kept
         if self.reads is not None:
-            self.reads.log.append(cands)
+            self.reads.append(cands)
         if flt._builtin:
             out: FilterOutcome = flt.apply(lead, cands, ctx)
         else:
@@ -996,8 +998,8 @@ class Run:
             drops = drops[:limit]
         if drops and self.lazy and flt._builtin:
             # built when the audit is read (a built-in never changes its drop lists)
-            held: Any = (path, flt, len(cands), len(out.kept), drops, unlisted, out.note)
-            steps.append(held)
+            held: Any = (FILTER_STEP, path, flt, len(cands), len(out.kept), drops, unlisted, out.note)
+            steps.extend(held)
         else:
             steps.append(
                 self.recorder.filter_step(
@@ -1062,9 +1064,9 @@ class Run:
         ctx.path = path
         reads = self.reads
         if reads is not None and cands:
-            reads.log.append(cands)
+            reads.append(cands)
             if self.lazy:
-                reads.log += (ROTATION, path, cands)
+                reads.extend((ROTATION, path, cands))
             else:
                 mem = self.ledger.rotations.get(path)
                 if mem is None:
@@ -1086,11 +1088,12 @@ class Run:
         if pick is not None and pick.rep is not None:
             self.ledger.rotate(path, pick.rep.id, pick.credits)
             if reads is not None and self.lazy:
-                reads.log += (SERVED, path, pick.rep.id, pick.credits)
+                reads.extend((SERVED, path, pick.rep.id, pick.credits))
         if self.record:
             if self.lazy and builtin:
                 # built when the audit is read (a built-in's pick and rationale never change)
-                steps.append((path, sel, len(cands), pick))  # type: ignore[arg-type]
+                held = (SELECTOR_STEP, path, sel, len(cands), pick)
+                steps.extend(held)  # type: ignore[arg-type]
             else:
                 steps.append(self.recorder.selector_step(path, sel, len(cands), pick, builtin))
         return ([] if pick is None else cands, pick)
@@ -1169,7 +1172,7 @@ class CombinatorRun:
         """The combinator looked at ``candidates`` (their records join a replayable decision)."""
         reads = self.run.reads
         if reads is not None:
-            reads.log.append(candidates)
+            reads.append(candidates)
 
     def record(
         self,

@@ -49,10 +49,12 @@ from leadroute.strategies.selectors import (
 
 __all__ = [
     "CAP_CODES",
+    "FILTER_STEP",
     "INDEX",
     "PLACEHOLDER",
     "PLAIN_RATIONALE",
     "ROTATION",
+    "SELECTOR_STEP",
     "SERVED",
     "IdSets",
     "LeadReads",
@@ -191,20 +193,27 @@ class Recorder:
             self.plain_steps[key] = step
         return step
 
-    def steps(self, held: Sequence[Step | tuple[Any, ...]]) -> tuple[Step, ...]:
-        """A decision's steps, building those the engine held as tuples (built-ins' steps,
-        made when the audit is read: see :meth:`selector_step` and :meth:`filter_step`)."""
+    def steps(self, held: Sequence[Any]) -> tuple[Step, ...]:
+        """A decision's steps from the engine's step log: :class:`Step` records, and
+        built-ins' steps held as a marker and their arguments (made when the audit is read:
+        :data:`SELECTOR_STEP` before :meth:`selector_step`'s, :data:`FILTER_STEP` before
+        :meth:`filter_step`'s)."""
         if not held:
             return ()
         out: list[Step] = []
-        for step in held:
-            if type(step) is tuple:
-                if len(step) == 4:
-                    out.append(self.selector_step(step[0], step[1], step[2], step[3], True))
-                else:
-                    out.append(self.filter_step(*step))
+        i, n = 0, len(held)
+        while i < n:
+            entry = held[i]
+            if entry is SELECTOR_STEP:
+                path, sel, n_in, pick = held[i + 1 : i + 5]
+                out.append(self.selector_step(path, sel, n_in, pick, True))
+                i += 5
+            elif entry is FILTER_STEP:
+                out.append(self.filter_step(*held[i + 1 : i + 8]))
+                i += 8
             else:
-                out.append(step)  # type: ignore[arg-type]
+                out.append(entry)
+                i += 1
         return tuple(out)
 
     def selector_step(
@@ -331,39 +340,43 @@ class _Mark:
 #: log markers: an index answer ``(path, reps)``, a rotation read ``(path, candidates)``, a
 #: served rep ``(path, rep id, credits)``; a bare list in the log is a candidate list read
 INDEX, ROTATION, SERVED = _Mark("INDEX"), _Mark("ROTATION"), _Mark("SERVED")
+#: step log markers (a decision's steps while routing): a built-in selector's step
+#: ``(path, selector, candidates in, pick)`` and a built-in filter's step with drops
+#: ``(path, filter, candidates in, kept, drops, unlisted, note)``, built when read
+SELECTOR_STEP, FILTER_STEP = _Mark("SELECTOR_STEP"), _Mark("FILTER_STEP")
 
 
-class LeadReads:
-    """What the route of one lead read, as references in one flat log (engine only).
+class LeadReads(list[Any]):
+    """What the route of one lead read: a flat log of references (engine only).
 
-    While routing, the pipeline only appends to :attr:`log` (one list per
-    lead: at 200,000 leads a call keeps one per lead, so it keeps no tuples
-    or dicts per read); :meth:`rotation` and :meth:`snapshot` (or
-    :func:`settle`, later) fill the mappings the decision's inputs are made from.
+    While routing, the pipeline only appends to the log (the list itself: at
+    200,000 leads a call keeps one per lead, so it keeps no tuples or dicts
+    per read). A bare list in the log is a candidate list a strategy looked at
+    one by one (never mutated afterwards); :data:`INDEX`, :data:`ROTATION` and
+    :data:`SERVED` mark the entries that follow them. :meth:`rotation` and
+    :meth:`snapshot` (or :func:`settle`, later) fill the mappings the
+    decision's inputs are made from.
     """
 
-    __slots__ = ("days", "loads", "log", "names", "owners", "read", "rotations")
+    __slots__ = ("days", "loads", "names", "owners", "read", "rotations")
 
-    def __init__(self) -> None:
-        #: candidate lists a strategy looked at one by one (never mutated afterwards), and
-        #: marked entries (see :data:`INDEX`, :data:`ROTATION`, :data:`SERVED`), in order
-        self.log: list[Any] = []
-        # the mappings below are made when first written
-        #: route path -> (turn, last served, credits) of the candidates, before the pick
-        self.rotations: dict[str, tuple[int, dict[str, int], dict[str, float]]] | None = None
-        #: account key -> owner, and account key -> name, as read
-        self.owners: dict[str, str | None] | None = None
-        self.names: dict[str, str | None] | None = None
-        #: rep id -> rep, the union of the candidate lists (filled by :meth:`snapshot`)
-        self.read: dict[str, Rep] | None = None
-        #: rep id -> open leads, and rep id -> leads per day, as read (filled by :meth:`snapshot`)
-        self.loads: dict[str, int] | None = None
-        self.days: dict[str, dict[str, int]] | None = None
+    # No __init__: one is made per lead, and the mappings below are set only when first
+    # written (read them with ``getattr(reads, name, None)``).
+    #: route path -> (turn, last served, credits) of the candidates, before the pick
+    rotations: dict[str, tuple[int, dict[str, int], dict[str, float]]]
+    #: account key -> owner, and account key -> name, as read
+    owners: dict[str, str | None]
+    names: dict[str, str | None]
+    #: rep id -> rep, the union of the candidate lists (set by :meth:`snapshot`)
+    read: dict[str, Rep]
+    #: rep id -> open leads, and rep id -> leads per day, as read (set by :meth:`snapshot`)
+    loads: dict[str, int]
+    days: dict[str, dict[str, int]]
 
     def lists(self) -> list[Sequence[Rep]]:
         """The candidate lists read, in order."""
         out: list[Sequence[Rep]] = []
-        log = self.log
+        log = self
         i, n = 0, len(log)
         while i < n:
             entry = log[i]
@@ -376,10 +389,10 @@ class LeadReads:
                 i += 1
         return out
 
-    def index(self) -> list[tuple[str, Sequence[Rep]]]:
+    def answers(self) -> list[tuple[str, Sequence[Rep]]]:
         """``(route path, the shared answer list)`` of the index-answered steps, in order."""
         out: list[tuple[str, Sequence[Rep]]] = []
-        log = self.log
+        log = self
         i, n = 0, len(log)
         while i < n:
             entry = log[i]
@@ -396,21 +409,23 @@ class LeadReads:
 
     def note_owner(self, account_key: str, owner: str | None) -> None:
         """The route read the owner of ``account_key`` (the first read is kept)."""
-        if self.owners is None:
-            self.owners = {}
-        self.owners.setdefault(account_key, owner)
+        owners = getattr(self, "owners", None)
+        if owners is None:
+            owners = self.owners = {}
+        owners.setdefault(account_key, owner)
 
     def note_name(self, account_key: str, name: str | None) -> None:
         """The route read the name of ``account_key`` (the first read is kept)."""
-        if self.names is None:
-            self.names = {}
-        self.names.setdefault(account_key, name)
+        names = getattr(self, "names", None)
+        if names is None:
+            names = self.names = {}
+        names.setdefault(account_key, name)
 
     def rotation(
         self, path: str, turn: int, last: Mapping[str, int], credits: Mapping[str, float], cands: Sequence[Rep]
     ) -> None:
         """Note a selector's rotation memory for its candidates before the pick is applied."""
-        rotations = self.rotations
+        rotations = getattr(self, "rotations", None)
         if rotations is None:
             rotations = self.rotations = {}
         elif path in rotations:
@@ -473,7 +488,7 @@ def settle(state: PoolState, reads: Iterable[tuple[LeadReads | None, str | None,
     }
     for lead_reads, rep_id, day in reads:
         if lead_reads is not None:
-            log = lead_reads.log
+            log = lead_reads
             i, n = 0, len(log)
             while i < n:
                 entry = log[i]
@@ -533,14 +548,14 @@ def inputs_of(
     id_sets: IdSets,
 ) -> DecisionInputs:
     """The :class:`DecisionInputs` of one decision from what its route read."""
-    read = reads.read or {}
+    read: dict[str, Rep] = getattr(reads, "read", None) or {}
     # in the order the route first read them (roster order within each candidate list)
     positions = {rep_id: position[rep_id] for rep_id in read}
     ids = list(read)
     reps = list(read.values())
     index: dict[str, int] = {}
     index_reps: dict[str, tuple[str, ...]] = {}
-    for path, kept in reads.index():
+    for path, kept in reads.answers():
         if len(kept) <= len(read):
             held = tuple(r.id for r in kept if r.id in read)
         else:
@@ -551,7 +566,7 @@ def inputs_of(
     turns: dict[str, int] = {}
     last_served: dict[str, dict[str, int]] = {}
     credits: dict[str, dict[str, float]] = {}
-    for path, (turn, seen, owed) in (reads.rotations or {}).items():
+    for path, (turn, seen, owed) in (getattr(reads, "rotations", None) or {}).items():
         turns[path] = turn
         if seen:
             last_served[path] = seen
@@ -567,13 +582,13 @@ def inputs_of(
         "positions": positions,
         "reps": tuple(reps),
         "out": out,
-        "loads": reads.loads or {},
-        "days": reads.days or {},
+        "loads": getattr(reads, "loads", None) or {},
+        "days": getattr(reads, "days", None) or {},
         "turns": turns,
         "last_served": last_served,
         "credits": credits,
-        "owners": dict(reads.owners or {}),
-        "names": dict(reads.names or {}),
+        "owners": dict(getattr(reads, "owners", None) or {}),
+        "names": dict(getattr(reads, "names", None) or {}),
         "index": index,
         "index_reps": index_reps,
     }
