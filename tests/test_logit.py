@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from leadroute import MissingExtraError, Router, Rule
+from leadroute import ClosedLead, Lead, MissingExtraError, PoolState, Router, Rule
 from leadroute.config import router_from_config, router_to_config
 from leadroute.exceptions import InputError
-from leadroute.logit import LogitFit
+from leadroute.logit import LogitFit, refit_point
 from leadroute.stores.base import store_needs
 from leadroute.strategies import BatchFit, BestFit
 from tests.test_batch import batch, history, state
@@ -58,16 +62,165 @@ def test_logit_unknown_rep_gets_the_team_rate_with_wide_uncertainty() -> None:
 
 
 def test_logit_cache_learns_once_per_history() -> None:
-    """LogitFit.of returns the cached model for the same history and a fresh equal one otherwise."""
+    """LogitFit.of returns the cached model for the same history and extends it for a longer one."""
     h = history(300)
     first = LogitFit.of(h[:200])
     assert LogitFit.of(h[:200]) is first
     longer = LogitFit.of(h)
-    assert longer is not first
-    assert longer.closed == 300
-    fresh = LogitFit(h)
+    assert (longer.closed, longer.fitted_at) == (300, refit_point(300))
+    fresh = LogitFit(h, scheduled=True)
     x = batch()[2]
     assert longer.estimate("ann", x) == fresh.estimate("ann", x)
+
+
+def test_logit_of_never_changes_a_model_it_returned() -> None:
+    """Extending the cached model makes a new one: the earlier model keeps its history's estimates."""
+    h = history(300)
+    first = LogitFit.of(h[:200])
+    before = repr(first.estimate("ann", batch()[2]))
+    longer = LogitFit.of(h)
+    assert longer is not first
+    assert first.closed == 200
+    assert repr(first.estimate("ann", batch()[2])) == before
+
+
+def test_logit_of_a_different_history_is_built_cold() -> None:
+    """A history that does not extend the cached one gets a model of its own."""
+    h = history(120)
+    first = LogitFit.of(h)
+    other = LogitFit.of((*h[:60], *history(121)[61:]))
+    assert other is not first
+    assert other.fits == 1
+
+
+def test_refit_point_schedule() -> None:
+    """The schedule refits on every close up to 40, then about every 5% more closes."""
+    points = sorted({refit_point(n) for n in range(2_000)})
+    assert points[:41] == list(range(41))
+    assert points[41:45] == [42, 44, 46, 48]
+    assert all(b - a == max(1, a // 20) for a, b in itertools.pairwise(points))
+
+
+def _closes(spec: list[tuple[int, int, int, bool, int | None]]) -> tuple[ClosedLead, ...]:
+    t = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    out = []
+    for i, (r, seg, src, won, hours) in enumerate(spec):
+        x = Lead(id=f"p{i}", created_at=t, industry=("retail", "tech")[seg], source=f"s{src}")
+        out.append(
+            ClosedLead(
+                lead=x,
+                rep_id=("ann", "bo", "cy")[r],
+                assigned_at=t,
+                closed_at=t + timedelta(days=1),
+                outcome="won" if won else "lost",
+                first_activity_at=None if hours is None else t + timedelta(hours=hours),
+            )
+        )
+    return tuple(out)
+
+
+def _snapshot(model: LogitFit) -> str:
+    leads = [
+        Lead(id=f"q{i}", created_at=datetime(2026, 2, 1, tzinfo=UTC), industry=seg, source=src)
+        for i, (seg, src) in enumerate(itertools.product(("retail", "tech"), ("s0", "s1", "s9")))
+    ]
+    reps = ("ann", "bo", "cy", "dee")
+    return repr(
+        (
+            model.closed,
+            model.wins,
+            model.fitted_at,
+            sorted(model.seg_counts.items()),
+            model.prior_var,
+            [model.estimate(r, x) for r in reps for x in leads],
+            [model.median_first_touch_hours(r) for r in reps],
+        )
+    )
+
+
+CLOSE = st.tuples(
+    st.integers(0, 2),
+    st.integers(0, 1),
+    st.integers(0, 1),
+    st.booleans(),
+    st.none() | st.integers(0, 48),
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(spec=st.lists(CLOSE, max_size=80), cuts=st.lists(st.integers(0, 80), max_size=4))
+def test_logit_extended_model_equals_the_cold_one(
+    spec: list[tuple[int, int, int, bool, int | None]], cuts: list[int]
+) -> None:
+    """A model extended by any chunks (in place or anew) is byte-identical to the one built cold."""
+    h = _closes(spec)
+    model = LogitFit(h[: min(cuts, default=len(h))], scheduled=True)
+    for k, end in enumerate([*sorted(cuts), len(h)]):
+        if end > model.closed and k % 2:
+            model.extend(h[model.closed : end])  # in place
+        elif end > model.closed:
+            model = model.extended(h[model.closed : end])  # a new model
+    assert _snapshot(model) == _snapshot(LogitFit(h, scheduled=True))
+
+
+def test_logit_of_extended_equals_cold_in_another_process() -> None:
+    """The cache's extended model gives the estimates a fresh process builds from the history."""
+    h = history(400)
+    for n in (250, 252, 300, 400):
+        model = LogitFit.of(h[:n])
+    assert model.fits == 3  # cold at 250 (fit on 242), none at 252, refits on 292 and 388
+    code = (
+        "from tests.test_batch import history, batch\n"
+        "from leadroute.logit import LogitFit\n"
+        "m = LogitFit.of(history(400))\n"
+        "print(repr([m.estimate(r, x) for r in ('ann', 'bo') for x in batch()]))\n"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "7"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    ).stdout
+    assert out.strip() == repr([model.estimate(r, x) for r in ("ann", "bo") for x in batch()])
+
+
+def _count_fits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Patch LogitFit to record the size of every history it fits; the list of sizes."""
+    fitted: list[int] = []
+    real = LogitFit._refit
+
+    def spy(self: LogitFit) -> None:
+        fitted.append(self.closed)
+        real(self)
+
+    monkeypatch.setattr(LogitFit, "_refit", spy)
+    return fitted
+
+
+def test_one_lead_assign_after_a_close_does_not_refit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """BestFit(model_kind='logit') reuses the cached fit when the history grew by one close."""
+    fitted = _count_fits(monkeypatch)
+    route = BestFit(weights={"conversion": 1.0}, model_kind="logit")
+    router = Router(rules=[Rule(id="all", route=route)])
+    h = history(301)
+    before = state(300)
+    router.assign(before, [batch()[2]])
+    assert fitted == [292]  # built once, fitted on the schedule's point 292
+    after = PoolState(reps=before.reps, history=(*before.history, h[300]))
+    router.assign(after, [batch()[0]])
+    assert fitted == [292]  # the one new close was counted, nothing refitted
+    model = LogitFit.of(after.history)
+    assert (model.fits, model.closed, model.fitted_at) == (1, 301, 292)
+
+
+def test_logit_refits_when_the_history_reaches_the_next_point(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Crossing a schedule point (306 closes after 300) refits once, on the first 306."""
+    fitted = _count_fits(monkeypatch)
+    h = history(310)
+    LogitFit.of(h[:300])
+    model = LogitFit.of(h)
+    assert fitted == [292, 306]
+    assert (model.fits, model.fitted_at, model.closed) == (2, 306, 310)
 
 
 def test_logit_draws_are_reproducible_and_spread() -> None:

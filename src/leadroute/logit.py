@@ -17,8 +17,13 @@ setting is tuned by hand.
 Fitting is deterministic (pure Python, block-coordinate Newton on the
 history's distinct feature patterns in a canonical order, from the same start
 every time): the same closed history gives bit-identical estimates in any
-process. :meth:`LogitFit.of` caches the model per history, so a call whose
-history did not change pays nothing.
+process. :meth:`LogitFit.of` builds the model once and extends it as leads
+close: the outcome counts take each new close in O(1), and the model is
+refitted only when the number of closed leads reaches the next point of a
+fixed schedule (:func:`refit_point`: every close up to 40, then about every
+5% more), so a one-lead ``assign`` after a close does not relearn. The fit
+is a function of the history alone (its first ``refit_point(len(history))``
+closes), the same whether the model was extended or built cold.
 
 Per estimate there is an uncertainty (``sd`` of the log-odds, the Laplace
 approximation with the Hessian's diagonal) and an ``evidence`` figure in
@@ -31,8 +36,11 @@ place of one global history size.
 
 from __future__ import annotations
 
+import copy
 import importlib.util
+import itertools
 import math
+import operator
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -43,7 +51,7 @@ from leadroute.hashing import unit_draw
 from leadroute.models import Lead, lead_value
 from leadroute.state import ClosedLead
 
-__all__ = ["LogitEstimate", "LogitFit"]
+__all__ = ["LogitEstimate", "LogitFit", "refit_point"]
 
 _NORMAL = statistics.NormalDist()
 #: bounds of an estimated prior variance of a group of terms (log-odds squared)
@@ -103,6 +111,13 @@ class LogitFit:
     ``segment_by`` the fields whose values make the rep x segment term and
     ``rep_by`` the fields crossed with the rep (rep x source by default).
 
+    The model is fitted on the whole history, or with ``scheduled=True`` on
+    its first :func:`refit_point` closed leads (what :meth:`of` builds, so a
+    history that grows by a few closes keeps its fit: see :meth:`extend`).
+    The outcome counts (``closed``, ``wins``, each estimate's ``wins`` and
+    ``closed``) always cover the whole history; ``fitted_at`` says how many
+    closed leads the fit saw and ``fits`` how many fits the model ran.
+
     >>> from datetime import datetime, timezone
     >>> t = datetime(2026, 1, 1, tzinfo=timezone.utc)
     >>> def closed(i, rep, won):
@@ -131,6 +146,7 @@ class LogitFit:
         em_rounds: int = 8,
         tolerance: float = 1e-6,
         method: Literal["numpy", "python"] = "numpy",
+        scheduled: bool = False,
     ) -> None:
         if method not in ("numpy", "python"):
             msg = f"LogitFit(method={method!r}): use 'numpy' or 'python'"
@@ -145,36 +161,98 @@ class LogitFit:
         self.em_rounds = em_rounds
         self.tolerance = tolerance
         self.method = method
-        # distinct patterns -> [wins, closed]
-        counts: dict[tuple[str, ...], list[int]] = {}
+        self.scheduled = bool(scheduled)
+        self.closed = 0
+        self.wins = 0
+        #: how many times this model was fitted (a cold build fits once)
+        self.fits = 0
+        #: the number of closed leads the current fit was learned from
+        self.fitted_at = 0
+        self._counts: dict[tuple[str, ...], tuple[int, int]] = {}  # pattern -> (wins, closed)
         self.rep_closed: dict[str, int] = {}
-        self.seg_counts: dict[tuple[str, str], list[int]] = {}
-        touch: dict[str, list[float]] = {}
-        closed = wins = 0
-        for c in history:
+        self.seg_counts: dict[tuple[str, str], tuple[int, int]] = {}
+        self._hours: dict[str, list[float]] = {}
+        self._own_hours: set[str] = set()  # reps whose hours list this model may append to
+        self._touch: dict[str, float] | None = None
+        closes = history if isinstance(history, Sequence) else tuple(history)
+        at = refit_point(len(closes)) if self.scheduled else len(closes)
+        self._add(closes[:at])
+        self._refit()
+        self._add(closes[at:])
+
+    def _add(self, closes: Iterable[ClosedLead]) -> None:
+        """Count ``closes`` into the outcome counts (O(1) each); the fit is left as it is."""
+        counts = self._counts
+        seg_counts = self.seg_counts
+        for c in closes:
             won = 1 if c.outcome == "won" else 0
             key = (c.rep_id, *self._lead_key(c.lead))
-            rec = counts.get(key)
-            if rec is None:
-                rec = counts[key] = [0, 0]
-            rec[0] += won
-            rec[1] += 1
-            closed += 1
-            wins += won
+            w, n = counts.get(key, (0, 0))
+            counts[key] = (w + won, n + 1)
+            self.closed += 1
+            self.wins += won
             self.rep_closed[c.rep_id] = self.rep_closed.get(c.rep_id, 0) + 1
             seg = (c.rep_id, self.segment_of(c.lead))
-            srec = self.seg_counts.get(seg)
-            if srec is None:
-                srec = self.seg_counts[seg] = [0, 0]
-            srec[0] += won
-            srec[1] += 1
+            w, n = seg_counts.get(seg, (0, 0))
+            seg_counts[seg] = (w + won, n + 1)
             if c.first_activity_at is not None:
                 hours = max(0.0, (c.first_activity_at - c.assigned_at).total_seconds() / 3600)
-                touch.setdefault(c.rep_id, []).append(hours)
-        self.closed = closed
-        self.wins = wins
-        self._touch = {rep: statistics.median(v) for rep, v in sorted(touch.items())}
-        self._fit(counts)
+                mine = self._hours.get(c.rep_id)
+                if mine is None or c.rep_id not in self._own_hours:  # copy on first write
+                    mine = self._hours[c.rep_id] = list(mine or ())
+                    self._own_hours.add(c.rep_id)
+                mine.append(hours)
+                self._touch = None
+
+    def _refit(self) -> None:
+        self._fit(self._counts)
+        self.fits += 1
+        self.fitted_at = self.closed
+
+    def extend(self, closes: Sequence[ClosedLead]) -> None:
+        """Add newly closed leads (the history grew by ``closes``), refitting only when due.
+
+        The counts take each close in O(1). A model built with
+        ``scheduled=False`` refits on every extension; a scheduled one (what
+        :meth:`of` builds) refits only when the number of closed leads
+        reaches a point of :func:`refit_point`'s schedule, on the counts at
+        that point. Either way the model equals the one built cold from the
+        whole history: the fit depends only on the counts it was learned
+        from, never on what was cached.
+
+        .. versionadded:: 0.2.0
+        """
+        if not closes:
+            return
+        if not self.scheduled:
+            self._add(closes)
+            self._refit()
+            return
+        at = refit_point(self.closed + len(closes)) - self.closed
+        if at <= 0:  # no schedule point crossed: the fit stays
+            self._add(closes)
+            return
+        self._add(closes[:at])
+        self._refit()
+        self._add(closes[at:])
+
+    def extended(self, closes: Sequence[ClosedLead]) -> LogitFit:
+        """A new model: this one with ``closes`` added (:meth:`extend`); this one is left as it is.
+
+        The new model shares the fit and copies the counts (tables whose size
+        does not grow with the history), so a model handed out earlier never
+        changes under its user.
+
+        .. versionadded:: 0.2.0
+        """
+        new = copy.copy(self)
+        new._counts = dict(self._counts)
+        new.seg_counts = dict(self.seg_counts)
+        new.rep_closed = dict(self.rep_closed)
+        new._hours = dict(self._hours)
+        new._own_hours = set()
+        new.extend(closes)
+        return new
 
     # -- features -------------------------------------------------------------------------------
 
@@ -220,7 +298,7 @@ class LogitFit:
 
     # -- fitting --------------------------------------------------------------------------------
 
-    def _fit(self, counts: dict[tuple[str, ...], list[int]]) -> None:
+    def _fit(self, counts: dict[tuple[str, ...], tuple[int, int]]) -> None:
         n_groups = len(self.groups)
         self._rep_group = n_groups - 2 - len(self.rep_by)
         rows = sorted(counts.items())
@@ -314,6 +392,8 @@ class LogitFit:
 
     def median_first_touch_hours(self, rep_id: str) -> float | None:
         """Median hours from assignment to first activity over the rep's closed leads."""
+        if self._touch is None:
+            self._touch = {rep: statistics.median(v) for rep, v in sorted(self._hours.items())}
         return self._touch.get(rep_id)
 
     @classmethod
@@ -327,18 +407,31 @@ class LogitFit:
         lead_cell: bool = False,
         method: Literal["numpy", "python"] = "numpy",
     ) -> LogitFit:
-        """The model of ``history`` from a cache: learned once per history, reused while it holds.
+        """The scheduled model of ``history`` from a cache: built once, extended as leads close.
 
-        A history is the same when it has the same length and the same first
-        and last closed leads (objects); a different history is learned anew
-        from the same start, so the result never depends on what was cached.
+        The model is ``LogitFit(history, scheduled=True)``: fitted on the
+        first :func:`refit_point` ``(len(history))`` closed leads, with the
+        outcome counts of all of them. A history that extends the cached one
+        (the same closed-lead objects first, then new ones) only adds its new
+        closes to the counts, and refits only when it reaches the next point of
+        the schedule; any other history is built cold. Both give the same
+        model, so the result never depends on what was cached. The extended
+        model is a new object (:meth:`extended`): a model returned earlier is
+        never changed, so concurrent calls on different histories each get
+        their own history's model.
         """
         key = (tuple(segment_by), tuple(lead_by), tuple(rep_by), bool(lead_cell), method)
         n = len(history)
         found = _CACHE.get(key)
         if found is not None:
-            model, first, last, size = found
-            if size == n and (n == 0 or (history[0] is first and history[-1] is last)):
+            model, seen = found
+            size = model.closed
+            if size <= n and (
+                seen is history or all(map(operator.is_, itertools.islice(seen, size), history))
+            ):
+                if size < n:
+                    model = model.extended(history[size:])
+                _CACHE[key] = (model, history)
                 return model
         model = cls(
             history,
@@ -347,14 +440,37 @@ class LogitFit:
             rep_by=rep_by,
             lead_cell=lead_cell,
             method=method,
+            scheduled=True,
         )
         if len(_CACHE) >= 16 and key not in _CACHE:
             _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = (model, history[0] if n else None, history[-1] if n else None, n)
+        _CACHE[key] = (model, history)
         return model
 
 
-_CACHE: dict[tuple[Any, ...], tuple[LogitFit, ClosedLead | None, ClosedLead | None, int]] = {}
+_CACHE: dict[tuple[Any, ...], tuple[LogitFit, Sequence[ClosedLead]]] = {}
+
+
+def refit_point(closed: int) -> int:
+    """The number of closed leads a scheduled :class:`LogitFit` of ``closed`` is fitted on.
+
+    The schedule's points are 0, 1, 2, ..., 40, then each point ``s`` is
+    followed by ``s + s // 20`` (about every 5% more closed leads: 40, 42, 44,
+    ..., 58, 60, 63, 66, ..., 964, 1012, 1062, ..., 47365, 49733, 52219, ...);
+    the result is the largest point ``<= closed``. Integer arithmetic only, so
+    it is the same everywhere.
+
+    >>> [refit_point(n) for n in (0, 7, 41, 300, 50_000)]
+    [0, 7, 40, 292, 49733]
+
+    .. versionadded:: 0.2.0
+    """
+    s = 0
+    while True:
+        nxt = s + max(1, s // 20)
+        if nxt > closed:
+            return s
+        s = nxt
 
 
 _Solved = tuple[list[float], list[float], list[float], int]

@@ -64,9 +64,10 @@ class BatchFit(Selector):
     ``model_kind="logit"`` plans on a :class:`~leadroute.logit.LogitFit`
     (a regularised logistic regression on lead attributes ``lead_by``, rep,
     rep x segment and rep x ``rep_by``; needs numpy, extra ``solver``) instead
-    of the pooled rates; with ``horizon=400`` it is the best policy with even
-    counts in ``benchmarks/bench_quality.py`` (88.6% of the optimum at Gini
-    0.044; the issue's 91% is not reached, see docs/lab.md).
+    of the pooled rates; with ``horizon=400`` (and ``rep_by=()``, as the
+    simulated team has no rep x source skill) it is the best policy with even
+    counts in ``benchmarks/bench_quality.py`` (89.2% of the optimum at Gini
+    0.038; the issue's 91% is not reached, see docs/lab.md).
 
     Each lead then gets its planned rep if still a candidate, else the
     candidate furthest behind its share. The rationale names the planned
@@ -132,7 +133,7 @@ class BatchFit(Selector):
         return id(self)
 
     def model(self, ctx: RouteContext) -> PooledFit | LogitFit:
-        """The fit model of ``ctx.state.history`` (cached: learned once per history)."""
+        """The fit model of ``ctx.state.history`` (cached: learned once, extended as leads close)."""
         if self.model_kind == "logit":
             return LogitFit.of(
                 ctx.state.history,

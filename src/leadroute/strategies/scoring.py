@@ -356,8 +356,9 @@ class BestFit(Selector):
     ``model_kind="logit"`` takes it from a :class:`~leadroute.logit.LogitFit`:
     a regularised logistic regression on the lead attributes ``lead_by`` and
     the segment, the rep, rep x segment and rep x each ``rep_by`` field, its
-    prior variances estimated from the data; learned once per history (needs
-    numpy: ``pip install "leadroute[solver]"``).
+    prior variances estimated from the data; learned once and extended as
+    leads close, refitted on a fixed schedule (:meth:`LogitFit.of
+    <leadroute.logit.LogitFit.of>`; needs numpy: ``pip install "leadroute[solver]"``).
     ``explore=True`` (pooled or logit) uses a Thompson draw of each rep's rate,
     seeded by a stable hash of the router's seed, lead and rep, so every rep
     keeps being measured and the same input still gives the same pick.
@@ -485,7 +486,7 @@ class BestFit(Selector):
         return self.model_kind == "logit"
 
     def logit(self, ctx: RouteContext) -> LogitFit:
-        """The logistic model of ``ctx.state.history`` (learned once per history, cached).
+        """The logistic model of ``ctx.state.history`` (cached; extended, refitted on a schedule).
 
         .. versionadded:: 0.2.0
         """
