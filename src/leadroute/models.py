@@ -396,6 +396,14 @@ class Rep(FrozenModel):
             )
         return {d: out[d] for d in WEEKDAYS if d in out}
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Rep:
+        """As :meth:`pydantic.BaseModel.model_copy`; values derived from the fields (the time
+        zone, the parsed working hours) are derived again from the copy's fields."""
+        copied = super().model_copy(update=update, deep=deep)
+        for name in ("zone", "hours_minutes"):
+            copied.__dict__.pop(name, None)
+        return copied
+
     @cached_property
     def zone(self) -> ZoneInfo:
         """The rep's time zone as a :class:`zoneinfo.ZoneInfo`."""

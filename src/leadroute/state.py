@@ -212,6 +212,24 @@ class OwnershipChange(FrozenModel):
     protected_until: Instant | None = None
 
 
+#: What a state derives from its ``reps`` and ``history`` tuples, by the tuple's identity (the
+#: tuple is held, so an id is never reused while its entry lives). Successive states share
+#: these tuples; a few entries cover the states a process works with at once.
+_REP_INDEX: dict[int, tuple[tuple[Rep, ...], dict[str, Rep]]] = {}
+_CLOSED_IDS: dict[int, tuple[tuple[ClosedLead, ...], frozenset[str]]] = {}
+_REMEMBERED = 8
+
+
+def _remember(memo: dict[int, tuple[Any, Any]], key: tuple[Any, ...], value: Any) -> None:
+    """Keep ``value`` for the tuple ``key`` (the oldest entry goes when the memo is full)."""
+    if len(memo) >= _REMEMBERED:
+        try:
+            del memo[next(iter(memo))]
+        except (KeyError, StopIteration, RuntimeError):  # pragma: no cover - another thread
+            pass
+    memo[id(key)] = (key, value)
+
+
 class PoolState(FrozenModel):
     """A snapshot of the pool: reps, counters, rotations, ownership, open leads.
 
@@ -262,18 +280,34 @@ class PoolState(FrozenModel):
                     raise ValueError(msg)
         return self
 
-    @cached_property
+    @property
     def rep_index(self) -> dict[str, Rep]:
-        """Reps by id."""
-        return {r.id: r for r in self.reps}
+        """Reps by id (do not modify it: states with the same ``reps`` share it)."""
+        reps = self.reps
+        found = _REP_INDEX.get(id(reps))
+        if found is not None and found[0] is reps:
+            return found[1]
+        index = {r.id: r for r in reps}
+        _remember(_REP_INDEX, reps, index)
+        return index
 
-    @cached_property
+    @property
     def closed_ids(self) -> frozenset[str]:
         """Ids of the closed leads in ``history``.
 
+        Computed once per ``history`` tuple and shared by the states holding
+        it (each call's next state holds the same tuple), so a call on a
+        state with a long history does not pay for it again.
+
         .. versionadded:: 0.2.0
         """
-        return frozenset(c.lead.id for c in self.history)
+        history = self.history
+        found = _CLOSED_IDS.get(id(history))
+        if found is not None and found[0] is history:
+            return found[1]
+        ids = frozenset(c.lead.id for c in history)
+        _remember(_CLOSED_IDS, history, ids)
+        return ids
 
     def rep(self, rep_id: str) -> Rep:
         """The rep with ``rep_id``; :class:`UnknownRepError` if the state has none."""
