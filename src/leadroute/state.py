@@ -8,6 +8,8 @@ round-trips through JSON exactly, so a CRM can store it anywhere.
 
 from __future__ import annotations
 
+import contextlib
+
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -223,10 +225,9 @@ _REMEMBERED = 8
 def _remember(memo: dict[int, tuple[Any, Any]], key: tuple[Any, ...], value: Any) -> None:
     """Keep ``value`` for the tuple ``key`` (the oldest entry goes when the memo is full)."""
     if len(memo) >= _REMEMBERED:
-        try:
+        # (another thread may have removed it first)
+        with contextlib.suppress(KeyError, StopIteration, RuntimeError):
             del memo[next(iter(memo))]
-        except (KeyError, StopIteration, RuntimeError):  # pragma: no cover - another thread
-            pass
     memo[id(key)] = (key, value)
 
 
