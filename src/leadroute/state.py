@@ -9,7 +9,6 @@ round-trips through JSON exactly, so a CRM can store it anywhere.
 from __future__ import annotations
 
 import contextlib
-
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
