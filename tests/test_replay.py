@@ -191,12 +191,18 @@ def test_bestfit_lists_every_candidate() -> None:
     assert more["columns"] == ["fit", "conversion", "response", "headroom", "level"]
 
 
+def _rules_file(router: Router, folder: Path) -> Path:
+    """The router's rules written to ``folder/rules.json``."""
+    rules = folder / "rules.json"
+    rules.write_text(json.dumps(router.to_config()), encoding="utf-8")
+    return rules
+
+
 def test_cli_replay_exit_codes(tmp_path: Path) -> None:
     """leadroute replay: 0 when the decision replays identically, 1 when a record was changed."""
     router = _trio_router()
     result = router.assign(_trio_state(), _leads(2))
-    rules = tmp_path / "rules.json"
-    rules.write_text(json.dumps(router.to_config()), encoding="utf-8")
+    rules = _rules_file(router, tmp_path)
     audit = tmp_path / "audit.jsonl"
     audit.write_text("".join(d.model_dump_json() + "\n" for d in result.audit), encoding="utf-8")
     out = io.StringIO()
@@ -393,8 +399,7 @@ def test_cli_replays_a_reclaim_audit(tmp_path: Path) -> None:
     """leadroute replay on the audit `leadroute reclaim` wrote: the SLA reassignments replay."""
     router = _trio_router()
     first = router.assign(_trio_state(), _leads(2))
-    rules = tmp_path / "rules.json"
-    rules.write_text(json.dumps(router.to_config()), encoding="utf-8")
+    rules = _rules_file(router, tmp_path)
     state = tmp_path / "state.json"
     state.write_text(first.state.model_dump_json(), encoding="utf-8")
     audit = tmp_path / "audit.jsonl"
