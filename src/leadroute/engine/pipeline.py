@@ -1109,8 +1109,21 @@ class Run:
         if self.record:
             if self.lazy and builtin:
                 # built when the audit is read (a built-in's pick and rationale never change)
-                held = (SELECTOR_STEP, path, sel, len(cands), pick)
-                steps.extend(held)  # type: ignore[arg-type]
+                # (not the pick itself: one object less kept per lead)
+                held: Any
+                if pick is None:
+                    held = (SELECTOR_STEP, path, sel, len(cands), None, None, None)
+                else:
+                    held = (
+                        SELECTOR_STEP,
+                        path,
+                        sel,
+                        len(cands),
+                        None if pick.rep is None else pick.rep.id,
+                        pick.reason if pick.review else None,
+                        pick.rationale,
+                    )
+                steps.extend(held)
             else:
                 steps.append(self.recorder.selector_step(path, sel, len(cands), pick, builtin))
         return ([] if pick is None else cands, pick)
