@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import os
 import pickle
+import threading
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
@@ -98,3 +99,34 @@ def test_outcome_audit_holds_no_steps() -> None:
     assert [s.kind for s in full.audit[0].steps] == ["filter", "fallback", "selector"]
     assert bare.audit[0].steps == ()
     assert bare.assignments == full.assignments
+
+
+def test_threads_reading_one_result_see_the_same_records() -> None:
+    """Threads reading a pending result's assignments and audit at once all see every lead."""
+    router = Router(rules=[Rule(id="r", route=Geo() >> RoundRobin())])
+    state = PoolState(reps=tuple(Rep(id=f"r{i}", territories=("CN",)) for i in range(5)))
+    leads = [
+        Lead(id=f"L{i:03d}", created_at=T0 + timedelta(minutes=i), region="CN") for i in range(300)
+    ]
+    expected = router.assign(state, leads).model_dump_json()
+    for _ in range(5):
+        result = router.assign(state, leads)
+        barrier = threading.Barrier(4)
+        seen: list[int] = []
+        threads = [
+            threading.Thread(target=_read_after, args=(barrier, result, which, seen))
+            for which in ("assignments", "audit", "assignments", "audit")
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert seen == [300] * 4
+        assert result.model_dump_json() == expected
+
+
+def _read_after(
+    barrier: threading.Barrier, result: RoutingResult, which: str, seen: list[int]
+) -> None:
+    barrier.wait()
+    seen.append(len(getattr(result, which)))

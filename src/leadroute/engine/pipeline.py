@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -352,9 +353,11 @@ class Pending:
     Holds the run (its input state, call hash and recorder) until both are built.
     """
 
-    __slots__ = ("_assignments", "_audit", "made", "order", "run")
+    __slots__ = ("_assignments", "_audit", "_lock", "made", "order", "run")
 
     def __init__(self, run: Run, made: list[Made], order: list[int]) -> None:
+        #: two threads reading one result build its records once
+        self._lock = threading.Lock()
         self.run: Run | None = run
         #: the records in processing order, and the input position of each
         self.made = made
@@ -370,6 +373,13 @@ class Pending:
 
     def assignments(self) -> tuple[Assignment, ...]:
         """The assignments, in input order."""
+        found = self._assignments
+        if found is not None:
+            return found
+        with self._lock:
+            return self._make_assignments()
+
+    def _make_assignments(self) -> tuple[Assignment, ...]:
         if self._assignments is None:
             if self._audit is not None:
                 self._assignments = assignments_of(self._audit)
@@ -392,6 +402,13 @@ class Pending:
 
     def audit(self) -> tuple[Decision, ...]:
         """The decision records, in input order (what each read settled first)."""
+        found = self._audit
+        if found is not None:
+            return found
+        with self._lock:
+            return self._make_audit()
+
+    def _make_audit(self) -> tuple[Decision, ...]:
         if self._audit is None:
             run = self.run
             assert run is not None
@@ -1092,8 +1109,21 @@ class Run:
         if self.record:
             if self.lazy and builtin:
                 # built when the audit is read (a built-in's pick and rationale never change)
-                held = (SELECTOR_STEP, path, sel, len(cands), pick)
-                steps.extend(held)  # type: ignore[arg-type]
+                # (not the pick itself: one object less kept per lead)
+                held: Any
+                if pick is None:
+                    held = (SELECTOR_STEP, path, sel, len(cands), None, None, None)
+                else:
+                    held = (
+                        SELECTOR_STEP,
+                        path,
+                        sel,
+                        len(cands),
+                        None if pick.rep is None else pick.rep.id,
+                        pick.reason if pick.review else None,
+                        pick.rationale,
+                    )
+                steps.extend(held)
             else:
                 steps.append(self.recorder.selector_step(path, sel, len(cands), pick, builtin))
         return ([] if pick is None else cands, pick)

@@ -205,9 +205,9 @@ class Recorder:
         while i < n:
             entry = held[i]
             if entry is SELECTOR_STEP:
-                path, sel, n_in, pick = held[i + 1 : i + 5]
-                out.append(self.selector_step(path, sel, n_in, pick, True))
-                i += 5
+                path, sel, n_in, picked, note, rationale = held[i + 1 : i + 7]
+                out.append(self.picked_step(path, sel, n_in, picked, note, rationale))
+                i += 7
             elif entry is FILTER_STEP:
                 out.append(self.filter_step(*held[i + 1 : i + 8]))
                 i += 8
@@ -220,7 +220,28 @@ class Recorder:
         self, path: str, sel: Selector, n_in: int, pick: Pick | None, builtin: bool
     ) -> Step:
         """A selector's step record (its rationale copied to JSON data if it is not already)."""
-        picked = None if pick is None or pick.rep is None else pick.rep.id
+        if pick is None:
+            return self.picked_step(path, sel, n_in, None, None, None)
+        rationale = pick.rationale
+        return self.picked_step(
+            path,
+            sel,
+            n_in,
+            None if pick.rep is None else pick.rep.id,
+            pick.reason if pick.review else None,
+            rationale if builtin or plain(rationale) else jsonable(rationale),
+        )
+
+    def picked_step(
+        self,
+        path: str,
+        sel: Selector,
+        n_in: int,
+        picked: str | None,
+        note: str | None,
+        rationale: dict[str, Any] | None,
+    ) -> Step:
+        """A selector's step record from what it picked (``rationale`` already JSON data)."""
         values = {
             "path": path,
             "strategy": self.reprs.get(id(sel)) or repr(sel),
@@ -230,10 +251,8 @@ class Recorder:
             "dropped": (),
             "unlisted": 0,
             "picked": picked,
-            "note": None if pick is None else (pick.reason if pick.review else None),
-            "rationale": None
-            if pick is None
-            else (pick.rationale if builtin or plain(pick.rationale) else jsonable(pick.rationale)),
+            "note": note,
+            "rationale": rationale,
         }
         return assemble(Step, values, _SELECTOR_STEP_SET)
 
@@ -341,7 +360,7 @@ class _Mark:
 #: served rep ``(path, rep id, credits)``; a bare list in the log is a candidate list read
 INDEX, ROTATION, SERVED = _Mark("INDEX"), _Mark("ROTATION"), _Mark("SERVED")
 #: step log markers (a decision's steps while routing): a built-in selector's step
-#: ``(path, selector, candidates in, pick)`` and a built-in filter's step with drops
+#: ``(path, selector, candidates in, picked rep id, note, rationale)`` and a built-in filter's step with drops
 #: ``(path, filter, candidates in, kept, drops, unlisted, note)``, built when read
 SELECTOR_STEP, FILTER_STEP = _Mark("SELECTOR_STEP"), _Mark("FILTER_STEP")
 
