@@ -39,6 +39,13 @@ class RotationMemory:
         self.last_served = last_served
         self.credits = credits
 
+    def serve(self, rep_id: str, credits: Mapping[str, float] | None) -> None:
+        """The selector served ``rep_id`` (with its new weighted credits, if any)."""
+        self.last_served[rep_id] = self.turn
+        self.turn += 1
+        if credits:
+            self.credits.update(credits)
+
 
 class RouteContext:
     """What a strategy may read while routing one lead.

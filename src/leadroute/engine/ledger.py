@@ -29,7 +29,16 @@ from leadroute.fast import assemble, build
 from leadroute.models import Lead, Rep
 from leadroute.state import OpenLead, PooledLead, PoolState, RepLoad, Rotation
 
-__all__ = ["DAYS_KEPT", "ChangeSet", "Finished", "Ledger", "MemoryLedger", "OwnerMap"]
+__all__ = [
+    "DAYS_KEPT",
+    "ChangeSet",
+    "Finished",
+    "Ledger",
+    "MemoryLedger",
+    "OwnerMap",
+    "count_open",
+    "rotation_memories",
+]
 
 #: Days of per-day counts kept in :class:`~leadroute.state.RepLoad` beyond the rep's period.
 DAYS_KEPT = 92
@@ -251,6 +260,29 @@ class OwnerMap(dict[str, str]):
 
 
 
+def rotation_memories(state: PoolState) -> dict[str, RotationMemory]:
+    """A working copy of ``state``'s rotation memory, by selector path."""
+    return {
+        k: RotationMemory(v.turn, dict(v.last_served), dict(v.credits))
+        for k, v in state.rotations.items()
+    }
+
+
+def count_open(
+    open_counts: dict[str, int], days: dict[str, dict[str, int]], rep_id: str, day: str
+) -> None:
+    """Count one more open lead for ``rep_id``, assigned on its local ``day``.
+
+    The rep's day counts become a new dict on every write: the input state's
+    counters are never changed, and a decision's record may hold the dict it read.
+    """
+    open_counts[rep_id] = open_counts.get(rep_id, 0) + 1
+    held = days.get(rep_id)
+    counts = dict(held) if held else {}
+    counts[day] = counts.get(day, 0) + 1
+    days[rep_id] = counts
+
+
 class MemoryLedger:
     """The :class:`Ledger` over an in-memory :class:`~leadroute.PoolState`.
 
@@ -273,10 +305,7 @@ class MemoryLedger:
         self.open_counts = {k: v.open for k, v in state.loads.items()}
         self.days: dict[str, dict[str, int]] = {k: v.days for k, v in state.loads.items()}
         self.touched: set[str] = set()
-        self.rotations = {
-            k: RotationMemory(v.turn, dict(v.last_served), dict(v.credits))
-            for k, v in state.rotations.items()
-        }
+        self.rotations = rotation_memories(state)
         self.owners = OwnerMap(state.owners)
         self.open_new: dict[str, OpenLead] = {}
         self.pool = dict(state.pool)
@@ -295,10 +324,7 @@ class MemoryLedger:
             mem = RotationMemory(0, {}, {})
             self.rotations[path] = mem
         self.rotated[path] = None
-        mem.last_served[rep_id] = mem.turn
-        mem.turn += 1
-        if credits:
-            mem.credits.update(credits)
+        mem.serve(rep_id, credits)
 
     def open(
         self,
@@ -314,14 +340,8 @@ class MemoryLedger:
         ``account`` becomes the rep's if nobody owns it; returns whether it did.
         """
         pooled = self.pool.get(lead.id)
-        self.open_counts[rep_id] = self.open_counts.get(rep_id, 0) + 1
-        # a new dict on every write: the input state's counters are never changed, and a
-        # decision's record may hold the dict it read
-        held = self.days.get(rep_id)
-        days = dict(held) if held else {}
-        self.days[rep_id] = days
+        count_open(self.open_counts, self.days, rep_id, day)
         self.touched.add(rep_id)
-        days[day] = days.get(day, 0) + 1
         self.counted.append((rep_id, day))
         owned = False
         if account and account not in self.owners:

@@ -33,6 +33,8 @@ from leadroute.audit import (
     RuleTrial,
     Step,
 )
+from leadroute.context import RotationMemory
+from leadroute.engine.ledger import count_open, rotation_memories
 from leadroute.fast import assemble, build
 from leadroute.hashing import canonical_json
 from leadroute.models import Lead, Rep
@@ -502,9 +504,7 @@ def settle(state: PoolState, reads: Iterable[tuple[LeadReads | None, str | None,
     """
     opens = {k: v.open for k, v in state.loads.items()}
     days: dict[str, dict[str, int]] = {k: v.days for k, v in state.loads.items()}
-    memory: dict[str, tuple[list[int], dict[str, int], dict[str, float]]] = {
-        k: ([v.turn], dict(v.last_served), dict(v.credits)) for k, v in state.rotations.items()
-    }
+    memory = rotation_memories(state)
     for lead_reads, rep_id, day in reads:
         if lead_reads is not None:
             log = lead_reads
@@ -517,27 +517,20 @@ def settle(state: PoolState, reads: Iterable[tuple[LeadReads | None, str | None,
                     if mem is None:
                         lead_reads.rotation(path, 0, {}, {}, cands)
                     else:
-                        lead_reads.rotation(path, mem[0][0], mem[1], mem[2], cands)
+                        lead_reads.rotation(path, mem.turn, mem.last_served, mem.credits, cands)
                     i += 3
                 elif entry is SERVED:
-                    path, served, credits = log[i + 1], log[i + 2], log[i + 3]
+                    path = log[i + 1]
                     mem = memory.get(path)
                     if mem is None:
-                        mem = memory[path] = ([0], {}, {})
-                    mem[1][served] = mem[0][0]
-                    mem[0][0] += 1
-                    if credits:
-                        mem[2].update(credits)
+                        mem = memory[path] = RotationMemory(0, {}, {})
+                    mem.serve(log[i + 2], log[i + 3])
                     i += 4
                 else:
                     i += 3 if entry is INDEX else 1
             lead_reads.snapshot(opens, days, shared=True)
         if rep_id is not None and day is not None:
-            opens[rep_id] = opens.get(rep_id, 0) + 1
-            held = days.get(rep_id)
-            counts = dict(held) if held else {}
-            counts[day] = counts.get(day, 0) + 1
-            days[rep_id] = counts
+            count_open(opens, days, rep_id, day)
 
 
 _INPUT_SET = set(DecisionInputs.model_fields)
