@@ -46,21 +46,24 @@ class Assignment(FrozenModel):
 _ASSIGNMENT_SET = set(Assignment.model_fields)
 
 
+def assignment_of(
+    lead_id: str, rep_id: str | None, rule_id: str | None, outcome: str, reason: str
+) -> Assignment:
+    """An assignment from values the engine computed (not validated again)."""
+    values = {
+        "lead_id": lead_id,
+        "rep_id": rep_id,
+        "rule_id": rule_id,
+        "outcome": outcome,
+        "reason": reason,
+    }
+    return assemble(Assignment, values, _ASSIGNMENT_SET)
+
+
 def assignments_of(decisions: Iterable[Decision]) -> tuple[Assignment, ...]:
     """The assignment each decision made, in the same order."""
     return tuple(
-        assemble(
-            Assignment,
-            {
-                "lead_id": d.lead_id,
-                "rep_id": d.rep_id,
-                "rule_id": d.rule_id,
-                "outcome": d.outcome,
-                "reason": d.reason,
-            },
-            _ASSIGNMENT_SET,
-        )
-        for d in decisions
+        assignment_of(d.lead_id, d.rep_id, d.rule_id, d.outcome, d.reason) for d in decisions
     )
 
 

@@ -50,6 +50,7 @@ from leadroute.engine.recorder import (
     differences,
     inputs_of,
     out_reasons,
+    picked_parts,
     replay_state,
     roster_step,
     settle,
@@ -65,12 +66,12 @@ from leadroute.exceptions import (
     StrategyError,
     UnknownRepError,
 )
-from leadroute.fast import assemble, build
+from leadroute.fast import build
 from leadroute.hashing import canonical_json
 from leadroute.limits import FUTURE_TOLERANCE, MAX_CLOCK_JUMP, check_datetime, short_repr
 from leadroute.models import Lead, Rep
 from leadroute.policy import Policy, Rule
-from leadroute.result import Assignment, RoutingResult, assignments_of
+from leadroute.result import Assignment, RoutingResult, assignment_of, assignments_of
 from leadroute.state import PoolState
 from leadroute.strategies.base import (
     Combinator,
@@ -344,9 +345,6 @@ class Engine:
         )
 
 
-_ASSIGNMENT_SET = set(Assignment.model_fields)
-
-
 class Pending:
     """A call's assignments and audit records, built from its compact records when first read.
 
@@ -385,17 +383,7 @@ class Pending:
                 self._assignments = assignments_of(self._audit)
             else:
                 self._assignments = tuple(
-                    assemble(
-                        Assignment,
-                        {
-                            "lead_id": m[M_LEAD].id,
-                            "rep_id": m[M_REP],
-                            "rule_id": m[M_RULE],
-                            "outcome": m[M_OUTCOME],
-                            "reason": m[M_REASON],
-                        },
-                        _ASSIGNMENT_SET,
-                    )
+                    assignment_of(m[M_LEAD].id, m[M_REP], m[M_RULE], m[M_OUTCOME], m[M_REASON])
                     for m in self._in_input_order()
                 )
         return self._assignments
@@ -1110,19 +1098,7 @@ class Run:
             if self.lazy and builtin:
                 # built when the audit is read (a built-in's pick and rationale never change)
                 # (not the pick itself: one object less kept per lead)
-                held: Any
-                if pick is None:
-                    held = (SELECTOR_STEP, path, sel, len(cands), None, None, None)
-                else:
-                    held = (
-                        SELECTOR_STEP,
-                        path,
-                        sel,
-                        len(cands),
-                        None if pick.rep is None else pick.rep.id,
-                        pick.reason if pick.review else None,
-                        pick.rationale,
-                    )
+                held: Any = (SELECTOR_STEP, path, sel, len(cands), *picked_parts(pick, True))
                 steps.extend(held)
             else:
                 steps.append(self.recorder.selector_step(path, sel, len(cands), pick, builtin))

@@ -67,6 +67,7 @@ __all__ = [
     "inputs_of",
     "jsonable",
     "out_reasons",
+    "picked_parts",
     "plain",
     "replay_state",
     "roster_step",
@@ -222,17 +223,7 @@ class Recorder:
         self, path: str, sel: Selector, n_in: int, pick: Pick | None, builtin: bool
     ) -> Step:
         """A selector's step record (its rationale copied to JSON data if it is not already)."""
-        if pick is None:
-            return self.picked_step(path, sel, n_in, None, None, None)
-        rationale = pick.rationale
-        return self.picked_step(
-            path,
-            sel,
-            n_in,
-            None if pick.rep is None else pick.rep.id,
-            pick.reason if pick.review else None,
-            rationale if builtin or plain(rationale) else jsonable(rationale),
-        )
+        return self.picked_step(path, sel, n_in, *picked_parts(pick, builtin))
 
     def picked_step(
         self,
@@ -281,6 +272,21 @@ class Recorder:
             unlisted=unlisted,
             note=note,
         )
+
+
+def picked_parts(
+    pick: Pick | None, builtin: bool
+) -> tuple[str | None, str | None, dict[str, Any] | None]:
+    """What a selector step shows of ``pick``: the rep picked, the note, the rationale (copied
+    to JSON data unless ``builtin`` says it is already)."""
+    if pick is None:
+        return None, None, None
+    rationale = pick.rationale
+    return (
+        None if pick.rep is None else pick.rep.id,
+        pick.reason if pick.review else None,
+        rationale if builtin or plain(rationale) else jsonable(rationale),
+    )
 
 
 #: Built-in selectors whose rationale is JSON data by construction.
