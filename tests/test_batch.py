@@ -21,6 +21,7 @@ from leadroute.fit import PooledFit
 from leadroute.hashing import unit_draw
 from leadroute.strategies import BatchFit, BestFit, FunctionFilter, Weighted
 from tests.conftest import lead, rep
+from tests.processes import outputs_under_hash_seeds
 
 #: true conversion per rep and segment in these tests
 SKILL = {
@@ -118,18 +119,7 @@ print(router.assign(state(), batch()).model_dump_json())
 
 def test_batch_same_output_in_another_process() -> None:
     """Two processes with different hash seeds give byte-identical results (with exploration)."""
-    outs = []
-    for seed in ("0", "4242"):
-        env = {**os.environ, "PYTHONHASHSEED": seed}
-        out = subprocess.run(
-            [sys.executable, "-c", SCRIPT],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=True,
-            cwd=os.path.dirname(os.path.dirname(__file__)),
-        )
-        outs.append(out.stdout)
+    outs = outputs_under_hash_seeds(SCRIPT, ("0", "4242"), cwd=os.path.dirname(os.path.dirname(__file__)))
     assert outs[0] == outs[1]
 
 

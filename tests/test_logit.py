@@ -19,6 +19,7 @@ from leadroute.exceptions import InputError
 from leadroute.logit import LogitFit, refit_point
 from leadroute.stores.base import store_needs
 from leadroute.strategies import BatchFit, BestFit
+from tests.processes import outputs_under_hash_seeds
 from tests.test_batch import batch, history, state
 
 pytestmark = pytest.mark.skipif(
@@ -281,18 +282,7 @@ print(Router(rules=[Rule(id="all", route=route)]).assign(state(), batch()).model
 
 def test_logit_batch_same_output_in_another_process() -> None:
     """Two processes with different hash seeds give byte-identical results (with exploration)."""
-    outs = []
-    for seed in ("0", "4242"):
-        env = {**os.environ, "PYTHONHASHSEED": seed}
-        out = subprocess.run(
-            [sys.executable, "-c", SCRIPT],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=True,
-            cwd=os.path.dirname(os.path.dirname(__file__)),
-        )
-        outs.append(out.stdout)
+    outs = outputs_under_hash_seeds(SCRIPT, ("0", "4242"), cwd=os.path.dirname(os.path.dirname(__file__)))
     assert outs[0] == outs[1]
 
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +13,7 @@ from hypothesis import strategies as st
 
 from leadroute import InputError
 from leadroute.optimize import solve
+from tests.processes import outputs_under_hash_seeds
 
 HAS_SCIPY = importlib.util.find_spec("scipy") is not None
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,12 +133,6 @@ print(json.dumps([plan.assignment, plan.objective, plan.prices]))
 
 def test_same_plan_in_another_process() -> None:
     """Two processes with different hash seeds produce the identical plan."""
-    outs = []
-    for seed in ("1", "987"):
-        env = {**os.environ, "PYTHONHASHSEED": seed}
-        out = subprocess.run(
-            [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, check=True
-        )
-        outs.append(out.stdout)
+    outs = outputs_under_hash_seeds(SCRIPT, ("1", "987"))
     assert outs[0] == outs[1]
     assert len(json.loads(outs[0])[0]) == 60

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
@@ -13,6 +11,7 @@ from hypothesis import strategies as st
 
 from leadroute import Lead, PoolState, Router
 from leadroute.testing import EPOCH, check_invariants, lead_batches, leads, pool_states, routers
+from tests.processes import outputs_under_hash_seeds
 
 SETTINGS = settings(
     max_examples=int(os.environ.get("LEADROUTE_EXAMPLES", "60")),
@@ -118,12 +117,6 @@ print(r.model_dump_json())
 
 def test_identical_across_processes_and_hash_seeds() -> None:
     """Two processes with different PYTHONHASHSEED produce byte-identical JSON."""
-    outs = []
-    for seed in ("1", "4242"):
-        env = {**os.environ, "PYTHONHASHSEED": seed}
-        proc = subprocess.run(
-            [sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True, env=env
-        )
-        outs.append(proc.stdout)
+    outs = outputs_under_hash_seeds(SCRIPT, ("1", "4242"))
     assert outs[0] == outs[1]
     assert json.loads(outs[0])["assignments"]
