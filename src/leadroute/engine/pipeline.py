@@ -684,27 +684,9 @@ class Run:
     def made(self, lead: Lead, at: datetime, exclude: Iterable[str] = ()) -> Made:
         """Route one lead through the rules and apply the outcome; its compact record."""
         seq = self.seq
-        if self.lazy:
+        lazy = self.lazy
+        if lazy:
             read_at, step_at = len(self.read_log), len(self.step_log)
-            trials, _steps, outcome, rep_id, rule_id, reason, day = self.decide(lead, at, exclude)
-            ctx = self.ctx
-            return (
-                seq,
-                lead,
-                at,
-                self.recorder.trials_tuple(trials),
-                rule_id,
-                step_at,
-                outcome,
-                rep_id,
-                reason,
-                ctx.lead_facts or None,
-                read_at,
-                ctx.excluded,
-                day,
-                len(self.step_log),
-                len(self.read_log),
-            )
         trials, steps, outcome, rep_id, rule_id, reason, day = self.decide(lead, at, exclude)
         ctx = self.ctx
         return (
@@ -713,16 +695,16 @@ class Run:
             at,
             self.recorder.trials_tuple(trials),
             rule_id,
-            steps if steps else (),
+            step_at if lazy else steps if steps else (),
             outcome,
             rep_id,
             reason,
             ctx.lead_facts or None,
-            self.reads,
+            read_at if lazy else self.reads,
             ctx.excluded,
             day,
-            None,
-            None,
+            len(self.step_log) if lazy else None,
+            len(self.read_log) if lazy else None,
         )
 
     def unpack(self, made: Made) -> Made:
