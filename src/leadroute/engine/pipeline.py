@@ -119,6 +119,10 @@ M_OUTCOME, M_REP, M_REASON, M_FACTS, M_READS, M_EXCLUDED, M_DAY = 6, 7, 8, 9, 10
 #: call (no list kept per lead: fewer objects for the garbage collector to walk); the record
 #: then holds where its part of each log starts (``M_STEPS``, ``M_READS``) and ends.
 M_STEPS_END, M_READS_END = 13, 14
+#: In a batch run (see :attr:`Run.slim`) a record holds no reference to another object as
+#: long as the lead read no facts, so the collector stops tracking it: the lead is
+#: ``ctx.batch[seq]`` (``M_LEAD`` is None), a shared rule trial is its number and an empty
+#: exclusion None. :meth:`Run.unpack` gives the record with its objects.
 
 
 class Engine:
@@ -222,6 +226,7 @@ class Engine:
         # ledger's writes are replayed forward from the input state then)
         run.lazy = record and type(run.ledger) is MemoryLedger
         run.ctx.batch = tuple(batch[i] for i in order)
+        run.slim = True
         made: list[Made] = []
         total = len(batch)
         logger.debug(
@@ -253,8 +258,9 @@ class Engine:
         """
         check_inputs(self.policy, state, leads, now, closed=False)
         run, made, _order = self._route_batch(state, leads, now, record=False)
+        batch = run.ctx.batch
         out: list[tuple[str, str | None, str, str, datetime]] = [
-            (m[M_LEAD].id, m[M_REP], m[M_OUTCOME], m[M_REASON], m[M_AT]) for m in made
+            (batch[m[M_SEQ]].id, m[M_REP], m[M_OUTCOME], m[M_REASON], m[M_AT]) for m in made
         ]
         latest = now
         if latest is None:
@@ -386,8 +392,17 @@ class Pending:
             if self._audit is not None:
                 self._assignments = assignments_of(self._audit)
             else:
+                run = self.run
+                assert run is not None
+                batch = run.ctx.batch
                 self._assignments = tuple(
-                    assignment_of(m[M_LEAD].id, m[M_REP], m[M_RULE], m[M_OUTCOME], m[M_REASON])
+                    assignment_of(
+                        batch[m[M_SEQ]].id if m[M_LEAD] is None else m[M_LEAD].id,
+                        m[M_REP],
+                        m[M_RULE],
+                        m[M_OUTCOME],
+                        m[M_REASON],
+                    )
                     for m in self._in_input_order()
                 )
         return self._assignments
@@ -404,8 +419,8 @@ class Pending:
         if self._audit is None:
             run = self.run
             assert run is not None
+            self.made = [run.unpack(m) for m in self.made]
             if run.lazy:
-                self.made = [run.unpack(m) for m in self.made]
                 settle(run.state, ((m[M_READS], m[M_REP], m[M_DAY]) for m in self.made))
             decide = run.decision
             self._audit = tuple(decide(m) for m in self._in_input_order())
@@ -580,6 +595,8 @@ class Run:
         self.seq = 0
         #: what the current lead's route read (full audit only)
         self.reads: LeadReads | None = None
+        #: whether records leave out what a batch run can find again (see :data:`Made`)
+        self.slim = False
         #: a lazy run's logs of what every lead read and of their steps (see :data:`Made`)
         self.read_log = LeadReads()
         self.step_log: list[Any] = []
@@ -689,11 +706,13 @@ class Run:
             read_at, step_at = len(self.read_log), len(self.step_log)
         trials, steps, outcome, rep_id, rule_id, reason, day = self.decide(lead, at, exclude)
         ctx = self.ctx
+        slim = self.slim
+        excluded = ctx.excluded
         return (
             seq,
-            lead,
+            None if slim else lead,
             at,
-            self.recorder.trials_tuple(trials),
+            self.recorder.trials_ref(trials) if slim else self.recorder.trials_tuple(trials),
             rule_id,
             step_at if lazy else steps if steps else (),
             outcome,
@@ -701,24 +720,33 @@ class Run:
             reason,
             ctx.lead_facts or None,
             read_at if lazy else self.reads,
-            ctx.excluded,
+            None if slim and excluded is _NOBODY else excluded,
             day,
             len(self.step_log) if lazy else None,
             len(self.read_log) if lazy else None,
         )
 
     def unpack(self, made: Made) -> Made:
-        """A lazy run's record with its steps and reads taken out of the call's logs."""
-        if made[M_READS_END] is None:
+        """A record with its objects: a batch run's lead, trials and exclusion, a lazy run's
+        steps and reads taken out of the call's logs."""
+        if not self.slim:
             return made
-        reads = LeadReads(self.read_log[made[M_READS] : made[M_READS_END]])
-        steps = self.step_log[made[M_STEPS] : made[M_STEPS_END]]
+        steps, reads = made[M_STEPS], made[M_READS]
+        if made[M_READS_END] is not None:
+            reads = LeadReads(self.read_log[reads : made[M_READS_END]])
+            steps = self.step_log[steps : made[M_STEPS_END]]
+        excluded = made[M_EXCLUDED]
         return (
-            *made[:M_STEPS],
+            made[M_SEQ],
+            self.ctx.batch[made[M_SEQ]],
+            made[M_AT],
+            self.recorder.trials_of(made[M_RULES]),
+            made[M_RULE],
             steps,
-            *made[M_STEPS + 1 : M_READS],
+            *made[M_OUTCOME:M_READS],
             reads,
-            *made[M_READS + 1 : M_STEPS_END],
+            _NOBODY if excluded is None else excluded,
+            made[M_DAY],
             None,
             None,
         )

@@ -109,6 +109,9 @@ class Recorder:
         self.cap_hits_by_rep: dict[str, int] = {}
         #: shared trial records without lead-specific detail, each in a one-trial tuple
         self.trials: dict[tuple[str, str], tuple[RuleTrial]] = {}
+        #: the same tuples by number, and the number of each key
+        self.shared_trials: list[tuple[RuleTrial]] = []
+        self.trial_numbers: dict[tuple[str, str], int] = {}
         self.plain_steps: dict[tuple[str, int, int, int, int], Step] = {}
         self.reprs = reprs
 
@@ -131,6 +134,22 @@ class Recorder:
                 return shared
         return tuple(trials)
 
+    def trials_ref(self, trials: list[RuleTrial]) -> tuple[RuleTrial, ...] | int:
+        """:meth:`trials_tuple`, or the number of the shared one-trial tuple (an int keeps
+        the record holding it free of references; :meth:`trials_of` reads it back)."""
+        if len(trials) == 1:
+            key = (trials[0].rule_id, trials[0].result)
+            shared = self.trials.get(key)
+            if shared is not None and shared[0] is trials[0]:
+                return self.trial_numbers[key]
+        return tuple(trials)
+
+    def trials_of(self, ref: tuple[RuleTrial, ...] | int) -> tuple[RuleTrial, ...]:
+        """The trials a :meth:`trials_ref` stands for."""
+        if type(ref) is int:
+            return self.shared_trials[ref]
+        return ref  # type: ignore[return-value]
+
     def trial(self, rule_id: str, result: str, detail: str = "") -> RuleTrial:
         """Shared (immutable) trial records for the outcomes without lead-specific detail."""
         key = (rule_id, result)
@@ -139,6 +158,8 @@ class Recorder:
             shared = self.trials[key] = (
                 build(RuleTrial, rule_id=rule_id, result=result, detail=detail),
             )
+            self.trial_numbers[key] = len(self.shared_trials)
+            self.shared_trials.append(shared)
         return shared[0]
 
     def excluded_step(
