@@ -385,7 +385,7 @@ class LeadReads(list[Any]):
     decision's inputs are made from.
     """
 
-    __slots__ = ("days", "loads", "names", "owners", "read", "rotations")
+    __slots__ = ("days", "learned", "loads", "names", "owners", "read", "rotations")
 
     # No __init__: one is made per lead, and the mappings below are set only when first
     # written (read them with ``getattr(reads, name, None)``).
@@ -399,6 +399,9 @@ class LeadReads(list[Any]):
     #: rep id -> open leads, and rep id -> leads per day, as read (set by :meth:`snapshot`)
     loads: dict[str, int]
     days: dict[str, dict[str, int]]
+    #: learned figures read, in order: ``(route path, name, candidates or None, value)``
+    #: (a per-rep read keeps the candidate list and the values in its order)
+    learned: list[tuple[str, str, Sequence[Rep] | None, Any]]
 
     def lists(self) -> list[Sequence[Rep]]:
         """The candidate lists read, in order."""
@@ -447,6 +450,16 @@ class LeadReads(list[Any]):
         if names is None:
             names = self.names = {}
         names.setdefault(account_key, name)
+
+    def note_learned(
+        self, path: str, name: str, candidates: Sequence[Rep] | None, value: Any
+    ) -> None:
+        """The strategy at ``path`` read the learned figure ``name`` (per candidate when
+        ``candidates`` is given: ``value`` then lists one figure per candidate, in order)."""
+        learned = getattr(self, "learned", None)
+        if learned is None:
+            learned = self.learned = []
+        learned.append((path, name, candidates, value))
 
     def rotation(
         self, path: str, turn: int, last: Mapping[str, int], credits: Mapping[str, float], cands: Sequence[Rep]
@@ -590,6 +603,19 @@ def inputs_of(
             last_served[path] = seen
         if owed:
             credits[path] = owed
+    learned: dict[str, dict[str, Any]] = {}
+    for path, name, cands, value in getattr(reads, "learned", None) or ():
+        held = learned.get(path)
+        if held is None:
+            held = learned[path] = {}
+        if name in held:  # the first read is kept (a figure is the same all call long)
+            continue
+        if cands is None:
+            held[name] = value if plain(value) else jsonable(value)
+        else:
+            held[name] = {
+                rep.id: v if plain(v) else jsonable(v) for rep, v in zip(cands, value, strict=True)
+            }
     values = {
         "call": call,
         "seq": seq,
@@ -609,6 +635,7 @@ def inputs_of(
         "names": dict(getattr(reads, "names", None) or {}),
         "index": index,
         "index_reps": index_reps,
+        "learned": learned,
     }
     return assemble(DecisionInputs, values, _INPUT_SET)
 

@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import datetime, timedelta
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from leadroute.audit import Drop
 from leadroute.conditions import Condition, parse_condition
 from leadroute.exceptions import ConfigError, StrategyError
-from leadroute.fit import FitModel, PooledFit, fit_statistics
+from leadroute.fit import FitModel, PooledFit, fields_key, fit_statistics
 from leadroute.jsondata import FrozenDict
 from leadroute.logit import LogitFit, require_numpy
 from leadroute.models import Rep, lead_value
@@ -497,10 +497,55 @@ class BestFit(Selector):
             rep_by=self.rep_by,
         )
 
+    def _learned_model(self, ctx: RouteContext) -> PooledFit | LogitFit:
+        """The pooled or logistic model of ``ctx.state.history`` (looked up once per call)."""
+        key = (id(self), "learned model")
+        model: PooledFit | LogitFit | None = ctx.memo.get(key)
+        if model is None:
+            model = self.logit(ctx) if self.model_kind == "logit" else self.pooled(ctx)
+            ctx.memo[key] = model
+        return model
+
+    def _segment_figures(
+        self, lead: Lead, reps: Sequence[Rep], ctx: RouteContext
+    ) -> list[list[float]]:
+        """``[conversion, response]`` of each rep (``model_kind="segment"``, learning on)."""
+        model = self.model(ctx)
+        seg = model.segment_of(lead)
+        p0 = model.prior(seg)
+        k = model.prior_strength
+        counts = model.counts
+        out: list[list[float]] = []
+        for rep in reps:
+            wins, closed = counts.get((rep.id, seg), (0, 0))
+            hours = model.median_first_touch_hours(rep.id)
+            resp = 0.5 if hours is None else 1 / (1 + hours / 24)
+            out.append([(wins + k * p0) / (closed + k), resp])
+        return out
+
+    def _pooled_figures(
+        self, lead: Lead, reps: Sequence[Rep], ctx: RouteContext
+    ) -> list[list[float]]:
+        """``[estimate, sd, evidence, response]`` of each rep, and the draw with ``explore``."""
+        model = self._learned_model(ctx)
+        explore = self.explore
+        seed = ctx.seed
+        out: list[list[float]] = []
+        for rep in reps:
+            est = model.estimate(rep.id, lead)
+            hours = model.median_first_touch_hours(rep.id)
+            row = [est.rate, est.sd, est.evidence, 0.5 if hours is None else 1 / (1 + hours / 24)]
+            if explore:
+                row.append(model.draw(rep.id, lead, seed, "bestfit"))
+            out.append(row)
+        return out
+
     def _select_pooled(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> Pick:
-        model: PooledFit | LogitFit = (
-            self.logit(ctx) if self.model_kind == "logit" else self.pooled(ctx)
+        closed = ctx.learned("closed_history", lambda: self._learned_model(ctx).closed)
+        figures = ctx.learned_per_rep(
+            "fit", candidates, lambda reps: self._pooled_figures(lead, reps, ctx)
         )
+        explore = self.explore
         weights = self.weights
         w_conv = weights.get("conversion", 0.0)
         w_head = weights.get("headroom", 0.0)
@@ -514,20 +559,18 @@ class BestFit(Selector):
         )
         opens = ctx.open_counts
         scored: list[tuple[float, Rep, dict[str, float]]] = []
-        for rep in candidates:
-            est = model.estimate(rep.id, lead)
-            conv = model.draw(rep.id, lead, ctx.seed, "bestfit") if self.explore else est.rate
-            hours = model.median_first_touch_hours(rep.id)
-            resp = 0.5 if hours is None else 1 / (1 + hours / 24)
+        for rep, row in zip(candidates, figures, strict=True):
+            rate, sd, evidence, resp = row[0], row[1], row[2], row[3]
+            conv = row[4] if explore else rate
             cap = rep.capacity.max_open or self.default_max_open
             head = max(0.0, 1 - opens.get(rep.id, 0) / cap)
             level = 1.0 if wanted is None else max(0.0, 1 - abs(rep.level - wanted) / 4)
             fit = w_conv * conv + w_head * head + w_resp * resp + w_level * level
             comp = {
                 "conversion": conv,
-                "estimate": est.rate,
-                "sd": est.sd,
-                "evidence": est.evidence,
+                "estimate": rate,
+                "sd": sd,
+                "evidence": evidence,
                 "response": resp,
                 "headroom": head,
                 "level": level,
@@ -543,15 +586,15 @@ class BestFit(Selector):
         mode = "Thompson draw of " if self.explore else ""
         why = (
             f"{best.id} has the highest fit {top:.4f} ({len(tied)} tied); "
-            f"{mode}{self.model_kind} fit on {model.closed} closed leads"
+            f"{mode}{self.model_kind} fit on {closed} closed leads"
         )
         rationale: dict[str, Any] = {
             "why": why,
             "fit": top,
             "learned": True,
-            "closed_history": model.closed,
+            "closed_history": closed,
             "weights": dict(weights),
-            "segment": model.segment_of(lead),
+            "segment": fields_key(lead, self.segment_by),
             "candidates": {
                 rep.id: {"fit": fit, **{c: round(v, 6) for c, v in comp.items()}}
                 for fit, rep, comp in shown
@@ -566,18 +609,21 @@ class BestFit(Selector):
             return None
         if self.model_kind != "segment":
             return self._select_pooled(lead, candidates, ctx)
-        model = self.model(ctx)
+        closed = ctx.learned("closed_history", lambda: self.model(ctx).closed)
+        enabled = closed >= self.min_history
         weights = dict(self.weights)
-        if not model.enabled:
+        if not enabled:
             weights["conversion"] = 0.0
             weights["response"] = 0.0
         scored: list[tuple[float, Rep, dict[str, float]]] = []
-        # the per-candidate loop of components(), with the per-lead parts hoisted
-        enabled = model.enabled
-        seg = model.segment_of(lead)
-        p0 = model.prior(seg)
-        k = model.prior_strength
-        counts = model.counts
+        # the per-candidate loop of components(), the learned parts read through the context
+        figures = (
+            ctx.learned_per_rep(
+                "fit", candidates, lambda reps: self._segment_figures(lead, reps, ctx)
+            )
+            if enabled
+            else None
+        )
         score = ctx.lead_facts.get("score", lead.score)
         wanted = (
             min(4, int(score // 20))
@@ -589,12 +635,9 @@ class BestFit(Selector):
         w_resp = weights.get("response", 0.0)
         w_level = weights.get("level", 0.0)
         opens = ctx.open_counts
-        for rep in candidates:
-            if enabled:
-                wins, closed = counts.get((rep.id, seg), (0, 0))
-                conv = (wins + k * p0) / (closed + k)
-                hours = model.median_first_touch_hours(rep.id)
-                resp = 0.5 if hours is None else 1 / (1 + hours / 24)
+        for i, rep in enumerate(candidates):
+            if figures is not None:
+                conv, resp = figures[i][0], figures[i][1]
             else:
                 conv = resp = 0.0
             cap = rep.capacity.max_open or self.default_max_open
@@ -609,18 +652,18 @@ class BestFit(Selector):
         ranked = sorted(scored, key=lambda s: (-s[0], ctx.order(s[1].id)))
         shown = ranked[:10]
         learned = (
-            f"learned fit on ({model.closed} closed leads)"
-            if model.enabled
-            else f"learned fit off: {model.closed} closed leads < {self.min_history}"
+            f"learned fit on ({closed} closed leads)"
+            if enabled
+            else f"learned fit off: {closed} closed leads < {self.min_history}"
         )
         why = f"{best.id} has the highest fit {top:.4f} ({len(tied)} tied); {learned}"
         rationale: dict[str, Any] = {
             "why": why,
             "fit": top,
-            "learned": model.enabled,
-            "closed_history": model.closed,
+            "learned": enabled,
+            "closed_history": closed,
             "weights": weights,
-            "segment": model.segment_of(lead),
+            "segment": fields_key(lead, self.segment_by),
             "candidates": {
                 rep.id: {"fit": fit, **{c: round(v, 6) for c, v in comp.items()}}
                 for fit, rep, comp in shown
