@@ -605,15 +605,15 @@ def inputs_of(
             credits[path] = owed
     learned: dict[str, dict[str, Any]] = {}
     for path, name, cands, value in getattr(reads, "learned", None) or ():
-        held = learned.get(path)
-        if held is None:
-            held = learned[path] = {}
-        if name in held:  # the first read is kept (a figure is the same all call long)
+        figures = learned.get(path)
+        if figures is None:
+            figures = learned[path] = {}
+        if name in figures:  # the first read is kept (a figure is the same all call long)
             continue
         if cands is None:
-            held[name] = value if plain(value) else jsonable(value)
+            figures[name] = value if plain(value) else jsonable(value)
         else:
-            held[name] = {
+            figures[name] = {
                 rep.id: v if plain(v) else jsonable(v) for rep, v in zip(cands, value, strict=True)
             }
     values = {
