@@ -40,6 +40,7 @@ from leadroute.strategies import (
     Band,
     BestFit,
     CapacityCap,
+    CardFit,
     Factor,
     Geo,
     Industry,
@@ -49,6 +50,7 @@ from leadroute.strategies import (
     RoundRobin,
     Scorecard,
     Skill,
+    Surge,
     ValueTier,
     Weighted,
 )
@@ -155,8 +157,8 @@ def pool_states(
     ``reps=`` takes a list (or a strategy of lists) of reps. With
     ``max_history`` > 0 the state's ``history`` holds ``min_history`` to
     ``max_history`` closed leads of its reps (ids ``H0``, ``H1``...; won or
-    lost, with a first touch, in a few industries and sources, closed before
-    :data:`EPOCH`), for learned strategies such as
+    lost, with a first touch, in a few industries and sources, closed in the
+    five weeks before :data:`EPOCH`), for learned strategies such as
     :class:`~leadroute.strategies.BestFit`.
 
     .. versionchanged:: 0.2.0 ``min_history`` and ``max_history``.
@@ -194,7 +196,7 @@ _CLOSE = st.tuples(
 def _with_history(state: PoolState, low: int, high: int) -> st.SearchStrategy[PoolState]:
     """``state`` with a history of ``low``..``high`` closed leads of its reps."""
     ids = [r.id for r in state.reps]
-    at = EPOCH - timedelta(days=30)
+    at = EPOCH - timedelta(days=37)
 
     def build(rows: list[tuple[int, str, str, bool, int]]) -> PoolState:
         history = tuple(
@@ -202,7 +204,7 @@ def _with_history(state: PoolState, low: int, high: int) -> st.SearchStrategy[Po
                 lead=Lead(id=f"H{i}", created_at=at, industry=industry, source=source),
                 rep_id=ids[pos % len(ids)],
                 assigned_at=at,
-                closed_at=at + timedelta(days=3),
+                closed_at=at + timedelta(days=1 + hours // 2),
                 outcome="won" if won else "lost",
                 first_activity_at=at + timedelta(hours=hours),
             )
@@ -286,6 +288,12 @@ def _learned_selectors() -> tuple[Strategy, ...]:
     except MissingExtraError:  # the logistic fit needs numpy
         pass
     learned = tuple(found)
+    card = CardFit(
+        factors=(
+            Factor("won_this_month", 1, source="rep", ranges=((None, 1, 20), (1, None, 100))),
+            Factor("response_hours", 1, source="rep", ranges=((None, 12, 100),), default=40),
+        )
+    )
     tiered = ValueTier(
         bands=(
             Band(name="hi", min=60, min_level=1, route=learned[0]),
@@ -293,7 +301,11 @@ def _learned_selectors() -> tuple[Strategy, ...]:
         ),
         fallthrough=True,
     )
-    return (*learned, tiered)
+    return (*learned, card, tiered)
+
+
+#: A surge breaker that fires often on small batches (it reads the batch and the state's leads).
+_SURGE = Surge(when={"field": "priority", "gte": 1}, threshold=1, window=timedelta(days=2))
 
 
 def routes(*, capacity: bool = True, scoring: bool = False) -> st.SearchStrategy[Strategy]:
@@ -301,16 +313,22 @@ def routes(*, capacity: bool = True, scoring: bool = False) -> st.SearchStrategy
 
     ``scoring=True`` adds routes that learn and score: a lead
     :class:`~leadroute.strategies.Scorecard` may come first (so
-    :class:`~leadroute.strategies.ValueTier` reads its score), and the
-    selector may be a :class:`~leadroute.strategies.BestFit` of each model
-    kind (``segment`` with a small ``min_history``, ``pooled``, ``logit``
-    when numpy is installed; with and without ``explore``) or a
-    ``ValueTier`` whose top band routes to one. Give the states a history
+    :class:`~leadroute.strategies.ValueTier` reads its score), a
+    :class:`~leadroute.strategies.Surge` breaker may join the filters, and
+    the selector may be a :class:`~leadroute.strategies.BestFit` of each
+    model kind (``segment`` with a small ``min_history``, ``pooled``,
+    ``logit`` when numpy is installed; with and without ``explore``), a
+    :class:`~leadroute.strategies.CardFit` reading the reps' history
+    counters, or a ``ValueTier`` whose top band routes to a ``BestFit``. Give the states a history
     (``pool_states(max_history=...)``) so that they learn.
 
     .. versionchanged:: 0.2.0 ``scoring``.
     """
-    selectors = _SELECTORS + _learned_selectors() if scoring else _SELECTORS
+    # with scoring, half the routes end in a learned or scoring selector
+    selectors = st.sampled_from(_SELECTORS)
+    if scoring:
+        selectors = selectors | st.sampled_from(_learned_selectors())
+    filters = (*_FILTERS, _SURGE) if scoring else _FILTERS
 
     def make(scored: bool, filters: list[Strategy], selector: Strategy) -> Strategy:
         steps = [*filters, CapacityCap()] if capacity else filters
@@ -326,8 +344,8 @@ def routes(*, capacity: bool = True, scoring: bool = False) -> st.SearchStrategy
     return st.builds(
         make,
         st.booleans() if scoring else st.just(False),
-        st.lists(st.sampled_from(_FILTERS), max_size=3, unique=True),
-        st.sampled_from(selectors),
+        st.lists(st.sampled_from(filters), max_size=3, unique=True),
+        selectors,
     )
 
 

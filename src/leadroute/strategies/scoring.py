@@ -790,15 +790,20 @@ class Surge(Filter):
             ctx.memo[key] = times
         return times
 
+    def _count(self, ctx: RouteContext) -> int:
+        """Matching leads created within ``window`` up to the decision time."""
+        times = self._arrivals(ctx)
+        now = ctx.now
+        return bisect.bisect_right(times, now) - bisect.bisect_right(times, now - self.window)
+
     def check(self, lead: Lead, rep: Rep, ctx: RouteContext) -> Drop | None:
         return None
 
     def apply(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> FilterOutcome:
         if not self._matches(lead, ctx):
             return FilterOutcome(candidates, [], note="lead does not match the surge condition")
-        times = self._arrivals(ctx)
-        now = ctx.now
-        count = bisect.bisect_right(times, now) - bisect.bisect_right(times, now - self.window)
+        # read from the batch and the state's open and pooled leads: recorded for replay
+        count = ctx.learned("arrivals", lambda: self._count(ctx))
         fired = count > self.threshold
         ctx.lead_facts["surge"] = {
             "fired": fired,
@@ -911,8 +916,11 @@ def rep_value(rep: Rep, name: str, ctx: RouteContext) -> Any:
     if name == "assigned_in_period":
         return ctx.assigned_in_period(rep)
     if name == "won_this_month":
-        month = rep.local_time(ctx.now).strftime("%Y-%m")
-        return _won_by_month(ctx).get((rep.id, month), 0)
+        # from the state's history: recorded for replay
+        return ctx.learned(
+            f"won_this_month:{rep.id}",
+            lambda: _won_by_month(ctx).get((rep.id, rep.local_time(ctx.now).strftime("%Y-%m")), 0),
+        )
     if name == "attainment":
         given = _number(rep.stats.get("attainment"))
         if given is not None:
@@ -924,7 +932,7 @@ def rep_value(rep: Rep, name: str, ctx: RouteContext) -> Any:
             return None
         return round(100 * rep_value(rep, "won_this_month", ctx) / target, 4)
     if name == "response_hours":
-        return _response_hours(ctx).get(rep.id)
+        return ctx.learned(f"response_hours:{rep.id}", lambda: _response_hours(ctx).get(rep.id))
     if name.startswith("stats."):
         return rep.stats.get(name[len("stats.") :])
     if name.startswith("attributes."):
