@@ -304,6 +304,9 @@ def _learned_selectors() -> tuple[Strategy, ...]:
     return (*learned, card, tiered)
 
 
+#: Tiers that drop every rep of a lead without a score.
+_SCORE_OR_DROP = ValueTier(bands=(Band(min=50, min_level=1), Band(max=50)), if_missing="drop")
+
 #: A surge breaker that fires often on small batches (it reads the batch and the state's leads).
 _SURGE = Surge(when={"field": "priority", "gte": 1}, threshold=1, window=timedelta(days=2))
 
@@ -314,7 +317,8 @@ def routes(*, capacity: bool = True, scoring: bool = False) -> st.SearchStrategy
     ``scoring=True`` adds routes that learn and score: a lead
     :class:`~leadroute.strategies.Scorecard` may come first (so
     :class:`~leadroute.strategies.ValueTier` reads its score), a
-    :class:`~leadroute.strategies.Surge` breaker may join the filters, and
+    :class:`~leadroute.strategies.Surge` breaker and a ``ValueTier`` that
+    drops every rep of a lead without a score may join the filters, and
     the selector may be a :class:`~leadroute.strategies.BestFit` of each
     model kind (``segment`` with a small ``min_history``, ``pooled``,
     ``logit`` when numpy is installed; with and without ``explore``), a
@@ -328,7 +332,7 @@ def routes(*, capacity: bool = True, scoring: bool = False) -> st.SearchStrategy
     selectors = st.sampled_from(_SELECTORS)
     if scoring:
         selectors = selectors | st.sampled_from(_learned_selectors())
-    filters = (*_FILTERS, _SURGE) if scoring else _FILTERS
+    filters = (*_FILTERS, _SURGE, _SCORE_OR_DROP) if scoring else _FILTERS
 
     def make(scored: bool, filters: list[Strategy], selector: Strategy) -> Strategy:
         steps = [*filters, CapacityCap()] if capacity else filters
