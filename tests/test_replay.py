@@ -270,7 +270,9 @@ def test_learned_bestfit_replays_without_the_history() -> None:
         router, d = _learned(kind, explore)
         assert d.inputs is not None
         assert d.inputs.learned["all:route"]["closed_history"] == 40
-        assert set(d.inputs.learned["all:route"]["fit"]) == {"ann", "bo", "ed"}  # type: ignore[arg-type]
+        learned = d.inputs.learned["all:route"]
+        table = learned["conversion" if kind == "segment" else "estimates"]
+        assert set(table) == {"ann", "bo", "ed"}  # type: ignore[arg-type]
         found = router.replay(d)
         assert found.identical, found.explain()
 
@@ -289,13 +291,10 @@ def test_changed_learned_figure_shows_the_difference() -> None:
     assert d.inputs is not None
     assert d.rep_id == "ann"
     learned = d.inputs.learned["all:route"]
-    fit = dict(learned["fit"])  # type: ignore[arg-type]
-    fit["bo"] = [0.99, 0.5]
-    forged = d.model_copy(
-        update={
-            "inputs": d.inputs.model_copy(update={"learned": {"all:route": {**learned, "fit": fit}}})
-        }
-    )
+    conversion = dict(learned["conversion"])  # type: ignore[arg-type]
+    conversion["bo"] = 0.99
+    changed = {"all:route": {**learned, "conversion": conversion}}
+    forged = d.model_copy(update={"inputs": d.inputs.model_copy(update={"learned": changed})})
     found = router.replay(forged)
     assert not found.identical
     assert "rep_id: recorded 'ann', replayed 'bo'" in found.differences
@@ -319,15 +318,12 @@ def test_record_missing_a_candidate_figure_names_the_rep() -> None:
     router, d = _learned()
     assert d.inputs is not None
     learned = d.inputs.learned["all:route"]
-    fit = {k: v for k, v in learned["fit"].items() if k != "bo"}  # type: ignore[union-attr]
-    forged = d.model_copy(
-        update={
-            "inputs": d.inputs.model_copy(update={"learned": {"all:route": {**learned, "fit": fit}}})
-        }
-    )
+    conversion = {k: v for k, v in learned["conversion"].items() if k != "bo"}  # type: ignore[union-attr]
+    changed = {"all:route": {**learned, "conversion": conversion}}
+    forged = d.model_copy(update={"inputs": d.inputs.model_copy(update={"learned": changed})})
     found = router.replay(forged)
     assert found.differences[0].startswith(
-        "inputs.learned.all:route.fit: the record holds no figure of candidate 'bo'"
+        "inputs.learned.all:route.conversion: the record holds no figure of candidate 'bo'"
     )
 
 

@@ -24,6 +24,7 @@ import dataclasses
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 from leadroute.audit import (
@@ -565,6 +566,25 @@ def _ids_of(kept: Sequence[Rep], id_sets: IdSets) -> frozenset[str]:
     return found[1]
 
 
+#: the types of JSON scalars
+_SCALARS = frozenset({float, int, str, bool, type(None)})
+
+
+def _by_rep(cands: Sequence[Rep], values: Sequence[Any]) -> dict[str, Any]:
+    """A per-rep learned read as a table rep id -> figure (figures copied to JSON data if need be).
+
+    The usual figures, numbers or lists of numbers, are checked in C-level passes and kept
+    as they are (the strategy made them for this read and never changes them).
+    """
+    ids = [rep.id for rep in cands]
+    kinds = set(map(type, values))
+    if _SCALARS.issuperset(kinds) or (
+        kinds == {list} and _SCALARS.issuperset(map(type, chain.from_iterable(values)))
+    ):
+        return dict(zip(ids, values, strict=True))
+    return {k: v if plain(v) else jsonable(v) for k, v in zip(ids, values, strict=True)}
+
+
 def inputs_of(
     reads: LeadReads,
     *,
@@ -613,9 +633,7 @@ def inputs_of(
         if cands is None:
             figures[name] = value if plain(value) else jsonable(value)
         else:
-            figures[name] = {
-                rep.id: v if plain(v) else jsonable(v) for rep, v in zip(cands, value, strict=True)
-            }
+            figures[name] = _by_rep(cands, value)
     values = {
         "call": call,
         "seq": seq,

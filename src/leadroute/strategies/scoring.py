@@ -506,22 +506,26 @@ class BestFit(Selector):
             ctx.memo[key] = model
         return model
 
-    def _segment_figures(
-        self, lead: Lead, reps: Sequence[Rep], ctx: RouteContext
-    ) -> list[list[float]]:
-        """``[conversion, response]`` of each rep (``model_kind="segment"``, learning on)."""
+    def _conversions(self, lead: Lead, reps: Sequence[Rep], ctx: RouteContext) -> list[float]:
+        """Each rep's smoothed win rate in the lead's segment (``model_kind="segment"``)."""
         model = self.model(ctx)
         seg = model.segment_of(lead)
-        p0 = model.prior(seg)
         k = model.prior_strength
+        kp0 = k * model.prior(seg)
         counts = model.counts
-        out: list[list[float]] = []
-        for rep in reps:
-            wins, closed = counts.get((rep.id, seg), (0, 0))
-            hours = model.median_first_touch_hours(rep.id)
-            resp = 0.5 if hours is None else 1 / (1 + hours / 24)
-            out.append([(wins + k * p0) / (closed + k), resp])
-        return out
+        none = (0, 0)
+        return [
+            (wins + kp0) / (closed + k)
+            for wins, closed in (counts.get((rep.id, seg), none) for rep in reps)
+        ]
+
+    def _responses(self, reps: Sequence[Rep], ctx: RouteContext) -> list[float]:
+        """Each rep's response component, from its median first-touch hours (segment model)."""
+        hours_of = self.model(ctx).median_first_touch_hours
+        return [
+            0.5 if hours is None else 1 / (1 + hours / 24)
+            for hours in (hours_of(rep.id) for rep in reps)
+        ]
 
     def _pooled_figures(
         self, lead: Lead, reps: Sequence[Rep], ctx: RouteContext
@@ -543,7 +547,7 @@ class BestFit(Selector):
     def _select_pooled(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> Pick:
         closed = ctx.learned("closed_history", lambda: self._learned_model(ctx).closed)
         figures = ctx.learned_per_rep(
-            "fit", candidates, lambda reps: self._pooled_figures(lead, reps, ctx)
+            "estimates", candidates, lambda reps: self._pooled_figures(lead, reps, ctx)
         )
         explore = self.explore
         weights = self.weights
@@ -617,13 +621,15 @@ class BestFit(Selector):
             weights["response"] = 0.0
         scored: list[tuple[float, Rep, dict[str, float]]] = []
         # the per-candidate loop of components(), the learned parts read through the context
-        figures = (
-            ctx.learned_per_rep(
-                "fit", candidates, lambda reps: self._segment_figures(lead, reps, ctx)
+        convs: list[float] = []
+        resps: list[float] = []
+        if enabled:
+            convs = ctx.learned_per_rep(
+                "conversion", candidates, lambda reps: self._conversions(lead, reps, ctx)
             )
-            if enabled
-            else None
-        )
+            resps = ctx.learned_per_rep(
+                "response", candidates, lambda reps: self._responses(reps, ctx)
+            )
         score = ctx.lead_facts.get("score", lead.score)
         wanted = (
             min(4, int(score // 20))
@@ -636,8 +642,8 @@ class BestFit(Selector):
         w_level = weights.get("level", 0.0)
         opens = ctx.open_counts
         for i, rep in enumerate(candidates):
-            if figures is not None:
-                conv, resp = figures[i][0], figures[i][1]
+            if enabled:
+                conv, resp = convs[i], resps[i]
             else:
                 conv = resp = 0.0
             cap = rep.capacity.max_open or self.default_max_open
