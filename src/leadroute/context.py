@@ -10,12 +10,15 @@ the leads routed before this one). Strategies read it, never write it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
+from itertools import chain
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from leadroute.accounts import default_match
 from leadroute.exceptions import InputError, StrategyError
+from leadroute.jsondata import json_problem
 from leadroute.services import CappedCell, Services, scan_longest_waiting
 from leadroute.state import period_count
 from leadroute.worktime import available_days
@@ -322,6 +325,10 @@ class RouteContext:
         value: J = compute() if recorded is None else self._recorded_figure(recorded, name)
         reads = self._reads
         if reads is not None:
+            if recorded is None:
+                found = json_problem(value)
+                if found is not None:
+                    self._not_json(name, found)
             reads.note_learned(self.path, name, None, value)
         return value
 
@@ -363,8 +370,18 @@ class RouteContext:
                 values.append(table[rep.id])
         reads = self._reads
         if reads is not None:
+            if recorded is None:
+                _check_figures(self, name, candidates, values)
             reads.note_learned(self.path, name, candidates, values)
         return values
+
+    def _not_json(self, name: str, found: tuple[str, str]) -> None:
+        where = f"{name}{'.' if found[0] and not found[0].startswith('[') else ''}{found[0]}"
+        msg = (
+            f"{self.path}: learned figure {where!r} holds {found[1]}; learned figures are "
+            "texts, finite numbers, booleans, None, or lists and str-keyed dicts of them"
+        )
+        raise StrategyError(msg, field=where)
 
     def _recorded_figure(self, recorded: Mapping[str, Mapping[str, Any]], name: str) -> Any:
         """The figure ``name`` of the strategy at :attr:`path` in the replayed record."""
@@ -439,6 +456,34 @@ class RouteContext:
         if type(candidates) is list or len(candidates) <= Services.scan_up_to:
             return None
         return self._svc().open_cap_split(key, candidates, limit_of, self._open)
+
+
+#: the types of JSON scalars
+_SCALARS = frozenset({float, int, str, bool, type(None)})
+_NUMBERS = frozenset({float, int})
+
+
+def _check_figures(
+    ctx: RouteContext, name: str, candidates: Sequence[Rep], values: Sequence[Any]
+) -> None:
+    """Raise a :class:`StrategyError` unless every per-rep learned figure is JSON data.
+
+    The usual figures (numbers, or lists of numbers) are checked in C-level passes.
+    """
+    kinds = set(map(type, values))
+    if kinds <= _NUMBERS:
+        if all(map(math.isfinite, values)):
+            return
+    elif kinds == {list}:
+        inner = set(map(type, chain.from_iterable(values)))
+        if inner <= _NUMBERS and all(map(math.isfinite, chain.from_iterable(values))):
+            return
+    elif kinds <= _SCALARS and float not in kinds:
+        return
+    for rep, value in zip(candidates, values, strict=True):
+        found = json_problem(value)
+        if found is not None:
+            ctx._not_json(f"{name}.{rep.id}", found)
 
 
 _EMPTY: Mapping[str, int] = {}

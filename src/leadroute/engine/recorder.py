@@ -24,7 +24,6 @@ import dataclasses
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from itertools import chain
 from typing import Any
 
 from leadroute.audit import (
@@ -566,23 +565,10 @@ def _ids_of(kept: Sequence[Rep], id_sets: IdSets) -> frozenset[str]:
     return found[1]
 
 
-#: the types of JSON scalars
-_SCALARS = frozenset({float, int, str, bool, type(None)})
-
-
 def _by_rep(cands: Sequence[Rep], values: Sequence[Any]) -> dict[str, Any]:
-    """A per-rep learned read as a table rep id -> figure (figures copied to JSON data if need be).
-
-    The usual figures, numbers or lists of numbers, are checked in C-level passes and kept
-    as they are (the strategy made them for this read and never changes them).
-    """
-    ids = [rep.id for rep in cands]
-    kinds = set(map(type, values))
-    if _SCALARS.issuperset(kinds) or (
-        kinds == {list} and _SCALARS.issuperset(map(type, chain.from_iterable(values)))
-    ):
-        return dict(zip(ids, values, strict=True))
-    return {k: v if plain(v) else jsonable(v) for k, v in zip(ids, values, strict=True)}
+    """A per-rep learned read as a table rep id -> figure (checked as JSON data when read:
+    :meth:`RouteContext.learned_per_rep <leadroute.context.RouteContext.learned_per_rep>`)."""
+    return dict(zip([rep.id for rep in cands], values, strict=True))
 
 
 def inputs_of(
@@ -631,7 +617,7 @@ def inputs_of(
         if name in figures:  # the first read is kept (a figure is the same all call long)
             continue
         if cands is None:
-            figures[name] = value if plain(value) else jsonable(value)
+            figures[name] = value
         else:
             figures[name] = _by_rep(cands, value)
     values = {
