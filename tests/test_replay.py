@@ -83,6 +83,26 @@ def test_every_learned_decision_replays_from_its_record(
         assert found.identical, found.explain()
 
 
+@LEARNED_SETTINGS
+@given(
+    routers(route=routes(scoring=True), count=st.integers(1, 2)),
+    pool_states(min_history=5, max_history=30),
+    lead_batches(max_size=8),
+    st.sampled_from((timedelta(hours=3), timedelta(days=2))),
+)
+def test_every_learned_reclaim_decision_replays_from_its_record(
+    router: Router, state: PoolState, batch: list[Lead], later: timedelta
+) -> None:
+    """SLA reassignments through routes that learn and score replay identically from their record."""
+    first = router.assign(state, batch)
+    now = max((d.at for d in first.audit), default=EPOCH) + later
+    sweep = router.reclaim(first.state, now, ReclaimPolicy(first_touch=timedelta(hours=1)))
+    for decision in sweep.audit:
+        if decision.inputs is not None:
+            found = router.replay(decision)
+            assert found.identical, found.explain()
+
+
 @SETTINGS
 @given(routers(), pool_states(), lead_batches(max_size=15))
 def test_decision_ids_are_unique(router: Router, state: PoolState, batch: list[Lead]) -> None:

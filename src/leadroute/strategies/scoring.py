@@ -363,8 +363,15 @@ class BestFit(Selector):
     seeded by a stable hash of the router's seed, lead and rep, so every rep
     keeps being measured and the same input still gives the same pick.
 
+    The learned figures (the history size ``closed_history``; per candidate
+    ``conversion`` and ``response``, or with ``pooled`` and ``logit`` the
+    ``estimates`` ``[estimate, sd, evidence, response]`` and the draw) are
+    read through :meth:`RouteContext.learned
+    <leadroute.context.RouteContext.learned>`, so with the full audit the
+    decision keeps them and replays without the history.
+
     .. versionchanged:: 0.2.0
-       ``model_kind="logit"`` and ``rep_by``.
+       ``model_kind="logit"`` and ``rep_by``; learned figures kept for replay.
 
     >>> BestFit(weights={"conversion": 0.7, "headroom": 0.3})
     BestFit(weights={'conversion': 0.7, 'headroom': 0.3})
@@ -708,7 +715,9 @@ class Surge(Filter):
     :class:`Scorecard` scores it at least so high (and ``when``, if given,
     matches): the breaker fires on the library's own score, computed for
     every lead counted. Put the same scorecard first in the route to show
-    its factors (the score is computed once).
+    its factors (the score is computed once). The arrival count is read
+    through :meth:`RouteContext.learned <leadroute.context.RouteContext.learned>`
+    (``arrivals``), so the decision replays from its record.
 
     >>> Surge(when={"field": "score", "gte": 80}, threshold=20)
     Surge(when={'field': 'score', 'gte': 80}, threshold=20)
