@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from leadroute import Lead, PoolState, Rep, Router, RoutingResult, Rule
 from leadroute.engine.pipeline import order_key
 from leadroute.engine.recorder import call_digest
-from leadroute.strategies import Fallback, Geo, LeastLoaded, RoundRobin
+from leadroute.strategies import Fallback, Geo, LeastLoaded, Ownership, RoundRobin
 from leadroute.testing import lead_batches, pool_states, routers
 
 SETTINGS = settings(
@@ -130,3 +130,19 @@ def _read_after(
 ) -> None:
     barrier.wait()
     seen.append(len(getattr(result, which)))
+
+
+def test_account_reads_are_kept_per_lead() -> None:
+    """Owner and name reads go to each lead's own record (the call's read log is sliced per lead)."""
+    router = Router(rules=[Rule(id="r", route=Ownership() | RoundRobin())])
+    state = PoolState(reps=(Rep(id="a"), Rep(id="b")))
+    leads = [
+        Lead(id="L1", created_at=T0, company="Acme Ltd"),
+        Lead(id="L2", created_at=T0 + timedelta(minutes=1), company="Globex"),
+        Lead(id="L3", created_at=T0 + timedelta(minutes=2), company="Acme Ltd"),
+    ]
+    result = router.assign(state, leads)
+    assert [d.model_dump_json() for d in result.audit] == _eager(router, state, leads)
+    owners = [d.inputs.owners if d.inputs else None for d in result.audit]
+    assert owners == [{"acme": None}, {"globex": None}, {"acme": "a"}]
+    assert [a.rep_id for a in result.assignments] == ["a", "b", "a"]

@@ -83,6 +83,8 @@ def default_match(lead: Lead) -> AccountMatch | None:
     """
     if lead.account_key:
         return AccountMatch(lead.account_key, "account_key", lead.account_key)
+    if not lead.company and not lead.email:
+        return None  # (the common case of a bare lead, without the three lookups below)
     company = company_of(lead)
     key = company_key(company)
     if key is not None and company is not None:

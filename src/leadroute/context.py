@@ -429,7 +429,7 @@ class RouteContext:
         mem = self._rotations.get(self.path)
         last = _EMPTY if mem is None else mem.last_served
         if type(candidates) is not list and len(candidates) > Services.scan_up_to:
-            found = self._svc().longest_waiting(
+            found = (self._services or self._svc()).longest_waiting(
                 self.path, candidates, last, 0 if mem is None else mem.turn, with_next
             )
             if found is not None:
@@ -455,7 +455,7 @@ class RouteContext:
         """
         if type(candidates) is list or len(candidates) <= Services.scan_up_to:
             return None
-        return self._svc().open_cap_split(key, candidates, limit_of, self._open)
+        return (self._services or self._svc()).open_cap_split(key, candidates, limit_of, self._open)
 
 
 #: the types of JSON scalars

@@ -115,6 +115,10 @@ Replayed = tuple[
 Made = tuple[Any, ...]
 M_SEQ, M_LEAD, M_AT, M_RULES, M_RULE, M_STEPS = 0, 1, 2, 3, 4, 5
 M_OUTCOME, M_REP, M_REASON, M_FACTS, M_READS, M_EXCLUDED, M_DAY = 6, 7, 8, 9, 10, 11, 12
+#: In a lazy run (see :attr:`Run.lazy`) the steps and reads of every lead go to one log per
+#: call (no list kept per lead: fewer objects for the garbage collector to walk); the record
+#: then holds where its part of each log starts (``M_STEPS``, ``M_READS``) and ends.
+M_STEPS_END, M_READS_END = 13, 14
 
 
 class Engine:
@@ -403,6 +407,7 @@ class Pending:
             run = self.run
             assert run is not None
             if run.lazy:
+                self.made = [run.unpack(m) for m in self.made]
                 settle(run.state, ((m[M_READS], m[M_REP], m[M_DAY]) for m in self.made))
             decide = run.decision
             self._audit = tuple(decide(m) for m in self._in_input_order())
@@ -577,6 +582,9 @@ class Run:
         self.seq = 0
         #: what the current lead's route read (full audit only)
         self.reads: LeadReads | None = None
+        #: a lazy run's logs of what every lead read and of their steps (see :data:`Made`)
+        self.read_log = LeadReads()
+        self.step_log: list[Any] = []
         #: the inputs of the decision being replayed (index answers come from them)
         self.replay = replay
         # a replay's made-up roster is never kept as the engine's roster index
@@ -681,6 +689,9 @@ class Run:
     def made(self, lead: Lead, at: datetime, exclude: Iterable[str] = ()) -> Made:
         """Route one lead through the rules and apply the outcome; its compact record."""
         seq = self.seq
+        lazy = self.lazy
+        if lazy:
+            read_at, step_at = len(self.read_log), len(self.step_log)
         trials, steps, outcome, rep_id, rule_id, reason, day = self.decide(lead, at, exclude)
         ctx = self.ctx
         return (
@@ -689,14 +700,32 @@ class Run:
             at,
             self.recorder.trials_tuple(trials),
             rule_id,
-            steps if steps else (),
+            step_at if lazy else steps if steps else (),
             outcome,
             rep_id,
             reason,
             ctx.lead_facts or None,
-            self.reads,
+            read_at if lazy else self.reads,
             ctx.excluded,
             day,
+            len(self.step_log) if lazy else None,
+            len(self.read_log) if lazy else None,
+        )
+
+    def unpack(self, made: Made) -> Made:
+        """A lazy run's record with its steps and reads taken out of the call's logs."""
+        if made[M_READS_END] is None:
+            return made
+        reads = LeadReads(self.read_log[made[M_READS] : made[M_READS_END]])
+        steps = self.step_log[made[M_STEPS] : made[M_STEPS_END]]
+        return (
+            *made[:M_STEPS],
+            steps,
+            *made[M_STEPS + 1 : M_READS],
+            reads,
+            *made[M_READS + 1 : M_STEPS_END],
+            None,
+            None,
         )
 
     def route(self, lead: Lead, at: datetime, exclude: Iterable[str] = ()) -> Decision:
@@ -785,13 +814,14 @@ class Run:
         # (begin, inlined: it runs once per lead)
         ctx = self.ctx
         ctx._begin(lead, at, excluded)
+        lazy = self.lazy
         if self.record:
-            self.reads = ctx._reads = LeadReads()
+            self.reads = ctx._reads = self.read_log if lazy else LeadReads()
             if self.replay is not None:
                 ctx._names = {k: v for k, v in self.replay.names.items() if v is not None}
         self.seq += 1
         trials: list[RuleTrial] = []
-        steps: list[Step] = []
+        steps: list[Step] = self.step_log if lazy else []
         reason = "no_rule_matched"
         rule_id: str | None = None
         pick: Pick | None = None

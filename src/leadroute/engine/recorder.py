@@ -367,6 +367,14 @@ class _Mark:
 #: log markers: an index answer ``(path, reps)``, a rotation read ``(path, candidates)``, a
 #: served rep ``(path, rep id, credits)``; a bare list in the log is a candidate list read
 INDEX, ROTATION, SERVED = _Mark("INDEX"), _Mark("ROTATION"), _Mark("SERVED")
+#: log markers of an account read: ``(account key, owner)`` and ``(account key, name)``
+OWNER, NAME = _Mark("OWNER"), _Mark("NAME")
+#: log marker of a learned figure read (:meth:`RouteContext.learned
+#: <leadroute.context.RouteContext.learned>`): ``(path, name, candidates or None, value)``
+#: (a per-rep read keeps the candidate list and the values in its order)
+LEARNED = _Mark("LEARNED")
+#: entries a marker takes in the log, itself included
+_WIDTH = {INDEX: 3, ROTATION: 3, SERVED: 4, OWNER: 3, NAME: 3, LEARNED: 5}
 #: step log markers (a decision's steps while routing): a built-in selector's step
 #: ``(path, selector, candidates in, picked rep id, note, rationale)`` and a built-in filter's step with drops
 #: ``(path, filter, candidates in, kept, drops, unlisted, note)``, built when read
@@ -385,24 +393,18 @@ class LeadReads(list[Any]):
     decision's inputs are made from.
     """
 
-    __slots__ = ("days", "learned", "loads", "names", "owners", "read", "rotations")
+    __slots__ = ("days", "loads", "read", "rotations")
 
-    # No __init__: one is made per lead, and the mappings below are set only when first
-    # written (read them with ``getattr(reads, name, None)``).
+    # No __init__: one is made per lead (or one per call, sliced per lead when the audit is
+    # read), and the mappings below are set only when first written (read them with
+    # ``getattr(reads, name, None)``).
     #: route path -> (turn, last served, credits) of the candidates, before the pick
     rotations: dict[str, tuple[int, dict[str, int], dict[str, float]]]
-    #: account key -> owner, and account key -> name, as read
-    owners: dict[str, str | None]
-    names: dict[str, str | None]
     #: rep id -> rep, the union of the candidate lists (set by :meth:`snapshot`)
     read: dict[str, Rep]
     #: rep id -> open leads, and rep id -> leads per day, as read (set by :meth:`snapshot`)
     loads: dict[str, int]
     days: dict[str, dict[str, int]]
-    #: learned figures read, in order: ``(route path, name, candidates or None, value)``
-    #: (a per-rep read keeps the candidate list and the values in its order)
-    learned: list[tuple[str, str, Sequence[Rep] | None, Any]]
-
     def lists(self) -> list[Sequence[Rep]]:
         """The candidate lists read, in order."""
         out: list[Sequence[Rep]] = []
@@ -410,10 +412,8 @@ class LeadReads(list[Any]):
         i, n = 0, len(log)
         while i < n:
             entry = log[i]
-            if entry is INDEX or entry is ROTATION:
-                i += 3
-            elif entry is SERVED:
-                i += 4
+            if type(entry) is _Mark:
+                i += _WIDTH[entry]
             else:
                 out.append(entry)
                 i += 1
@@ -428,38 +428,56 @@ class LeadReads(list[Any]):
             entry = log[i]
             if entry is INDEX:
                 out.append((log[i + 1], log[i + 2]))
-                i += 3
-            elif entry is ROTATION:
-                i += 3
-            elif entry is SERVED:
-                i += 4
-            else:
-                i += 1
+            i += _WIDTH[entry] if type(entry) is _Mark else 1
         return out
 
-    def note_owner(self, account_key: str, owner: str | None) -> None:
-        """The route read the owner of ``account_key`` (the first read is kept)."""
-        owners = getattr(self, "owners", None)
-        if owners is None:
-            owners = self.owners = {}
-        owners.setdefault(account_key, owner)
+    def noted(self) -> tuple[dict[str, str | None], dict[str, str | None]]:
+        """The account owners and names read, by account key (the first read of each)."""
+        owners: dict[str, str | None] = {}
+        names: dict[str, str | None] = {}
+        log = self
+        i, n = 0, len(log)
+        while i < n:
+            entry = log[i]
+            if entry is OWNER:
+                owners.setdefault(log[i + 1], log[i + 2])
+            elif entry is NAME:
+                names.setdefault(log[i + 1], log[i + 2])
+            i += _WIDTH[entry] if type(entry) is _Mark else 1
+        return owners, names
 
-    def note_name(self, account_key: str, name: str | None) -> None:
-        """The route read the name of ``account_key`` (the first read is kept)."""
-        names = getattr(self, "names", None)
-        if names is None:
-            names = self.names = {}
-        names.setdefault(account_key, name)
+    def learned(self) -> dict[str, dict[str, Any]]:
+        """The learned figures read, by route path and name (the first read of each; a
+        per-rep read as a table rep id -> figure)."""
+        out: dict[str, dict[str, Any]] = {}
+        log = self
+        i, n = 0, len(log)
+        while i < n:
+            entry = log[i]
+            if entry is LEARNED:
+                path, name, cands, value = log[i + 1 : i + 5]
+                figures = out.get(path)
+                if figures is None:
+                    figures = out[path] = {}
+                if name not in figures:  # a figure is the same all call long
+                    figures[name] = value if cands is None else _by_rep(cands, value)
+            i += _WIDTH[entry] if type(entry) is _Mark else 1
+        return out
 
     def note_learned(
         self, path: str, name: str, candidates: Sequence[Rep] | None, value: Any
     ) -> None:
         """The strategy at ``path`` read the learned figure ``name`` (per candidate when
         ``candidates`` is given: ``value`` then lists one figure per candidate, in order)."""
-        learned = getattr(self, "learned", None)
-        if learned is None:
-            learned = self.learned = []
-        learned.append((path, name, candidates, value))
+        self.extend((LEARNED, path, name, candidates, value))
+
+    def note_owner(self, account_key: str, owner: str | None) -> None:
+        """The route read the owner of ``account_key``."""
+        self.extend((OWNER, account_key, owner))
+
+    def note_name(self, account_key: str, name: str | None) -> None:
+        """The route read the name of ``account_key``."""
+        self.extend((NAME, account_key, name))
 
     def rotation(
         self, path: str, turn: int, last: Mapping[str, int], credits: Mapping[str, float], cands: Sequence[Rep]
@@ -546,7 +564,7 @@ def settle(state: PoolState, reads: Iterable[tuple[LeadReads | None, str | None,
                     mem.serve(log[i + 2], log[i + 3])
                     i += 4
                 else:
-                    i += 3 if entry is INDEX else 1
+                    i += _WIDTH[entry] if type(entry) is _Mark else 1
             lead_reads.snapshot(opens, days, shared=True)
         if rep_id is not None and day is not None:
             count_open(opens, days, rep_id, day)
@@ -609,17 +627,8 @@ def inputs_of(
             last_served[path] = seen
         if owed:
             credits[path] = owed
-    learned: dict[str, dict[str, Any]] = {}
-    for path, name, cands, value in getattr(reads, "learned", None) or ():
-        figures = learned.get(path)
-        if figures is None:
-            figures = learned[path] = {}
-        if name in figures:  # the first read is kept (a figure is the same all call long)
-            continue
-        if cands is None:
-            figures[name] = value
-        else:
-            figures[name] = _by_rep(cands, value)
+    owners, names = reads.noted()
+    learned = reads.learned()
     values = {
         "call": call,
         "seq": seq,
@@ -635,8 +644,8 @@ def inputs_of(
         "turns": turns,
         "last_served": last_served,
         "credits": credits,
-        "owners": dict(getattr(reads, "owners", None) or {}),
-        "names": dict(getattr(reads, "names", None) or {}),
+        "owners": owners,
+        "names": names,
         "index": index,
         "index_reps": index_reps,
         "learned": learned,
