@@ -635,3 +635,31 @@ def test_factor_table_is_a_frozen_copy() -> None:
     factor = Factor("attributes.grade", 1, table=table)
     table["A"] = 0.0
     assert factor.table == {"A": 100.0}
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class _SetFigure(Selector):
+    """Reads a learned figure that is not JSON data (a set)."""
+
+    def select(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> Pick | None:
+        ctx.learned("ids", lambda: {r.id for r in candidates})
+        return Pick(candidates[0], "first", {})
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class _NanRates(Selector):
+    """Reads a per-rep learned figure that is not a finite number."""
+
+    def select(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> Pick | None:
+        ctx.learned_per_rep("rate", candidates, lambda reps: [float("nan") for _ in reps])
+        return Pick(candidates[0], "first", {})
+
+
+def test_learned_figures_must_be_json_data() -> None:
+    """A learned figure that is not JSON data is a StrategyError naming the path and figure."""
+    state = PoolState(reps=(Rep(id="ann"),))
+    lead = Lead(id="L1", created_at=datetime(2026, 3, 2, tzinfo=UTC))
+    with pytest.raises(StrategyError, match=r"all:route: learned figure 'ids' holds a set"):
+        Router(rules=[Rule(id="all", route=_SetFigure())]).assign(state, [lead])
+    with pytest.raises(StrategyError, match=r"learned figure 'rate.ann' holds nan"):
+        Router(rules=[Rule(id="all", route=_NanRates())]).assign(state, [lead])

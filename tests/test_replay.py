@@ -8,16 +8,27 @@ import os
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadroute import Capacity, Decision, Lead, PoolState, ReclaimPolicy, Rep, Router, Rule
+from leadroute import (
+    Capacity,
+    ClosedLead,
+    Decision,
+    Lead,
+    PoolState,
+    ReclaimPolicy,
+    Rep,
+    Router,
+    Rule,
+)
 from leadroute.cli import main
 from leadroute.engine import ReplayPlan
 from leadroute.ownership import OwnershipPolicy, transfer_accounts
 from leadroute.strategies import BestFit, CapacityCap, Geo, RoundRobin
-from leadroute.testing import EPOCH, lead_batches, pool_states, routers
+from leadroute.testing import EPOCH, lead_batches, pool_states, routers, routes
 
 SETTINGS = settings(
     max_examples=int(os.environ.get("LEADROUTE_EXAMPLES", "60")),
@@ -43,6 +54,53 @@ def test_every_decision_replays_from_its_record(
     for decision in (*one.audit, *two.audit):
         found = router.replay(decision)
         assert found.identical, found.explain()
+
+
+LEARNED_SETTINGS = settings(
+    max_examples=int(os.environ.get("LEADROUTE_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+@LEARNED_SETTINGS
+@given(
+    routers(route=routes(scoring=True), count=st.integers(1, 2)),
+    pool_states(min_history=5, max_history=30),
+    lead_batches(max_size=8),
+    lead_batches(max_size=8),
+)
+def test_every_learned_decision_replays_from_its_record(
+    router: Router, state: PoolState, first: list[Lead], second: list[Lead]
+) -> None:
+    """With BestFit learning from the history and scorecards, every decision of two chained
+    calls replays byte-identically from its record alone, also after a JSON round trip."""
+    one = router.assign(state, first)
+    later = [b.model_copy(update={"id": f"{b.id}b"}) for b in second]
+    two = router.assign(one.state, later, now=max((b.created_at for b in later), default=None))
+    for decision in (*one.audit, *two.audit):
+        found = router.replay(Decision.model_validate_json(decision.model_dump_json()))
+        assert found.identical, found.explain()
+
+
+@LEARNED_SETTINGS
+@given(
+    routers(route=routes(scoring=True), count=st.integers(1, 2)),
+    pool_states(min_history=5, max_history=30),
+    lead_batches(max_size=8),
+    st.sampled_from((timedelta(hours=3), timedelta(days=2))),
+)
+def test_every_learned_reclaim_decision_replays_from_its_record(
+    router: Router, state: PoolState, batch: list[Lead], later: timedelta
+) -> None:
+    """SLA reassignments through routes that learn and score replay identically from their record."""
+    first = router.assign(state, batch)
+    now = max((d.at for d in first.audit), default=EPOCH) + later
+    sweep = router.reclaim(first.state, now, ReclaimPolicy(first_touch=timedelta(hours=1)))
+    for decision in sweep.audit:
+        if decision.inputs is not None:
+            found = router.replay(decision)
+            assert found.identical, found.explain()
 
 
 @SETTINGS
@@ -189,6 +247,118 @@ def test_bestfit_lists_every_candidate() -> None:
     assert isinstance(more["rows"], dict)
     assert len(rationale["candidates"]) + len(more["rows"]) == 15  # type: ignore[arg-type]
     assert more["columns"] == ["fit", "conversion", "response", "headroom", "level"]
+
+
+def _history(n: int) -> tuple[ClosedLead, ...]:
+    """``n`` closed leads of ann (mostly won) and bo (mostly lost), in one industry."""
+    at = T0 - timedelta(days=30)
+    return tuple(
+        ClosedLead(
+            lead=Lead(id=f"H{i}", created_at=at, region="CN-BJ", industry="retail"),
+            rep_id="ann" if i % 2 else "bo",
+            assigned_at=at,
+            closed_at=at + timedelta(days=2),
+            outcome="won" if (i % 2) == (i % 5 != 0) else "lost",
+            first_activity_at=at + timedelta(hours=1 + i % 7),
+        )
+        for i in range(n)
+    )
+
+
+def _learned(
+    model_kind: Literal["segment", "pooled", "logit"] = "segment", explore: bool = False
+) -> tuple[Router, Decision]:
+    """A BestFit decision whose pick the learned conversion made (ann, the better closer)."""
+    fit = BestFit(
+        weights={"conversion": 1.0}, min_history=10, model_kind=model_kind, explore=explore
+    )
+    router = Router(rules=[Rule(id="all", route=fit)])
+    state = _trio_state().replace(history=_history(40))
+    lead = _leads(1)[0].model_copy(update={"industry": "retail"})
+    return router, router.assign(state, [lead]).audit[0]
+
+
+def test_learned_bestfit_replays_without_the_history() -> None:
+    """A pick made by the learned fit replays identically: the figures come from the record."""
+    kinds: tuple[tuple[Literal["segment", "pooled", "logit"], bool], ...] = (
+        ("segment", False),
+        ("pooled", False),
+        ("pooled", True),
+        ("logit", True),
+    )
+    for kind, explore in kinds:
+        router, d = _learned(kind, explore)
+        assert d.inputs is not None
+        assert d.inputs.learned["all:route"]["closed_history"] == 40
+        learned = d.inputs.learned["all:route"]
+        table = learned["conversion" if kind == "segment" else "estimates"]
+        assert set(table) == {"ann", "bo", "ed"}  # type: ignore[arg-type]
+        found = router.replay(d)
+        assert found.identical, found.explain()
+
+
+def test_learned_figures_are_recorded_only_with_the_full_audit() -> None:
+    """Routes that learn nothing keep no learned figures; audit='outcome' keeps no inputs."""
+    d = _trio_router().assign(_trio_state(), _leads(1)).audit[0]
+    assert d.inputs is not None
+    assert d.inputs.learned == {}
+    assert '"learned"' not in d.model_dump_json()
+
+
+def test_changed_learned_figure_shows_the_difference() -> None:
+    """A record whose learned conversion was changed replays to another rep, and says where."""
+    router, d = _learned()
+    assert d.inputs is not None
+    assert d.rep_id == "ann"
+    learned = d.inputs.learned["all:route"]
+    conversion = dict(learned["conversion"])  # type: ignore[arg-type]
+    conversion["bo"] = 0.99
+    changed = {"all:route": {**learned, "conversion": conversion}}
+    forged = d.model_copy(update={"inputs": d.inputs.model_copy(update={"learned": changed})})
+    found = router.replay(forged)
+    assert not found.identical
+    assert "rep_id: recorded 'ann', replayed 'bo'" in found.differences
+
+
+def test_record_without_learned_figures_says_so() -> None:
+    """A learned decision recorded without its figures (an older audit) names what is missing."""
+    router, d = _learned("pooled")
+    assert d.inputs is not None
+    older = d.model_copy(update={"inputs": d.inputs.model_copy(update={"learned": {}})})
+    found = router.replay(older)
+    assert not found.identical
+    assert found.differences[0].startswith(
+        "inputs.learned.all:route.closed_history: the record holds no learned figure"
+    )
+    assert "cannot be replayed alone" in found.differences[0]
+
+
+def test_record_missing_a_candidate_figure_names_the_rep() -> None:
+    """A learned table lacking a candidate's figures names the rep instead of guessing."""
+    router, d = _learned()
+    assert d.inputs is not None
+    learned = d.inputs.learned["all:route"]
+    conversion = {k: v for k, v in learned["conversion"].items() if k != "bo"}  # type: ignore[union-attr]
+    changed = {"all:route": {**learned, "conversion": conversion}}
+    forged = d.model_copy(update={"inputs": d.inputs.model_copy(update={"learned": changed})})
+    found = router.replay(forged)
+    assert found.differences[0].startswith(
+        "inputs.learned.all:route.conversion: the record holds no figure of candidate 'bo'"
+    )
+
+
+def test_cli_replays_a_learned_audit(tmp_path: Path) -> None:
+    """leadroute replay on a file audit of a learned BestFit: every decision replays."""
+    fit = BestFit(min_history=10)
+    router = Router(rules=[Rule(id="all", route=fit)])
+    state = _trio_state().replace(history=_history(40))
+    result = router.assign(state, _leads(3))
+    rules = _rules_file(router, tmp_path)
+    audit = tmp_path / "audit.jsonl"
+    audit.write_text("".join(d.model_dump_json() + "\n" for d in result.audit), encoding="utf-8")
+    out = io.StringIO()
+    assert main(["replay", str(audit), "--policy", str(rules)], out=out) == 0
+    assert "3 of 3 decisions replay identically" in out.getvalue()
 
 
 def _rules_file(router: Router, folder: Path) -> Path:

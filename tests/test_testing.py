@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from leadroute import AccountMatcher, Assignment, Capacity, Lead, PoolState, Rep, Router, Rule
 from leadroute.exceptions import InputError
 from leadroute.strategies import CapacityCap, RoundRobin
+from leadroute.strategies.base import Strategy
 from leadroute.testing import (
     ROUTER_FIELDS,
     capacities,
@@ -23,6 +24,7 @@ from leadroute.testing import (
     pool_states,
     reps,
     routers,
+    routes,
     rules,
 )
 from tests.conftest import lead, rep
@@ -144,3 +146,32 @@ def test_router_fields_come_from_router_signature() -> None:
     """routers() accepts exactly Router's parameters plus count."""
     params = set(inspect.signature(Router).parameters)
     assert set(ROUTER_FIELDS) == params | {"count"}
+
+
+@settings(max_examples=15, deadline=None)
+@given(pool_states(min_history=3, max_history=6))
+def test_pool_states_with_history_close_leads_of_their_reps(state: PoolState) -> None:
+    """pool_states(max_history=...) gives 3-6 closed leads, each of a rep of the state."""
+    assert 3 <= len(state.history) <= 6
+    assert {c.rep_id for c in state.history} <= {r.id for r in state.reps}
+
+
+def test_pool_states_history_bounds_are_checked() -> None:
+    """min_history above max_history is an InputError naming the parameter."""
+    with pytest.raises(InputError, match="min_history"):
+        pool_states(min_history=5, max_history=2)
+
+
+@settings(max_examples=10, deadline=None)
+@given(routers(route=st.just(RoundRobin()), count=2))
+def test_routers_draw_their_routes_from_route(router: Router) -> None:
+    """routers(route=...) gives every generated rule (and the default) a route drawn from it."""
+    assert [rule.route for rule in router.rules] == [RoundRobin(), RoundRobin()]
+    assert router.default in (None, RoundRobin())
+
+
+@settings(max_examples=30, deadline=None)
+@given(routes(scoring=True))
+def test_scoring_routes_end_in_a_selector(route: Strategy) -> None:
+    """routes(scoring=True) builds valid routes (a Router accepts each)."""
+    assert Router(rules=[Rule(id="r", route=route)]).rules[0].route is not None

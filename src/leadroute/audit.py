@@ -86,6 +86,10 @@ class RuleTrial(FrozenModel):
     detail: str = ""
 
 
+def _empty(value: object) -> bool:
+    return not value
+
+
 class DecisionInputs(FrozenModel):
     """What one decision read: enough to replay it alone (:meth:`leadroute.Router.replay`).
 
@@ -101,10 +105,15 @@ class DecisionInputs(FrozenModel):
     selector path (for its candidates); ``owners`` and ``names`` the account
     lookups; ``index`` how many reps each index-answered step kept, by route
     path, and ``index_reps`` which of them are in ``reps`` (the others were
-    never looked at one by one). The fields are plain numbers, texts and
-    tables of them, so a decision costs few objects.
+    never looked at one by one). ``learned`` holds the figures strategies
+    learned from more than the counters hold (a fit of the closed-lead
+    history: :meth:`RouteContext.learned <leadroute.context.RouteContext.learned>`),
+    by route path and name; it is left out of the JSON when empty. The fields
+    are plain numbers, texts and tables of them, so a decision costs few
+    objects.
 
     .. versionadded:: 0.2.0
+    .. versionchanged:: 0.2.0 ``learned``.
     """
 
     call: str
@@ -125,6 +134,8 @@ class DecisionInputs(FrozenModel):
     names: dict[str, str | None] = Field(default_factory=dict)
     index: dict[str, int] = Field(default_factory=dict)
     index_reps: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    #: left out of the JSON when empty, so records of routes that learned nothing are as before
+    learned: dict[str, dict[str, JsonValue]] = Field(default_factory=dict, exclude_if=_empty)
 
 
 class Decision(FrozenModel):

@@ -10,11 +10,15 @@ the leads routed before this one). Strategies read it, never write it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from itertools import chain
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from leadroute.accounts import default_match
+from leadroute.exceptions import InputError, StrategyError
+from leadroute.jsondata import json_problem
 from leadroute.services import CappedCell, Services, scan_longest_waiting
 from leadroute.state import period_count
 from leadroute.worktime import available_days
@@ -27,6 +31,8 @@ if TYPE_CHECKING:
     from leadroute.state import PoolState
 
 __all__ = ["RouteContext"]
+
+J = TypeVar("J")
 
 
 class RotationMemory:
@@ -82,6 +88,7 @@ class RouteContext:
         "_order",
         "_owners",
         "_reads",
+        "_recorded",
         "_rotations",
         "_services",
         "_spans",
@@ -128,6 +135,8 @@ class RouteContext:
         self._order = order
         #: the engine's record of what the current lead's route read (full audit only)
         self._reads: Any = None
+        #: replay only: the learned figures of the decision's record, by route path and name
+        self._recorded: Mapping[str, Mapping[str, Any]] | None = None
         #: per time zone: the local day (start and end as POSIX seconds, date, ISO text)
         #: of the latest decision time looked up, kept while decision times stay inside it
         self._spans: dict[str, tuple[float, float, date, str]] = {}
@@ -295,6 +304,98 @@ class RouteContext:
         """The rep's position in the state's roster (the stable order)."""
         return self._order[rep_id]
 
+    # -- learned figures -------------------------------------------------------------
+    def learned(self, name: str, compute: Callable[[], J]) -> J:
+        """A figure the strategy at :attr:`path` learns from more than the counters hold.
+
+        ``compute()`` gives it from the input :attr:`state` (a fit of its
+        closed-lead ``history``, say) as JSON data: a number, a text, a
+        bool, ``None``, or lists and text-keyed dicts of them (lists, not
+        tuples). With the full audit the figure is kept in the decision's
+        ``inputs.learned[path][name]``; when the decision is replayed
+        (:meth:`leadroute.Router.replay`) the recorded figure is returned and
+        ``compute`` is not called, so the replay needs no history. Without
+        the audit this is ``compute()`` and nothing is kept. Read everything
+        that comes from beyond the counters this way, or the decision does
+        not replay from its record alone.
+
+        .. versionadded:: 0.2.0
+        """
+        recorded = self._recorded
+        value: J = compute() if recorded is None else self._recorded_figure(recorded, name)
+        reads = self._reads
+        if reads is not None:
+            if recorded is None:
+                found = json_problem(value)
+                if found is not None:
+                    self._not_json(name, found)
+            reads.note_learned(self.path, name, None, value)
+        return value
+
+    def learned_per_rep(
+        self, name: str, candidates: Sequence[Rep], compute: Callable[[Sequence[Rep]], list[J]]
+    ) -> list[J]:
+        """:meth:`learned` figures of each candidate: ``compute(candidates)`` lists one per rep.
+
+        Kept in the decision's ``inputs.learned[path][name]`` as a table
+        rep id -> figure; a replay answers from it (a candidate it does not
+        hold is named as an error).
+
+        .. versionadded:: 0.2.0
+        """
+        recorded = self._recorded
+        if recorded is None:
+            values = compute(candidates)
+            if len(values) != len(candidates):
+                msg = (
+                    f"{self.path}: the learned figures {name!r} list {len(values)} values for "
+                    f"{len(candidates)} candidates"
+                )
+                raise StrategyError(msg, field=name)
+        else:
+            table = self._recorded_figure(recorded, name)
+            where = f"inputs.learned.{self.path}.{name}"
+            if not isinstance(table, Mapping):
+                msg = f"{where}: a table of figures by rep id was expected, got {table!r}"
+                raise InputError(msg, field=where)
+            values = []
+            for rep in candidates:
+                if rep.id not in table:
+                    msg = (
+                        f"{where}: the record holds no figure of candidate {rep.id!r} "
+                        f"(it holds {', '.join(map(repr, table)) or 'none'}), so the decision "
+                        "cannot be replayed alone"
+                    )
+                    raise InputError(msg, field=where, rep_ids=[rep.id])
+                values.append(table[rep.id])
+        reads = self._reads
+        if reads is not None:
+            if recorded is None:
+                _check_figures(self, name, candidates, values)
+            reads.note_learned(self.path, name, candidates, values)
+        return values
+
+    def _not_json(self, name: str, found: tuple[str, str]) -> None:
+        where = f"{name}{'.' if found[0] and not found[0].startswith('[') else ''}{found[0]}"
+        msg = (
+            f"{self.path}: learned figure {where!r} holds {found[1]}; learned figures are "
+            "texts, finite numbers, booleans, None, or lists and str-keyed dicts of them"
+        )
+        raise StrategyError(msg, field=where)
+
+    def _recorded_figure(self, recorded: Mapping[str, Mapping[str, Any]], name: str) -> Any:
+        """The figure ``name`` of the strategy at :attr:`path` in the replayed record."""
+        held = recorded.get(self.path)
+        if held is None or name not in held:
+            where = f"inputs.learned.{self.path}.{name}"
+            msg = (
+                f"{where}: the record holds no learned figure {name!r} of the strategy at "
+                f"{self.path} (a decision recorded before learned figures were kept, or a "
+                "changed record), so the decision cannot be replayed alone"
+            )
+            raise InputError(msg, field=where)
+        return held[name]
+
     # -- engine services -------------------------------------------------------------
     def _svc(self) -> Services:
         svc = self._services
@@ -355,6 +456,34 @@ class RouteContext:
         if type(candidates) is list or len(candidates) <= Services.scan_up_to:
             return None
         return (self._services or self._svc()).open_cap_split(key, candidates, limit_of, self._open)
+
+
+#: the types of JSON scalars
+_SCALARS = frozenset({float, int, str, bool, type(None)})
+_NUMBERS = frozenset({float, int})
+
+
+def _check_figures(
+    ctx: RouteContext, name: str, candidates: Sequence[Rep], values: Sequence[Any]
+) -> None:
+    """Raise a :class:`StrategyError` unless every per-rep learned figure is JSON data.
+
+    The usual figures (numbers, or lists of numbers) are checked in C-level passes.
+    """
+    kinds = set(map(type, values))
+    if kinds <= _NUMBERS:
+        if all(map(math.isfinite, values)):
+            return
+    elif kinds == {list}:
+        inner = set(map(type, chain.from_iterable(values)))
+        if inner <= _NUMBERS and all(map(math.isfinite, chain.from_iterable(values))):
+            return
+    elif kinds <= _SCALARS and float not in kinds:
+        return
+    for rep, value in zip(candidates, values, strict=True):
+        found = json_problem(value)
+        if found is not None:
+            ctx._not_json(f"{name}.{rep.id}", found)
 
 
 _EMPTY: Mapping[str, int] = {}

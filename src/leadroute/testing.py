@@ -29,23 +29,28 @@ from typing import Any, TypeVar
 from hypothesis import strategies as st
 
 from leadroute.audit import Decision, Step
-from leadroute.exceptions import InputError
+from leadroute.exceptions import InputError, MissingExtraError
 from leadroute.limits import check_json
 from leadroute.models import Capacity, Lead, Rep
 from leadroute.result import RoutingResult
 from leadroute.router import Router
 from leadroute.rules import Rule
-from leadroute.state import PoolState
+from leadroute.state import ClosedLead, PoolState
 from leadroute.strategies import (
     Band,
+    BestFit,
     CapacityCap,
+    CardFit,
+    Factor,
     Geo,
     Industry,
     Language,
     LeastLoaded,
     RandomPick,
     RoundRobin,
+    Scorecard,
     Skill,
+    Surge,
     ValueTier,
     Weighted,
 )
@@ -144,11 +149,26 @@ def reps(**overrides: Any) -> st.SearchStrategy[Rep]:
     return _built(Rep, Rep.model_fields, defaults, overrides, "reps")
 
 
-def pool_states(**overrides: Any) -> st.SearchStrategy[PoolState]:
+def pool_states(
+    *, min_history: int = 0, max_history: int = 0, **overrides: Any
+) -> st.SearchStrategy[PoolState]:
     """Pool states with 1-8 reps of distinct ids; any ``PoolState`` field by keyword.
 
-    ``reps=`` takes a list (or a strategy of lists) of reps.
+    ``reps=`` takes a list (or a strategy of lists) of reps. With
+    ``max_history`` > 0 the state's ``history`` holds ``min_history`` to
+    ``max_history`` closed leads of its reps (ids ``H0``, ``H1``...; won or
+    lost, with a first touch, in a few industries and sources, closed in the
+    five weeks before :data:`EPOCH`), for learned strategies such as
+    :class:`~leadroute.strategies.BestFit`.
+
+    .. versionchanged:: 0.2.0 ``min_history`` and ``max_history``.
     """
+    if not 0 <= min_history <= max_history:
+        msg = f"pool_states(min_history={min_history}, max_history={max_history}): need 0 <= min <= max"
+        raise InputError(msg, field="min_history")
+    if max_history and "history" in overrides:
+        msg = "pool_states(): give history= or max_history=, not both"
+        raise InputError(msg, field="history")
     o = dict(overrides)
     if "reps" in o:
         o["reps"] = _as_strategy(o["reps"], "reps").map(tuple)
@@ -156,7 +176,43 @@ def pool_states(**overrides: Any) -> st.SearchStrategy[PoolState]:
         "reps": st.lists(reps(), min_size=1, max_size=8, unique_by=lambda r: r.id).map(tuple),
         "revision": st.integers(0, 3),
     }
-    return _built(PoolState, PoolState.model_fields, defaults, o, "pool_states")
+    states = _built(PoolState, PoolState.model_fields, defaults, o, "pool_states")
+    if not max_history:
+        return states
+    return states.flatmap(lambda state: _with_history(state, min_history, max_history))
+
+
+#: One closed lead of a generated history: (rep position, industry, source, won, hours to
+#: the first touch).
+_CLOSE = st.tuples(
+    st.integers(0, 7),
+    st.sampled_from(INDUSTRIES),
+    st.sampled_from(("web", "referral")),
+    st.booleans(),
+    st.integers(0, 72),
+)
+
+
+def _with_history(state: PoolState, low: int, high: int) -> st.SearchStrategy[PoolState]:
+    """``state`` with a history of ``low``..``high`` closed leads of its reps."""
+    ids = [r.id for r in state.reps]
+    at = EPOCH - timedelta(days=37)
+
+    def build(rows: list[tuple[int, str, str, bool, int]]) -> PoolState:
+        history = tuple(
+            ClosedLead(
+                lead=Lead(id=f"H{i}", created_at=at, industry=industry, source=source),
+                rep_id=ids[pos % len(ids)],
+                assigned_at=at,
+                closed_at=at + timedelta(days=1 + hours // 2),
+                outcome="won" if won else "lost",
+                first_activity_at=at + timedelta(hours=hours),
+            )
+            for i, (pos, industry, source, won, hours) in enumerate(rows)
+        )
+        return state.replace(history=history)
+
+    return st.lists(_CLOSE, min_size=low, max_size=high).map(build)
 
 
 def leads(**overrides: Any) -> st.SearchStrategy[Lead]:
@@ -208,11 +264,80 @@ _SELECTORS: tuple[Strategy, ...] = (
 )
 
 
-def routes(*, capacity: bool = True) -> st.SearchStrategy[Strategy]:
-    """Routes of 0-3 built-in filters then a selector; ``capacity`` adds ``CapacityCap()``."""
+#: The lead scorecard of the scoring routes (lead factors only).
+_SCORECARD = Scorecard(
+    factors=(
+        Factor("priority", 40, table={"0": 20, "1": 60, "2": 100}),
+        Factor("value", 60, ranges=((None, 1000, 10), (1000, 100000, 50), (100000, None, 90))),
+    )
+)
 
-    def make(filters: list[Strategy], selector: Strategy) -> Strategy:
+
+def _learned_selectors() -> tuple[Strategy, ...]:
+    """``BestFit`` with learning on small histories: each model kind, with and without draws."""
+    found: list[Strategy] = [
+        BestFit(min_history=5),
+        BestFit(min_history=5, weights={"conversion": 0.8, "response": 0.2}),
+        BestFit(min_history=1000),
+        BestFit(model_kind="pooled", lead_by=("source",)),
+        BestFit(model_kind="pooled", explore=True),
+    ]
+    try:
+        found.append(BestFit(model_kind="logit"))
+        found.append(BestFit(model_kind="logit", explore=True, rep_by=("industry",)))
+    except MissingExtraError:  # the logistic fit needs numpy
+        pass
+    learned = tuple(found)
+    card = CardFit(
+        factors=(
+            Factor("won_this_month", 1, source="rep", ranges=((None, 1, 20), (1, None, 100))),
+            Factor("response_hours", 1, source="rep", ranges=((None, 12, 100),), default=40),
+        )
+    )
+    tiered = ValueTier(
+        bands=(
+            Band(name="hi", min=60, min_level=1, route=learned[0]),
+            Band(name="lo", route=RoundRobin()),
+        ),
+        fallthrough=True,
+    )
+    return (*learned, card, tiered)
+
+
+#: Tiers that drop every rep of a lead without a score.
+_SCORE_OR_DROP = ValueTier(bands=(Band(min=50, min_level=1), Band(max=50)), if_missing="drop")
+
+#: A surge breaker that fires often on small batches (it reads the batch and the state's leads).
+_SURGE = Surge(when={"field": "priority", "gte": 1}, threshold=1, window=timedelta(days=2))
+
+
+def routes(*, capacity: bool = True, scoring: bool = False) -> st.SearchStrategy[Strategy]:
+    """Routes of 0-3 built-in filters then a selector; ``capacity`` adds ``CapacityCap()``.
+
+    ``scoring=True`` adds routes that learn and score: a lead
+    :class:`~leadroute.strategies.Scorecard` may come first (so
+    :class:`~leadroute.strategies.ValueTier` reads its score), a
+    :class:`~leadroute.strategies.Surge` breaker and a ``ValueTier`` that
+    drops every rep of a lead without a score may join the filters, and
+    the selector may be a :class:`~leadroute.strategies.BestFit` of each
+    model kind (``segment`` with a small ``min_history``, ``pooled``,
+    ``logit`` when numpy is installed; with and without ``explore``), a
+    :class:`~leadroute.strategies.CardFit` reading the reps' history
+    counters, or a ``ValueTier`` whose top band routes to a ``BestFit``. Give the states a history
+    (``pool_states(max_history=...)``) so that they learn.
+
+    .. versionchanged:: 0.2.0 ``scoring``.
+    """
+    # with scoring, half the routes end in a learned or scoring selector
+    selectors = st.sampled_from(_SELECTORS)
+    if scoring:
+        selectors = selectors | st.sampled_from(_learned_selectors())
+    filters = (*_FILTERS, _SURGE, _SCORE_OR_DROP) if scoring else _FILTERS
+
+    def make(scored: bool, filters: list[Strategy], selector: Strategy) -> Strategy:
         steps = [*filters, CapacityCap()] if capacity else filters
+        if scored:
+            steps = [_SCORECARD, *steps]
         if not steps:
             return selector
         route = steps[0]
@@ -222,8 +347,9 @@ def routes(*, capacity: bool = True) -> st.SearchStrategy[Strategy]:
 
     return st.builds(
         make,
-        st.lists(st.sampled_from(_FILTERS), max_size=3, unique=True),
-        st.sampled_from(_SELECTORS),
+        st.booleans() if scoring else st.just(False),
+        st.lists(st.sampled_from(filters), max_size=3, unique=True),
+        selectors,
     )
 
 
@@ -259,12 +385,18 @@ ROUTER_FIELDS: tuple[str, ...] = (
 )
 
 
-def routers(**overrides: Any) -> st.SearchStrategy[Router]:
+def routers(
+    *, route: st.SearchStrategy[Strategy] | None = None, **overrides: Any
+) -> st.SearchStrategy[Router]:
     """Routers of 1-4 generated rules, an optional default route and a seed.
 
     Every ``Router`` parameter can be overridden by keyword (``rules=`` takes
     a list of rules or a strategy of lists); ``count=`` sets the number of
-    generated rules.
+    generated rules. ``route=`` is the strategy the generated rules and
+    default draw their routes from (:func:`routes` by default; for example
+    ``routes(scoring=True)``).
+
+    .. versionchanged:: 0.2.0 ``route``.
     """
     unknown = sorted(set(overrides) - set(ROUTER_FIELDS))
     if unknown:
@@ -272,14 +404,17 @@ def routers(**overrides: Any) -> st.SearchStrategy[Router]:
         raise InputError(msg, field=unknown[0])
     o = {k: _as_strategy(v, k) for k, v in overrides.items()}
     count = o.pop("count", st.integers(1, 4))
+    drawn = routes() if route is None else route
 
     @st.composite
     def generated(draw: st.DrawFn) -> list[Rule]:
-        return [draw(rules(f"rule{i}")) for i in range(draw(count))]
+        if route is None:
+            return [draw(rules(f"rule{i}")) for i in range(draw(count))]
+        return [draw(rules(f"rule{i}", route=drawn)) for i in range(draw(count))]
 
     defaults: dict[str, st.SearchStrategy[Any]] = {
         "rules": generated(),
-        "default": _opt(routes()),
+        "default": _opt(drawn),
         "seed": st.integers(0, 2**31),
     }
     return st.builds(Router, **{**defaults, **o})

@@ -331,6 +331,8 @@ class Engine:
             if plan is not None and plan.amend is not None:
                 replayed = plan.amend(replayed)
         except (LeadrouteError, KeyError, IndexError) as exc:
+            if isinstance(exc, InputError) and (exc.field or "").startswith("inputs."):
+                return fail(str(exc))  # the record lacks what the route read (it says what)
             return fail(f"replay failed: {type(exc).__name__}: {exc}")
         if replayed.model_dump_json() == decision.model_dump_json():
             return build(
@@ -651,6 +653,9 @@ class Run:
         )
         ctx.roster_memo = cache.shared
         ctx.explain = record
+        if replay is not None:
+            # learned figures come from the record (RouteContext.learned), not the history
+            ctx._recorded = replay.learned
         self.inactive = len(state.reps) - len(self.roster)
         self._reprs = engine.reprs
 

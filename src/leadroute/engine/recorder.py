@@ -390,8 +390,12 @@ class _Mark:
 INDEX, ROTATION, SERVED = _Mark("INDEX"), _Mark("ROTATION"), _Mark("SERVED")
 #: log markers of an account read: ``(account key, owner)`` and ``(account key, name)``
 OWNER, NAME = _Mark("OWNER"), _Mark("NAME")
+#: log marker of a learned figure read (:meth:`RouteContext.learned
+#: <leadroute.context.RouteContext.learned>`): ``(path, name, candidates or None, value)``
+#: (a per-rep read keeps the candidate list and the values in its order)
+LEARNED = _Mark("LEARNED")
 #: entries a marker takes in the log, itself included
-_WIDTH = {INDEX: 3, ROTATION: 3, SERVED: 4, OWNER: 3, NAME: 3}
+_WIDTH = {INDEX: 3, ROTATION: 3, SERVED: 4, OWNER: 3, NAME: 3, LEARNED: 5}
 #: step log markers (a decision's steps while routing): a built-in selector's step
 #: ``(path, selector, candidates in, picked rep id, note, rationale)`` and a built-in filter's step with drops
 #: ``(path, filter, candidates in, kept, drops, unlisted, note)``, built when read
@@ -422,7 +426,6 @@ class LeadReads(list[Any]):
     #: rep id -> open leads, and rep id -> leads per day, as read (set by :meth:`snapshot`)
     loads: dict[str, int]
     days: dict[str, dict[str, int]]
-
     def lists(self) -> list[Sequence[Rep]]:
         """The candidate lists read, in order."""
         out: list[Sequence[Rep]] = []
@@ -463,6 +466,31 @@ class LeadReads(list[Any]):
                 names.setdefault(log[i + 1], log[i + 2])
             i += _WIDTH[entry] if type(entry) is _Mark else 1
         return owners, names
+
+    def learned(self) -> dict[str, dict[str, Any]]:
+        """The learned figures read, by route path and name (the first read of each; a
+        per-rep read as a table rep id -> figure)."""
+        out: dict[str, dict[str, Any]] = {}
+        log = self
+        i, n = 0, len(log)
+        while i < n:
+            entry = log[i]
+            if entry is LEARNED:
+                path, name, cands, value = log[i + 1 : i + 5]
+                figures = out.get(path)
+                if figures is None:
+                    figures = out[path] = {}
+                if name not in figures:  # a figure is the same all call long
+                    figures[name] = value if cands is None else _by_rep(cands, value)
+            i += _WIDTH[entry] if type(entry) is _Mark else 1
+        return out
+
+    def note_learned(
+        self, path: str, name: str, candidates: Sequence[Rep] | None, value: Any
+    ) -> None:
+        """The strategy at ``path`` read the learned figure ``name`` (per candidate when
+        ``candidates`` is given: ``value`` then lists one figure per candidate, in order)."""
+        self.extend((LEARNED, path, name, candidates, value))
 
     def note_owner(self, account_key: str, owner: str | None) -> None:
         """The route read the owner of ``account_key``."""
@@ -576,6 +604,12 @@ def _ids_of(kept: Sequence[Rep], id_sets: IdSets) -> frozenset[str]:
     return found[1]
 
 
+def _by_rep(cands: Sequence[Rep], values: Sequence[Any]) -> dict[str, Any]:
+    """A per-rep learned read as a table rep id -> figure (checked as JSON data when read:
+    :meth:`RouteContext.learned_per_rep <leadroute.context.RouteContext.learned_per_rep>`)."""
+    return dict(zip([rep.id for rep in cands], values, strict=True))
+
+
 def inputs_of(
     reads: LeadReads,
     *,
@@ -615,6 +649,7 @@ def inputs_of(
         if owed:
             credits[path] = owed
     owners, names = reads.noted()
+    learned = reads.learned()
     values = {
         "call": call,
         "seq": seq,
@@ -634,6 +669,7 @@ def inputs_of(
         "names": names,
         "index": index,
         "index_reps": index_reps,
+        "learned": learned,
     }
     return assemble(DecisionInputs, values, _INPUT_SET)
 

@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import datetime, timedelta
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from leadroute.audit import Drop
 from leadroute.conditions import Condition, parse_condition
 from leadroute.exceptions import ConfigError, StrategyError
-from leadroute.fit import FitModel, PooledFit, fit_statistics
+from leadroute.fit import FitModel, PooledFit, fields_key, fit_statistics
 from leadroute.jsondata import FrozenDict
 from leadroute.logit import LogitFit, require_numpy
 from leadroute.models import Rep, lead_value
@@ -363,8 +363,15 @@ class BestFit(Selector):
     seeded by a stable hash of the router's seed, lead and rep, so every rep
     keeps being measured and the same input still gives the same pick.
 
+    The learned figures (the history size ``closed_history``; per candidate
+    ``conversion`` and ``response``, or with ``pooled`` and ``logit`` the
+    ``estimates`` ``[estimate, sd, evidence, response]`` and the draw) are
+    read through :meth:`RouteContext.learned
+    <leadroute.context.RouteContext.learned>`, so with the full audit the
+    decision keeps them and replays without the history.
+
     .. versionchanged:: 0.2.0
-       ``model_kind="logit"`` and ``rep_by``.
+       ``model_kind="logit"`` and ``rep_by``; learned figures kept for replay.
 
     >>> BestFit(weights={"conversion": 0.7, "headroom": 0.3})
     BestFit(weights={'conversion': 0.7, 'headroom': 0.3})
@@ -497,10 +504,59 @@ class BestFit(Selector):
             rep_by=self.rep_by,
         )
 
+    def _learned_model(self, ctx: RouteContext) -> PooledFit | LogitFit:
+        """The pooled or logistic model of ``ctx.state.history`` (looked up once per call)."""
+        key = (id(self), "learned model")
+        model: PooledFit | LogitFit | None = ctx.memo.get(key)
+        if model is None:
+            model = self.logit(ctx) if self.model_kind == "logit" else self.pooled(ctx)
+            ctx.memo[key] = model
+        return model
+
+    def _conversions(self, lead: Lead, reps: Sequence[Rep], ctx: RouteContext) -> list[float]:
+        """Each rep's smoothed win rate in the lead's segment (``model_kind="segment"``)."""
+        model = self.model(ctx)
+        seg = model.segment_of(lead)
+        k = model.prior_strength
+        kp0 = k * model.prior(seg)
+        counts = model.counts
+        none = (0, 0)
+        return [
+            (wins + kp0) / (closed + k)
+            for wins, closed in (counts.get((rep.id, seg), none) for rep in reps)
+        ]
+
+    def _responses(self, reps: Sequence[Rep], ctx: RouteContext) -> list[float]:
+        """Each rep's response component, from its median first-touch hours (segment model)."""
+        hours_of = self.model(ctx).median_first_touch_hours
+        return [
+            0.5 if hours is None else 1 / (1 + hours / 24)
+            for hours in (hours_of(rep.id) for rep in reps)
+        ]
+
+    def _pooled_figures(
+        self, lead: Lead, reps: Sequence[Rep], ctx: RouteContext
+    ) -> list[list[float]]:
+        """``[estimate, sd, evidence, response]`` of each rep, and the draw with ``explore``."""
+        model = self._learned_model(ctx)
+        explore = self.explore
+        seed = ctx.seed
+        out: list[list[float]] = []
+        for rep in reps:
+            est = model.estimate(rep.id, lead)
+            hours = model.median_first_touch_hours(rep.id)
+            row = [est.rate, est.sd, est.evidence, 0.5 if hours is None else 1 / (1 + hours / 24)]
+            if explore:
+                row.append(model.draw(rep.id, lead, seed, "bestfit"))
+            out.append(row)
+        return out
+
     def _select_pooled(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> Pick:
-        model: PooledFit | LogitFit = (
-            self.logit(ctx) if self.model_kind == "logit" else self.pooled(ctx)
+        closed = ctx.learned("closed_history", lambda: self._learned_model(ctx).closed)
+        figures = ctx.learned_per_rep(
+            "estimates", candidates, lambda reps: self._pooled_figures(lead, reps, ctx)
         )
+        explore = self.explore
         weights = self.weights
         w_conv = weights.get("conversion", 0.0)
         w_head = weights.get("headroom", 0.0)
@@ -514,20 +570,18 @@ class BestFit(Selector):
         )
         opens = ctx.open_counts
         scored: list[tuple[float, Rep, dict[str, float]]] = []
-        for rep in candidates:
-            est = model.estimate(rep.id, lead)
-            conv = model.draw(rep.id, lead, ctx.seed, "bestfit") if self.explore else est.rate
-            hours = model.median_first_touch_hours(rep.id)
-            resp = 0.5 if hours is None else 1 / (1 + hours / 24)
+        for rep, row in zip(candidates, figures, strict=True):
+            rate, sd, evidence, resp = row[0], row[1], row[2], row[3]
+            conv = row[4] if explore else rate
             cap = rep.capacity.max_open or self.default_max_open
             head = max(0.0, 1 - opens.get(rep.id, 0) / cap)
             level = 1.0 if wanted is None else max(0.0, 1 - abs(rep.level - wanted) / 4)
             fit = w_conv * conv + w_head * head + w_resp * resp + w_level * level
             comp = {
                 "conversion": conv,
-                "estimate": est.rate,
-                "sd": est.sd,
-                "evidence": est.evidence,
+                "estimate": rate,
+                "sd": sd,
+                "evidence": evidence,
                 "response": resp,
                 "headroom": head,
                 "level": level,
@@ -543,15 +597,15 @@ class BestFit(Selector):
         mode = "Thompson draw of " if self.explore else ""
         why = (
             f"{best.id} has the highest fit {top:.4f} ({len(tied)} tied); "
-            f"{mode}{self.model_kind} fit on {model.closed} closed leads"
+            f"{mode}{self.model_kind} fit on {closed} closed leads"
         )
         rationale: dict[str, Any] = {
             "why": why,
             "fit": top,
             "learned": True,
-            "closed_history": model.closed,
+            "closed_history": closed,
             "weights": dict(weights),
-            "segment": model.segment_of(lead),
+            "segment": fields_key(lead, self.segment_by),
             "candidates": {
                 rep.id: {"fit": fit, **{c: round(v, 6) for c, v in comp.items()}}
                 for fit, rep, comp in shown
@@ -566,18 +620,23 @@ class BestFit(Selector):
             return None
         if self.model_kind != "segment":
             return self._select_pooled(lead, candidates, ctx)
-        model = self.model(ctx)
+        closed = ctx.learned("closed_history", lambda: self.model(ctx).closed)
+        enabled = closed >= self.min_history
         weights = dict(self.weights)
-        if not model.enabled:
+        if not enabled:
             weights["conversion"] = 0.0
             weights["response"] = 0.0
         scored: list[tuple[float, Rep, dict[str, float]]] = []
-        # the per-candidate loop of components(), with the per-lead parts hoisted
-        enabled = model.enabled
-        seg = model.segment_of(lead)
-        p0 = model.prior(seg)
-        k = model.prior_strength
-        counts = model.counts
+        # the per-candidate loop of components(), the learned parts read through the context
+        convs: list[float] = []
+        resps: list[float] = []
+        if enabled:
+            convs = ctx.learned_per_rep(
+                "conversion", candidates, lambda reps: self._conversions(lead, reps, ctx)
+            )
+            resps = ctx.learned_per_rep(
+                "response", candidates, lambda reps: self._responses(reps, ctx)
+            )
         score = ctx.lead_facts.get("score", lead.score)
         wanted = (
             min(4, int(score // 20))
@@ -589,12 +648,9 @@ class BestFit(Selector):
         w_resp = weights.get("response", 0.0)
         w_level = weights.get("level", 0.0)
         opens = ctx.open_counts
-        for rep in candidates:
+        for i, rep in enumerate(candidates):
             if enabled:
-                wins, closed = counts.get((rep.id, seg), (0, 0))
-                conv = (wins + k * p0) / (closed + k)
-                hours = model.median_first_touch_hours(rep.id)
-                resp = 0.5 if hours is None else 1 / (1 + hours / 24)
+                conv, resp = convs[i], resps[i]
             else:
                 conv = resp = 0.0
             cap = rep.capacity.max_open or self.default_max_open
@@ -609,18 +665,18 @@ class BestFit(Selector):
         ranked = sorted(scored, key=lambda s: (-s[0], ctx.order(s[1].id)))
         shown = ranked[:10]
         learned = (
-            f"learned fit on ({model.closed} closed leads)"
-            if model.enabled
-            else f"learned fit off: {model.closed} closed leads < {self.min_history}"
+            f"learned fit on ({closed} closed leads)"
+            if enabled
+            else f"learned fit off: {closed} closed leads < {self.min_history}"
         )
         why = f"{best.id} has the highest fit {top:.4f} ({len(tied)} tied); {learned}"
         rationale: dict[str, Any] = {
             "why": why,
             "fit": top,
-            "learned": model.enabled,
-            "closed_history": model.closed,
+            "learned": enabled,
+            "closed_history": closed,
             "weights": weights,
-            "segment": model.segment_of(lead),
+            "segment": fields_key(lead, self.segment_by),
             "candidates": {
                 rep.id: {"fit": fit, **{c: round(v, 6) for c, v in comp.items()}}
                 for fit, rep, comp in shown
@@ -659,7 +715,9 @@ class Surge(Filter):
     :class:`Scorecard` scores it at least so high (and ``when``, if given,
     matches): the breaker fires on the library's own score, computed for
     every lead counted. Put the same scorecard first in the route to show
-    its factors (the score is computed once).
+    its factors (the score is computed once). The arrival count is read
+    through :meth:`RouteContext.learned <leadroute.context.RouteContext.learned>`
+    (``arrivals``), so the decision replays from its record.
 
     >>> Surge(when={"field": "score", "gte": 80}, threshold=20)
     Surge(when={'field': 'score', 'gte': 80}, threshold=20)
@@ -747,15 +805,20 @@ class Surge(Filter):
             ctx.memo[key] = times
         return times
 
+    def _count(self, ctx: RouteContext) -> int:
+        """Matching leads created within ``window`` up to the decision time."""
+        times = self._arrivals(ctx)
+        now = ctx.now
+        return bisect.bisect_right(times, now) - bisect.bisect_right(times, now - self.window)
+
     def check(self, lead: Lead, rep: Rep, ctx: RouteContext) -> Drop | None:
         return None
 
     def apply(self, lead: Lead, candidates: list[Rep], ctx: RouteContext) -> FilterOutcome:
         if not self._matches(lead, ctx):
             return FilterOutcome(candidates, [], note="lead does not match the surge condition")
-        times = self._arrivals(ctx)
-        now = ctx.now
-        count = bisect.bisect_right(times, now) - bisect.bisect_right(times, now - self.window)
+        # read from the batch and the state's open and pooled leads: recorded for replay
+        count = ctx.learned("arrivals", lambda: self._count(ctx))
         fired = count > self.threshold
         ctx.lead_facts["surge"] = {
             "fired": fired,
@@ -868,8 +931,11 @@ def rep_value(rep: Rep, name: str, ctx: RouteContext) -> Any:
     if name == "assigned_in_period":
         return ctx.assigned_in_period(rep)
     if name == "won_this_month":
-        month = rep.local_time(ctx.now).strftime("%Y-%m")
-        return _won_by_month(ctx).get((rep.id, month), 0)
+        # from the state's history: recorded for replay
+        return ctx.learned(
+            f"won_this_month:{rep.id}",
+            lambda: _won_by_month(ctx).get((rep.id, rep.local_time(ctx.now).strftime("%Y-%m")), 0),
+        )
     if name == "attainment":
         given = _number(rep.stats.get("attainment"))
         if given is not None:
@@ -881,7 +947,7 @@ def rep_value(rep: Rep, name: str, ctx: RouteContext) -> Any:
             return None
         return round(100 * rep_value(rep, "won_this_month", ctx) / target, 4)
     if name == "response_hours":
-        return _response_hours(ctx).get(rep.id)
+        return ctx.learned(f"response_hours:{rep.id}", lambda: _response_hours(ctx).get(rep.id))
     if name.startswith("stats."):
         return rep.stats.get(name[len("stats.") :])
     if name.startswith("attributes."):

@@ -240,6 +240,7 @@ class ValueTier(Filter, Combinator):
                     run.record(strategy="ValueTier", candidates_in=n, note=note)
                 return (candidates, None)
             if recording:
+                run.read(candidates)  # the drops name them: the record holds them for replay
                 gone = [self.drop(r, f"lead has no {self.by}") for r in candidates[: run.max_drops]]
                 run.record(
                     kind="filter",
