@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from leadroute import Lead, PoolState, Rep, Router, RoutingResult, Rule
 from leadroute.engine.pipeline import order_key
-from leadroute.engine.recorder import call_digest
-from leadroute.strategies import Fallback, Geo, LeastLoaded, Ownership, RoundRobin
-from leadroute.testing import lead_batches, pool_states, routers
+from leadroute.engine.recorder import PLAIN_RATIONALE, call_digest, plain
+from leadroute.strategies import BestFit, Fallback, Geo, LeastLoaded, Ownership, RoundRobin
+from leadroute.testing import lead_batches, pool_states, routers, routes
 
 SETTINGS = settings(
     max_examples=int(os.environ.get("LEADROUTE_EXAMPLES", "60")),
@@ -146,3 +146,31 @@ def test_account_reads_are_kept_per_lead() -> None:
     owners = [d.inputs.owners if d.inputs else None for d in result.audit]
     assert owners == [{"acme": None}, {"globex": None}, {"acme": "a"}]
     assert [a.rep_id for a in result.assignments] == ["a", "b", "a"]
+
+
+
+@SETTINGS
+@given(
+    routers(route=routes(scoring=True), count=st.integers(1, 2)),
+    pool_states(min_history=5, max_history=30),
+    lead_batches(max_size=8),
+)
+def test_selector_rationales_are_json_data(
+    router: Router, state: PoolState, batch: list[Lead]
+) -> None:
+    """Every selector step's rationale is JSON data, those the engine keeps unchecked too."""
+    for decision in router.assign(state, batch).audit:
+        for step in decision.steps:
+            assert plain(step.rationale), step.rationale
+
+
+def test_best_fit_rationale_is_json_data() -> None:
+    """BestFit (kept unchecked, in PLAIN_RATIONALE) gives JSON data with its "more" table too."""
+    assert BestFit in PLAIN_RATIONALE
+    reps = tuple(Rep(id=f"r{i:02d}", level=i % 4) for i in range(14))
+    router = Router(rules=[Rule(id="r", route=BestFit())])
+    lead = Lead(id="L1", created_at=T0, score=80.0, industry="software")
+    step = router.assign(PoolState(reps=reps), [lead]).audit[0].steps[-1]
+    assert step.rationale is not None
+    assert "more" in step.rationale
+    assert plain(step.rationale)

@@ -40,6 +40,7 @@ from leadroute.hashing import canonical_json
 from leadroute.models import Lead, Rep
 from leadroute.state import PoolState, RepLoad, Rotation
 from leadroute.strategies.base import Pick, Selector, Strategy
+from leadroute.strategies.scoring import BestFit
 from leadroute.strategies.selectors import (
     AssignTo,
     LeastLoaded,
@@ -310,9 +311,9 @@ def picked_parts(
     )
 
 
-#: Built-in selectors whose rationale is JSON data by construction.
+#: Built-in selectors whose rationale is JSON data by construction (a test checks it).
 PLAIN_RATIONALE: frozenset[type] = frozenset(
-    {RoundRobin, Weighted, RandomPick, LeastLoaded, AssignTo, ManualReview}
+    {RoundRobin, Weighted, RandomPick, LeastLoaded, AssignTo, ManualReview, BestFit}
 )
 
 
