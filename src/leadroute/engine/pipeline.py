@@ -1002,6 +1002,8 @@ class Run:
                         if not found.memo:
                             found.memo = next(SERIALS)
                         self.memo[memo] = found
+                    if not self.record:
+                        return found  # (nothing to record: the answer is all there is)
                     cached = found
                     if self.record:
                         # the same answer at the same path: the same shared step
@@ -1225,17 +1227,20 @@ class CombinatorRun:
         run = self.run
         lead: Lead = self.lead  # type: ignore[assignment]
         steps = self.steps
-        found: _Found = (candidates, None)
         for kind, child, path in self.plan:
             if kind == FILTER:
-                found = (run._filter(child, path, lead, found[0], steps), None)  # type: ignore[arg-type]
-            elif kind == SELECTOR:
-                found = run._select(child, path, lead, found[0], steps)  # type: ignore[arg-type]
+                candidates = run._filter(child, path, lead, candidates, steps)  # type: ignore[arg-type]
+                if not candidates:
+                    return (candidates, None)
+                continue
+            if kind == SELECTOR:
+                found = run._select(child, path, lead, candidates, steps)  # type: ignore[arg-type]
             else:
-                found = run._run(child, path, lead, found[0], steps)
+                found = run._run(child, path, lead, candidates, steps)
             if found[1] is not None or not found[0]:
                 return found
-        return found
+            candidates = found[0]
+        return (candidates, None)
 
     def read(self, candidates: list[Rep]) -> None:
         """The combinator looked at ``candidates`` (their records join a replayable decision)."""

@@ -110,9 +110,10 @@ class Recorder:
         self.cap_hits_by_rep: dict[str, int] = {}
         #: shared trial records without lead-specific detail, each in a one-trial tuple
         self.trials: dict[tuple[str, str], tuple[RuleTrial]] = {}
-        #: the same tuples by number, and the number of each key
+        #: the same tuples by number, and the number of each by its record's id (the records
+        #: are held here, so no other object has their id)
         self.shared_trials: list[tuple[RuleTrial]] = []
-        self.trial_numbers: dict[tuple[str, str], int] = {}
+        self.trial_numbers: dict[int, int] = {}
         self.plain_steps: dict[tuple[str, int, int, int, int], Step] = {}
         self.reprs = reprs
 
@@ -139,10 +140,9 @@ class Recorder:
         """:meth:`trials_tuple`, or the number of the shared one-trial tuple (an int keeps
         the record holding it free of references; :meth:`trials_of` reads it back)."""
         if len(trials) == 1:
-            key = (trials[0].rule_id, trials[0].result)
-            shared = self.trials.get(key)
-            if shared is not None and shared[0] is trials[0]:
-                return self.trial_numbers[key]
+            number = self.trial_numbers.get(id(trials[0]))
+            if number is not None:
+                return number
         return tuple(trials)
 
     def trials_of(self, ref: tuple[RuleTrial, ...] | int) -> tuple[RuleTrial, ...]:
@@ -159,7 +159,7 @@ class Recorder:
             shared = self.trials[key] = (
                 build(RuleTrial, rule_id=rule_id, result=result, detail=detail),
             )
-            self.trial_numbers[key] = len(self.shared_trials)
+            self.trial_numbers[id(shared[0])] = len(self.shared_trials)
             self.shared_trials.append(shared)
         return shared[0]
 
