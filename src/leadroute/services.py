@@ -55,18 +55,26 @@ class CellList(list["Rep"]):
         super().__init__(reps)
         self.memo = memo
         #: the reps' roster positions, when the maker recorded them (see :meth:`add`)
-        self.positions: list[int] | None = None
+        self.positions: list[int] | tuple[int, ...] | None = None
 
     def add(self, rep: Rep, position: int) -> None:
         """Append ``rep``, recording its roster position (the index does, as it builds cells)."""
         positions = self.positions
-        if positions is None:
-            if self:  # earlier reps came without positions: none are recorded
+        if type(positions) is not list:
+            if positions is not None or self:
+                # earlier reps came without positions, or the list is frozen: the positions
+                # held no longer cover every rep, so readers look them up (see ``_cell``)
                 self.append(rep)
                 return
             positions = self.positions = []
         self.append(rep)
         positions.append(position)
+
+    def freeze(self) -> None:
+        """The maker is done adding: positions become a tuple (of numbers only: the garbage
+        collector stops tracking it, one object less per cell)."""
+        if type(self.positions) is list:
+            self.positions = tuple(self.positions)
 
 
 class _Capped(list["Rep"]):

@@ -54,6 +54,8 @@ class Index:
                 if found is None:
                     found = self.by_key[k] = Indexed(memo=next(SERIALS))
                 found.add(rep, position[rep.id])
+        for cell in self.by_key.values():
+            cell.freeze()
 
     def lookup(self, keys: tuple[str, ...]) -> Indexed:
         """Reps of the roster admitted by ``keys``, in roster order."""

@@ -1123,6 +1123,8 @@ class Run:
                         if cell is None:
                             cell = pair[(k1, k2)] = Indexed(memo=next(SERIALS))
                         cell.add(rep, position[rep.id])
+            for cell in pair.values():
+                cell.freeze()
             self.pairs[(id(first), id(second))] = pair
         cells = [pair.get((k1, k2)) for k1 in first_keys for k2 in keys]
         return merge([c for c in cells if c is not None], self.position)
