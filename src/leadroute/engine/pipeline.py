@@ -258,9 +258,8 @@ class Engine:
         """
         check_inputs(self.policy, state, leads, now, closed=False)
         run, made, _order = self._route_batch(state, leads, now, record=False)
-        batch = run.ctx.batch
         out: list[tuple[str, str | None, str, str, datetime]] = [
-            (batch[m[M_SEQ]].id, m[M_REP], m[M_OUTCOME], m[M_REASON], m[M_AT]) for m in made
+            (run.lead_of(m).id, m[M_REP], m[M_OUTCOME], m[M_REASON], m[M_AT]) for m in made
         ]
         latest = now
         if latest is None:
@@ -396,15 +395,9 @@ class Pending:
             else:
                 run = self.run
                 assert run is not None
-                batch = run.ctx.batch
+                lead_of = run.lead_of
                 self._assignments = tuple(
-                    assignment_of(
-                        batch[m[M_SEQ]].id if m[M_LEAD] is None else m[M_LEAD].id,
-                        m[M_REP],
-                        m[M_RULE],
-                        m[M_OUTCOME],
-                        m[M_REASON],
-                    )
+                    assignment_of(lead_of(m).id, m[M_REP], m[M_RULE], m[M_OUTCOME], m[M_REASON])
                     for m in self._in_input_order()
                 )
         return self._assignments
@@ -731,6 +724,11 @@ class Run:
             len(self.read_log) if lazy else None,
         )
 
+    def lead_of(self, made: Made) -> Lead:
+        """The lead of a record (a batch run's is found by its place in the batch)."""
+        lead: Lead | None = made[M_LEAD]
+        return self.ctx.batch[made[M_SEQ]] if lead is None else lead
+
     def unpack(self, made: Made) -> Made:
         """A record with its objects: a batch run's lead, trials and exclusion, a lazy run's
         steps and reads taken out of the call's logs."""
@@ -743,7 +741,7 @@ class Run:
         excluded = made[M_EXCLUDED]
         return (
             made[M_SEQ],
-            self.ctx.batch[made[M_SEQ]],
+            self.lead_of(made),
             made[M_AT],
             self.recorder.trials_of(made[M_RULES]),
             made[M_RULE],
@@ -1005,14 +1003,13 @@ class Run:
                     if not self.record:
                         return found  # (nothing to record: the answer is all there is)
                     cached = found
-                    if self.record:
-                        # the same answer at the same path: the same shared step
-                        shared = self.index_steps.get((path, memo))
-                        if shared is not None and shared[0] is found:
-                            if self.reads is not None:
-                                self.reads.extend((INDEX, path, found))
-                            steps.append(shared[1])
-                            return found
+                    # the same answer at the same path: the same shared step
+                    shared = self.index_steps.get((path, memo))
+                    if shared is not None and shared[0] is found:
+                        if self.reads is not None:
+                            self.reads.extend((INDEX, path, found))
+                        steps.append(shared[1])
+                        return found
                 if self.reads is not None:
                     self.reads.extend((INDEX, path, cached))
                 kept = cached

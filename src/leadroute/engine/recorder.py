@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -427,63 +427,53 @@ class LeadReads(list[Any]):
     #: rep id -> open leads, and rep id -> leads per day, as read (set by :meth:`snapshot`)
     loads: dict[str, int]
     days: dict[str, dict[str, int]]
-    def lists(self) -> list[Sequence[Rep]]:
-        """The candidate lists read, in order."""
-        out: list[Sequence[Rep]] = []
+
+    def entries(self) -> Iterator[tuple[_Mark | None, int]]:
+        """``(marker, place)`` of each entry of the log, in order: a marked entry's marker and
+        the place of the marker (its fields follow it), or None and the place of a bare
+        candidate list."""
         log = self
         i, n = 0, len(log)
         while i < n:
             entry = log[i]
             if type(entry) is _Mark:
+                yield entry, i
                 i += _WIDTH[entry]
             else:
-                out.append(entry)
+                yield None, i
                 i += 1
-        return out
+
+    def lists(self) -> list[Sequence[Rep]]:
+        """The candidate lists read, in order."""
+        return [self[i] for mark, i in self.entries() if mark is None]
 
     def answers(self) -> list[tuple[str, Sequence[Rep]]]:
         """``(route path, the shared answer list)`` of the index-answered steps, in order."""
-        out: list[tuple[str, Sequence[Rep]]] = []
-        log = self
-        i, n = 0, len(log)
-        while i < n:
-            entry = log[i]
-            if entry is INDEX:
-                out.append((log[i + 1], log[i + 2]))
-            i += _WIDTH[entry] if type(entry) is _Mark else 1
-        return out
+        return [(self[i + 1], self[i + 2]) for mark, i in self.entries() if mark is INDEX]
 
     def noted(self) -> tuple[dict[str, str | None], dict[str, str | None]]:
         """The account owners and names read, by account key (the first read of each)."""
         owners: dict[str, str | None] = {}
         names: dict[str, str | None] = {}
-        log = self
-        i, n = 0, len(log)
-        while i < n:
-            entry = log[i]
-            if entry is OWNER:
-                owners.setdefault(log[i + 1], log[i + 2])
-            elif entry is NAME:
-                names.setdefault(log[i + 1], log[i + 2])
-            i += _WIDTH[entry] if type(entry) is _Mark else 1
+        for mark, i in self.entries():
+            if mark is OWNER:
+                owners.setdefault(self[i + 1], self[i + 2])
+            elif mark is NAME:
+                names.setdefault(self[i + 1], self[i + 2])
         return owners, names
 
     def learned(self) -> dict[str, dict[str, Any]]:
         """The learned figures read, by route path and name (the first read of each; a
         per-rep read as a table rep id -> figure)."""
         out: dict[str, dict[str, Any]] = {}
-        log = self
-        i, n = 0, len(log)
-        while i < n:
-            entry = log[i]
-            if entry is LEARNED:
-                path, name, cands, value = log[i + 1 : i + 5]
+        for mark, i in self.entries():
+            if mark is LEARNED:
+                path, name, cands, value = self[i + 1 : i + 5]
                 figures = out.get(path)
                 if figures is None:
                     figures = out[path] = {}
                 if name not in figures:  # a figure is the same all call long
                     figures[name] = value if cands is None else _by_rep(cands, value)
-            i += _WIDTH[entry] if type(entry) is _Mark else 1
         return out
 
     def note_learned(
@@ -567,26 +557,20 @@ def settle(state: PoolState, reads: Iterable[tuple[LeadReads | None, str | None,
     for lead_reads, rep_id, day in reads:
         if lead_reads is not None:
             log = lead_reads
-            i, n = 0, len(log)
-            while i < n:
-                entry = log[i]
-                if entry is ROTATION:
+            for mark, i in log.entries():
+                if mark is ROTATION:
                     path, cands = log[i + 1], log[i + 2]
                     mem = memory.get(path)
                     if mem is None:
                         lead_reads.rotation(path, 0, {}, {}, cands)
                     else:
                         lead_reads.rotation(path, mem.turn, mem.last_served, mem.credits, cands)
-                    i += 3
-                elif entry is SERVED:
+                elif mark is SERVED:
                     path = log[i + 1]
                     mem = memory.get(path)
                     if mem is None:
                         mem = memory[path] = RotationMemory(0, {}, {})
                     mem.serve(log[i + 2], log[i + 3])
-                    i += 4
-                else:
-                    i += _WIDTH[entry] if type(entry) is _Mark else 1
             lead_reads.snapshot(opens, days, shared=True)
         if rep_id is not None and day is not None:
             count_open(opens, days, rep_id, day)
